@@ -1,0 +1,164 @@
+//! Product keys (R2, R3): a secret of 25 letters and digits, stored normalised
+//! and shown masked everywhere but in an explicit export of the raw log.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ValueError;
+
+const GROUPS: usize = 5;
+const GROUP_CHARS: usize = 5;
+const KEY_CHARS: usize = GROUPS * GROUP_CHARS;
+
+/// A product key, normalised to upper case in five hyphenated groups (R2).
+///
+/// `Display` and `Debug` show it masked (R3): `*****-*****-*****-*****-7QXKR`.
+/// The whole key is only available through [`ProductKey::reveal`], which is
+/// named so that every call site is easy to find and review.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProductKey(String);
+
+impl ProductKey {
+    /// Parses a key given in any case, with or without the four hyphens (R2).
+    ///
+    /// Hyphens, when given, must stand between the groups; the error never
+    /// repeats the key (R3).
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let err = |reason: String| ValueError::ProductKey { reason };
+        let hyphens = text.bytes().filter(|b| *b == b'-').count();
+        let compact: String = match hyphens {
+            0 => text.to_owned(),
+            4 => {
+                let groups: Vec<&str> = text.split('-').collect();
+                if groups.iter().any(|g| g.chars().count() != GROUP_CHARS) {
+                    return Err(err(
+                        "hyphens must separate five groups of five characters".into(),
+                    ));
+                }
+                groups.concat()
+            }
+            n => {
+                return Err(err(format!(
+                    "expected 4 hyphens between five groups, or none, found {n}"
+                )))
+            }
+        };
+        if let Some(bad) = compact.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            let shown = if bad.is_control() || bad.is_whitespace() {
+                format!("{:?}", bad)
+            } else {
+                format!("'{bad}'")
+            };
+            return Err(err(format!(
+                "only letters A-Z and digits 0-9 are allowed, found {shown}"
+            )));
+        }
+        let count = compact.chars().count();
+        if count != KEY_CHARS {
+            return Err(err(format!(
+                "expected {KEY_CHARS} letters and digits, found {count}"
+            )));
+        }
+        let upper = compact.to_ascii_uppercase();
+        let mut normal = String::with_capacity(KEY_CHARS + GROUPS - 1);
+        for (i, c) in upper.chars().enumerate() {
+            if i > 0 && i % GROUP_CHARS == 0 {
+                normal.push('-');
+            }
+            normal.push(c);
+        }
+        Ok(Self(normal))
+    }
+
+    /// The whole key. Only an explicit export of the raw log may show it (R3);
+    /// everything else prints the masked form.
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+
+    /// The masked form (R3): every group but the last replaced by `*****`.
+    pub fn masked(&self) -> String {
+        format!("*****-*****-*****-*****-{}", self.last_group())
+    }
+
+    /// The last group, the part of a key that may be shown.
+    pub fn last_group(&self) -> &str {
+        &self.0[self.0.len() - GROUP_CHARS..]
+    }
+}
+
+impl fmt::Display for ProductKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+impl fmt::Debug for ProductKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProductKey({})", self.masked())
+    }
+}
+
+impl std::str::FromStr for ProductKey {
+    type Err = ValueError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// The stored log holds the whole key: it is the raw record an export shows.
+impl Serialize for ProductKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProductKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ABCDE-FGHIJ-KLMNO-PQRST-7QXKR";
+
+    #[test]
+    fn r2_key_is_normalised_from_any_case_with_or_without_hyphens() {
+        for input in [KEY, "abcde-fghij-klmno-pqrst-7qxkr", "abcdefghijklmnopqrst7qxkr"] {
+            assert_eq!(ProductKey::parse(input).map(|k| k.reveal().to_owned()), Ok(KEY.to_owned()));
+        }
+    }
+
+    #[test]
+    fn r2_malformed_keys_are_refused_with_the_reason() {
+        for (input, reason) in [
+            ("ABCDE-FGHIJ-KLMNO-PQRST-7QXK", "hyphens must separate five groups of five characters"),
+            ("ABCDEFGHIJKLMNOPQRST7QXK", "expected 25 letters and digits, found 24"),
+            ("ABCDEFGHIJKLMNOPQRST7QXKRZ", "expected 25 letters and digits, found 26"),
+            ("ABCDE-FGHIJ-KLMNO-PQRST7QXKR", "expected 4 hyphens between five groups, or none, found 3"),
+            ("ABCDE-FGHIJ-KLMNO-PQRST-7QX_R", "only letters A-Z and digits 0-9 are allowed, found '_'"),
+            ("ABCDEFGHIJKLMNOPQRST7QX\0R", "only letters A-Z and digits 0-9 are allowed, found '\\0'"),
+            ("", "expected 25 letters and digits, found 0"),
+        ] {
+            assert_eq!(
+                ProductKey::parse(input),
+                Err(ValueError::ProductKey { reason: reason.into() }),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r3_display_and_debug_mask_all_groups_but_the_last() {
+        let key = ProductKey::parse(KEY).expect("valid key");
+        assert_eq!(key.to_string(), "*****-*****-*****-*****-7QXKR");
+        assert_eq!(format!("{key:?}"), "ProductKey(*****-*****-*****-*****-7QXKR)");
+        let err = ProductKey::parse("ABCDE-FGHIJ-KLMNO-PQRST-7QXK!").expect_err("bad");
+        assert!(!err.to_string().contains("ABCDE"), "{err}");
+    }
+}
