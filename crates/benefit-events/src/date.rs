@@ -59,7 +59,10 @@ mod tests {
         for (text, reason) in [
             ("2026-02-30", "no such day in that month"),
             ("2027-02-29", "no such day in that month"),
-            ("0000-01-01", "year 0 does not exist; years run from 0001 to 9999"),
+            (
+                "0000-01-01",
+                "year 0 does not exist; years run from 0001 to 9999",
+            ),
             ("2026-13-01", "month must be 01 to 12"),
             ("2026-1-05", "expected YYYY-MM-DD"),
             ("2026-01-05T00:00:00", "expected YYYY-MM-DD"),

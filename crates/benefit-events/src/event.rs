@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::{
-    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, Seats,
-    SubscriptionId, UserName,
+    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, Seats, SubscriptionId,
+    UserName,
 };
 
 /// The schema version every event type is written with today.
@@ -397,8 +397,8 @@ impl Event {
 
     /// Reads the JSON form, upcasting an older schema version to today's.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventDecodeError> {
-        let wire: Wire<'_> = serde_json::from_slice(bytes)
-            .map_err(|e| EventDecodeError::Envelope(e.to_string()))?;
+        let wire: Wire<'_> =
+            serde_json::from_slice(bytes).map_err(|e| EventDecodeError::Envelope(e.to_string()))?;
         let Some(event_type) = EventType::from_name(&wire.event_type) else {
             return Err(EventDecodeError::UnknownType(crate::excerpt(
                 &wire.event_type,

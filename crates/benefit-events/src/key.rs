@@ -33,7 +33,7 @@ impl ProductKey {
                 let groups: Vec<&str> = text.split('-').collect();
                 if groups.iter().any(|g| g.chars().count() != GROUP_CHARS) {
                     return Err(err(
-                        "hyphens must separate five groups of five characters".into(),
+                        "hyphens must separate five groups of five characters".into()
                     ));
                 }
                 groups.concat()
@@ -129,25 +129,52 @@ mod tests {
 
     #[test]
     fn r2_key_is_normalised_from_any_case_with_or_without_hyphens() {
-        for input in [KEY, "abcde-fghij-klmno-pqrst-7qxkr", "abcdefghijklmnopqrst7qxkr"] {
-            assert_eq!(ProductKey::parse(input).map(|k| k.reveal().to_owned()), Ok(KEY.to_owned()));
+        for input in [
+            KEY,
+            "abcde-fghij-klmno-pqrst-7qxkr",
+            "abcdefghijklmnopqrst7qxkr",
+        ] {
+            assert_eq!(
+                ProductKey::parse(input).map(|k| k.reveal().to_owned()),
+                Ok(KEY.to_owned())
+            );
         }
     }
 
     #[test]
     fn r2_malformed_keys_are_refused_with_the_reason() {
         for (input, reason) in [
-            ("ABCDE-FGHIJ-KLMNO-PQRST-7QXK", "hyphens must separate five groups of five characters"),
-            ("ABCDEFGHIJKLMNOPQRST7QXK", "expected 25 letters and digits, found 24"),
-            ("ABCDEFGHIJKLMNOPQRST7QXKRZ", "expected 25 letters and digits, found 26"),
-            ("ABCDE-FGHIJ-KLMNO-PQRST7QXKR", "expected 4 hyphens between five groups, or none, found 3"),
-            ("ABCDE-FGHIJ-KLMNO-PQRST-7QX_R", "only letters A-Z and digits 0-9 are allowed, found '_'"),
-            ("ABCDEFGHIJKLMNOPQRST7QX\0R", "only letters A-Z and digits 0-9 are allowed, found '\\0'"),
+            (
+                "ABCDE-FGHIJ-KLMNO-PQRST-7QXK",
+                "hyphens must separate five groups of five characters",
+            ),
+            (
+                "ABCDEFGHIJKLMNOPQRST7QXK",
+                "expected 25 letters and digits, found 24",
+            ),
+            (
+                "ABCDEFGHIJKLMNOPQRST7QXKRZ",
+                "expected 25 letters and digits, found 26",
+            ),
+            (
+                "ABCDE-FGHIJ-KLMNO-PQRST7QXKR",
+                "expected 4 hyphens between five groups, or none, found 3",
+            ),
+            (
+                "ABCDE-FGHIJ-KLMNO-PQRST-7QX_R",
+                "only letters A-Z and digits 0-9 are allowed, found '_'",
+            ),
+            (
+                "ABCDEFGHIJKLMNOPQRST7QX\0R",
+                "only letters A-Z and digits 0-9 are allowed, found '\\0'",
+            ),
             ("", "expected 25 letters and digits, found 0"),
         ] {
             assert_eq!(
                 ProductKey::parse(input),
-                Err(ValueError::ProductKey { reason: reason.into() }),
+                Err(ValueError::ProductKey {
+                    reason: reason.into()
+                }),
                 "{input:?}"
             );
         }
@@ -157,7 +184,10 @@ mod tests {
     fn r3_display_and_debug_mask_all_groups_but_the_last() {
         let key = ProductKey::parse(KEY).expect("valid key");
         assert_eq!(key.to_string(), "*****-*****-*****-*****-7QXKR");
-        assert_eq!(format!("{key:?}"), "ProductKey(*****-*****-*****-*****-7QXKR)");
+        assert_eq!(
+            format!("{key:?}"),
+            "ProductKey(*****-*****-*****-*****-7QXKR)"
+        );
         let err = ProductKey::parse("ABCDE-FGHIJ-KLMNO-PQRST-7QXK!").expect_err("bad");
         assert!(!err.to_string().contains("ABCDE"), "{err}");
     }

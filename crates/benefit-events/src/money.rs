@@ -179,10 +179,19 @@ mod tests {
         let m = Money::parse("100.00", usd()).expect("valid");
         assert_eq!((m.minor_units(), m.currency().code()), (10000, "USD"));
         assert_eq!(m.to_string(), "USD 100.00");
-        assert_eq!(Money::parse("100.5", usd()).map(Money::minor_units), Ok(10050));
-        assert_eq!(Money::parse("6000", usd()).map(Money::amount_string), Ok("6000.00".into()));
+        assert_eq!(
+            Money::parse("100.5", usd()).map(Money::minor_units),
+            Ok(10050)
+        );
+        assert_eq!(
+            Money::parse("6000", usd()).map(Money::amount_string),
+            Ok("6000.00".into())
+        );
         let yen = Currency::parse("JPY").expect("JPY");
-        assert_eq!(Money::parse("1500", yen).map(Money::amount_string), Ok("1500".into()));
+        assert_eq!(
+            Money::parse("1500", yen).map(Money::amount_string),
+            Ok("1500".into())
+        );
         assert_eq!(
             serde_json::to_string(&m).expect("json"),
             r#"{"minor_units":10000,"currency":"USD"}"#

@@ -76,7 +76,10 @@ mod tests {
         ] {
             assert_eq!(
                 Seats::parse(text),
-                Err(ValueError::Seats { found: text.into(), reason }),
+                Err(ValueError::Seats {
+                    found: text.into(),
+                    reason
+                }),
                 "{text}"
             );
         }

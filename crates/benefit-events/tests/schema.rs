@@ -123,7 +123,11 @@ fn every_event_type_has_a_pinned_json_form() {
     settings.set_prepend_module_to_snapshot(false);
     let events = examples();
     let covered: std::collections::BTreeSet<_> = events.iter().map(Event::event_type).collect();
-    assert_eq!(covered.len(), EventType::ALL.len(), "one example of every type");
+    assert_eq!(
+        covered.len(),
+        EventType::ALL.len(),
+        "one example of every type"
+    );
     settings.bind(|| {
         let json: Vec<serde_json::Value> = events
             .iter()
@@ -143,7 +147,10 @@ fn every_example_reads_back_as_itself() {
 #[test]
 fn unknown_types_versions_and_fields_are_named_errors() {
     let cases = [
-        (r#"{"type":"KeyStolen","version":1,"data":{}}"#, "unknown event type 'KeyStolen'"),
+        (
+            r#"{"type":"KeyStolen","version":1,"data":{}}"#,
+            "unknown event type 'KeyStolen'",
+        ),
         (
             r#"{"type":"UserRegistered","version":9,"data":{}}"#,
             "UserRegistered has schema version 9, this program knows version 1",

@@ -1,0 +1,99 @@
+//! Commands: what an operator asks the ledger to record. A command carries
+//! everything the decision needs from outside (who, on which date, which
+//! ids), so that [`crate::decide`] stays pure.
+
+use benefit_events::{
+    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, SubscriptionId,
+    UserName,
+};
+
+/// Who claims to be making a change. The role is the text given, not yet
+/// checked: [`crate::authorize`] turns it into an [`benefit_events::Actor`]
+/// or refuses it (R1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedActor {
+    /// The user's e-mail address.
+    pub user: UserName,
+    /// The role as given (`global-admin`, `mpn-partner-admin`, or anything).
+    pub role: String,
+}
+
+/// A request to change the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    /// Who makes the change; `None` is refused (R1).
+    pub actor: Option<ClaimedActor>,
+    /// The effective date.
+    pub on: Date,
+    /// What to do.
+    pub action: Action,
+}
+
+/// What a command asks for: one variant per event it may record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Record a provisioned benefit (`BenefitGranted`).
+    GrantBenefit {
+        /// The new benefit's id.
+        benefit: BenefitId,
+        /// The product.
+        product: ProductName,
+        /// The offer.
+        offer: Offer,
+        /// Core or incremental.
+        benefit_type: BenefitType,
+        /// The last date its rights may be used.
+        expires: Date,
+        /// Keys or a credit.
+        provides: Provision,
+    },
+    /// Record a user of the partner's directory (`UserRegistered`).
+    RegisterUser {
+        /// The user.
+        user: UserName,
+        /// Whether a guest.
+        guest: bool,
+    },
+    /// Activate a subscription with a key (`KeyRedeemed`, R9, R10).
+    RedeemKey {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The key.
+        key: ProductKey,
+    },
+    /// Grow an active subscription with a key (`LicensesAdded`, R14).
+    AddLicenses {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The key.
+        key: ProductKey,
+    },
+    /// Extend an active subscription with a key (`EndDateExtended`, R11).
+    ExtendEndDate {
+        /// The subscription.
+        subscription: SubscriptionId,
+        /// The key.
+        key: ProductKey,
+    },
+    /// Give a credit to a user (`CreditAssigned`).
+    AssignCredit {
+        /// The credit benefit.
+        benefit: BenefitId,
+        /// The user.
+        user: UserName,
+    },
+    /// Remove a user from a monthly credit (`CreditUnassigned`).
+    UnassignCredit {
+        /// The credit benefit.
+        benefit: BenefitId,
+        /// The user.
+        user: UserName,
+    },
+    /// Move an annual bulk credit to another user (`CreditTransferred`).
+    TransferCredit {
+        /// The credit benefit.
+        benefit: BenefitId,
+        /// The new holder.
+        to: UserName,
+    },
+}
