@@ -1,0 +1,471 @@
+//! The contract of [`EventStore`], as functions any backend can run.
+//!
+//! Each function takes a fresh, empty store whose clock is [`clock()`], and
+//! panics (it is test code) when the store breaks the contract. A backend's
+//! test file runs them all, one `#[test]` each, with one line:
+//!
+//! ```text
+//! benefit_store::conformance_tests!(|clock| open_a_fresh_store(clock));
+//! ```
+//!
+//! where the closure returns `(store, guard)`; the guard (a temporary
+//! directory, a database schema) lives as long as the test. A PostgreSQL
+//! backend runs the very same functions.
+//!
+//! The module also offers small builders of events and requests
+//! ([`user_registered`], [`credit_assigned`], [`request`]) for other tests.
+
+use benefit_events::{
+    Actor, BenefitGranted, BenefitId, BenefitType, CreditAssigned, Event, GrantedKey, Offer,
+    ProductKey, ProductName, Provision, Role, Seats, StreamId, UserName, UserRegistered,
+};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::encoding::RECORD_BODY_BYTES_MAX;
+use crate::{
+    AppendRequest, Appended, AsOf, BreakKind, ChainHash, Digest, EventStore, SteppingClock,
+    StoreError, StoredEvent,
+};
+
+/// The instant of the conformance clock's first reading.
+pub fn clock_start() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01T00:00:00Z is a valid instant")
+}
+
+/// How far the conformance clock moves on each reading.
+pub fn clock_step() -> TimeDelta {
+    TimeDelta::seconds(60)
+}
+
+/// The clock every conformance store is opened with: one reading per append,
+/// starting at [`clock_start`], [`clock_step`] apart.
+pub fn clock() -> SteppingClock {
+    SteppingClock::new(clock_start(), clock_step())
+}
+
+/// The actor of every conformance append.
+pub fn actor() -> Actor {
+    Actor {
+        user: UserName::parse("auditor@contoso.com").expect("valid user"),
+        role: Role::GlobalAdmin,
+    }
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 15).expect("valid date")
+}
+
+/// A user registration: the `n`-th user, in stream `user/user-{n}@contoso.com`.
+pub fn user_registered(n: u64) -> Event {
+    Event::UserRegistered(UserRegistered {
+        on: day(),
+        user: UserName::parse(&format!("user-{n}@contoso.com")).expect("valid user"),
+        guest: n % 2 == 0,
+    })
+}
+
+/// A credit assignment to the `n`-th user, in stream `benefit/{benefit}`.
+pub fn credit_assigned(benefit: &str, n: u64) -> Event {
+    Event::CreditAssigned(CreditAssigned {
+        on: day(),
+        benefit: BenefitId::parse(benefit).expect("valid benefit id"),
+        user: UserName::parse(&format!("user-{n}@contoso.com")).expect("valid user"),
+    })
+}
+
+/// A benefit grant with `keys` product keys: with enough keys, larger than a
+/// record may be.
+pub fn benefit_granted(benefit: &str, keys: u64) -> Event {
+    let keys = (0..keys)
+        .map(|i| GrantedKey {
+            key: ProductKey::parse(&format!("{i:025}")).expect("25 digits are a key"),
+            seats: Seats::new(5).expect("positive"),
+        })
+        .collect();
+    Event::BenefitGranted(BenefitGranted {
+        on: day(),
+        benefit: BenefitId::parse(benefit).expect("valid benefit id"),
+        product: ProductName::parse("Office 365 E3").expect("valid product"),
+        offer: Offer::ActionPack,
+        benefit_type: BenefitType::Core,
+        expires: NaiveDate::from_ymd_opt(2026, 12, 31).expect("valid date"),
+        provides: Provision::Keys(keys),
+    })
+}
+
+/// A request by [`actor`] with a fresh command id.
+pub fn request(expected: u64, events: Vec<Event>) -> AppendRequest {
+    AppendRequest {
+        command_id: Uuid::new_v4(),
+        actor: actor(),
+        expected,
+        events,
+    }
+}
+
+/// Reads a stream of events to the end, failing on the first error.
+pub fn collect(events: crate::Events<'_>) -> Vec<StoredEvent> {
+    events
+        .collect::<Result<Vec<_>, _>>()
+        .expect("reads of a healthy store succeed")
+}
+
+fn seqs(records: &[StoredEvent]) -> Vec<u64> {
+    records.iter().map(|r| r.seq).collect()
+}
+
+fn append_ok<S: EventStore>(store: &S, request: AppendRequest) -> Appended {
+    store.append(request).expect("the append succeeds")
+}
+
+/// Three batches: `user/...1`, `benefit/b` ×2; `benefit/b`, `user/...2`;
+/// `user/...1`. Returns the results.
+fn three_batches<S: EventStore>(store: &S) -> Vec<Appended> {
+    let a = append_ok(
+        store,
+        request(
+            0,
+            vec![
+                user_registered(1),
+                credit_assigned("b", 1),
+                credit_assigned("b", 2),
+            ],
+        ),
+    );
+    let b = append_ok(
+        store,
+        request(3, vec![credit_assigned("b", 3), user_registered(2)]),
+    );
+    let c = append_ok(store, request(5, vec![user_registered(1)]));
+    vec![a, b, c]
+}
+
+/// Sequences are contiguous from 1, stream versions from 1 per stream, and
+/// every field of the envelope reads back as appended.
+pub fn append_assigns_contiguous_sequences_stream_versions_and_envelopes<S: EventStore>(store: &S) {
+    let first = request(
+        0,
+        vec![
+            user_registered(1),
+            credit_assigned("b", 1),
+            credit_assigned("b", 2),
+        ],
+    );
+    let appended = append_ok(store, first.clone());
+    assert_eq!(
+        (appended.first, appended.last, appended.repeat),
+        (1, 3, false)
+    );
+    assert_eq!(appended.recorded_at, clock_start());
+    let second = request(3, vec![credit_assigned("b", 3), user_registered(1)]);
+    let appended = append_ok(store, second.clone());
+    assert_eq!((appended.first, appended.last), (4, 5));
+    assert_eq!(appended.recorded_at, clock_start() + clock_step());
+
+    let records = collect(store.read_from(0));
+    assert_eq!(seqs(&records), vec![1, 2, 3, 4, 5]);
+    let versions: Vec<(String, u64)> = records
+        .iter()
+        .map(|r| (r.stream.to_string(), r.stream_version))
+        .collect();
+    let user = "user/user-1@contoso.com".to_string();
+    assert_eq!(
+        versions,
+        vec![
+            (user.clone(), 1),
+            ("benefit/b".into(), 1),
+            ("benefit/b".into(), 2),
+            ("benefit/b".into(), 3),
+            (user, 2),
+        ]
+    );
+    let sent: Vec<(Uuid, u64, Event)> = [&first, &second]
+        .iter()
+        .flat_map(|r| {
+            r.events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (r.command_id, i as u64, e.clone()))
+        })
+        .collect();
+    let mut prev_hash = ChainHash::GENESIS;
+    for (record, (command_id, index, event)) in records.iter().zip(sent) {
+        assert_eq!(record.event, event);
+        assert_eq!(record.stream, event.stream());
+        assert_eq!(record.command_id, command_id);
+        assert_eq!(
+            record.event_id,
+            StoredEvent::derive_event_id(&command_id, index)
+        );
+        assert_eq!(record.actor, actor());
+        assert_eq!(record.prev_hash, prev_hash);
+        prev_hash = record.hash;
+    }
+    assert_eq!(store.head().expect("head"), appended.head);
+    assert_eq!(
+        appended.head,
+        Digest {
+            seq: 5,
+            hash: prev_hash
+        }
+    );
+}
+
+/// An append decided at a position that is not the head is a conflict that
+/// names both positions and appends nothing.
+pub fn append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing<S: EventStore>(
+    store: &S,
+) {
+    let appended = append_ok(store, request(0, vec![user_registered(1)]));
+    for expected in [0, 2, 99] {
+        match store.append(request(expected, vec![user_registered(2)])) {
+            Err(StoreError::Conflict {
+                expected: e,
+                actual,
+            }) => assert_eq!((e, actual), (expected, 1)),
+            other => panic!("expected a conflict at {expected}, got {other:?}"),
+        }
+    }
+    assert_eq!(store.head().expect("head"), appended.head);
+    assert_eq!(seqs(&collect(store.read_from(0))), vec![1]);
+    assert!(collect(store.read_stream(&user_registered(2).stream())).is_empty());
+}
+
+/// The same command id again returns the original result, flagged as a
+/// repeat, whatever position it now names; a different batch under a used
+/// command id is refused.
+pub fn append_of_a_command_id_again_returns_the_original_result_and_appends_nothing<
+    S: EventStore,
+>(
+    store: &S,
+) {
+    let original_request = request(0, vec![user_registered(1), user_registered(2)]);
+    let original = append_ok(store, original_request.clone());
+    append_ok(store, request(2, vec![user_registered(3)]));
+    let head = store.head().expect("head");
+
+    let again = append_ok(store, original_request.clone());
+    assert_eq!(
+        again,
+        Appended {
+            repeat: true,
+            ..original
+        }
+    );
+    assert_eq!(store.head().expect("head"), head);
+    assert_eq!(seqs(&collect(store.read_from(0))), vec![1, 2, 3]);
+
+    let mut different = original_request.clone();
+    different.events = vec![user_registered(9)];
+    different.expected = head.seq;
+    match store.append(different) {
+        Err(StoreError::CommandIdReused { command_id }) => {
+            assert_eq!(command_id, original_request.command_id)
+        }
+        other => panic!("expected the reuse to be refused, got {other:?}"),
+    }
+    assert_eq!(store.head().expect("head"), head);
+}
+
+/// An append that fails (no events; an event too large to store, after two
+/// that were fine) leaves no trace: not in the log, not in a stream, not in
+/// the head, and its command id is still unused.
+pub fn a_failed_append_leaves_nothing_behind<S: EventStore>(store: &S) {
+    let before = append_ok(store, request(0, vec![user_registered(1)]));
+    assert!(matches!(
+        store.append(request(1, vec![])),
+        Err(StoreError::EmptyBatch)
+    ));
+
+    let keys = (RECORD_BODY_BYTES_MAX / 40) as u64;
+    let failing = request(
+        1,
+        vec![
+            credit_assigned("b", 1),
+            user_registered(2),
+            benefit_granted("big", keys),
+        ],
+    );
+    match store.append(failing.clone()) {
+        Err(StoreError::Encode { index: 2, .. }) => {}
+        other => panic!("expected the third event to be refused as too large, got {other:?}"),
+    }
+    assert_eq!(store.head().expect("head"), before.head);
+    assert_eq!(seqs(&collect(store.read_from(0))), vec![1]);
+    for stream in [
+        StreamId::benefit(&BenefitId::parse("b").expect("id")),
+        user_registered(2).stream(),
+    ] {
+        assert!(collect(store.read_stream(&stream)).is_empty(), "{stream}");
+    }
+    store.verify().expect("the ledger is intact");
+
+    let mut retry = failing;
+    retry.events.pop();
+    let appended = append_ok(store, retry);
+    assert_eq!(
+        (appended.first, appended.last, appended.repeat),
+        (2, 3, false)
+    );
+    let versions: Vec<u64> = collect(store.read_from(2))
+        .iter()
+        .map(|r| r.stream_version)
+        .collect();
+    assert_eq!(versions, vec![1, 1]);
+}
+
+/// Reads from a sequence start exactly there and run to the end.
+pub fn read_from_a_sequence_returns_it_and_everything_after<S: EventStore>(store: &S) {
+    three_batches(store);
+    assert_eq!(seqs(&collect(store.read_from(0))), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(&collect(store.read_from(1))), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(seqs(&collect(store.read_from(4))), vec![4, 5, 6]);
+    assert_eq!(seqs(&collect(store.read_from(6))), vec![6]);
+    assert!(collect(store.read_from(7)).is_empty());
+    assert!(collect(store.read_from(u64::MAX)).is_empty());
+}
+
+/// A stream read returns that stream's events only, in version order.
+pub fn read_stream_returns_one_streams_events_in_version_order<S: EventStore>(store: &S) {
+    three_batches(store);
+    let benefit =
+        collect(store.read_stream(&StreamId::benefit(&BenefitId::parse("b").expect("id"))));
+    assert_eq!(seqs(&benefit), vec![2, 3, 4]);
+    assert_eq!(
+        benefit.iter().map(|r| r.stream_version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let user = collect(store.read_stream(&user_registered(1).stream()));
+    assert_eq!(seqs(&user), vec![1, 6]);
+    assert!(collect(store.read_stream(&user_registered(7).stream())).is_empty());
+    let all = collect(store.read_from(0));
+    assert_eq!(user[1], all[5]);
+}
+
+/// An as-of read by sequence stops at that sequence.
+pub fn read_as_of_a_sequence_stops_there<S: EventStore>(store: &S) {
+    three_batches(store);
+    assert!(collect(store.read_as_of(AsOf::Sequence(0))).is_empty());
+    assert_eq!(
+        seqs(&collect(store.read_as_of(AsOf::Sequence(4)))),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(
+        seqs(&collect(store.read_as_of(AsOf::Sequence(99)))),
+        vec![1, 2, 3, 4, 5, 6]
+    );
+}
+
+/// An as-of read by time returns what was recorded at or before it: whole
+/// batches, since a batch is recorded at one instant.
+pub fn read_as_of_a_time_returns_what_was_recorded_by_then<S: EventStore>(store: &S) {
+    let batches = three_batches(store);
+    assert_eq!(batches[1].recorded_at, clock_start() + clock_step());
+    let at = |t| seqs(&collect(store.read_as_of(AsOf::RecordedAt(t))));
+    assert!(at(clock_start() - TimeDelta::microseconds(1)).is_empty());
+    assert_eq!(at(clock_start()), vec![1, 2, 3]);
+    assert_eq!(
+        at(clock_start() + clock_step() - TimeDelta::microseconds(1)),
+        vec![1, 2, 3]
+    );
+    assert_eq!(at(clock_start() + clock_step()), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        at(clock_start() + clock_step() * 10),
+        vec![1, 2, 3, 4, 5, 6]
+    );
+    for record in collect(store.read_from(0)) {
+        let batch = &batches[match record.seq {
+            1..=3 => 0,
+            4..=5 => 1,
+            _ => 2,
+        }];
+        assert_eq!(record.recorded_at, batch.recorded_at);
+    }
+}
+
+/// The head is the last sequence and its hash; the empty ledger's is
+/// [`Digest::EMPTY`].
+pub fn head_is_the_last_sequence_and_its_hash<S: EventStore>(store: &S) {
+    assert_eq!(store.head().expect("head"), Digest::EMPTY);
+    let batches = three_batches(store);
+    let last = collect(store.read_from(6)).pop().expect("record 6");
+    assert_eq!(
+        store.head().expect("head"),
+        Digest {
+            seq: 6,
+            hash: last.hash
+        }
+    );
+    assert_eq!(batches[2].head, store.head().expect("head"));
+}
+
+/// Verify on a healthy log reports its head, events and streams.
+pub fn verify_reports_the_head_events_and_streams_of_a_healthy_log<S: EventStore>(store: &S) {
+    let empty = store.verify().expect("an empty ledger verifies");
+    assert_eq!(
+        (empty.head, empty.events, empty.streams),
+        (Digest::EMPTY, 0, 0)
+    );
+    three_batches(store);
+    let report = store.verify().expect("a healthy ledger verifies");
+    assert_eq!(report.head, store.head().expect("head"));
+    assert_eq!((report.events, report.streams), (6, 3));
+}
+
+/// Every digest taken along the way verifies later; a digest with another
+/// hash, or past the end, is refused naming its sequence.
+pub fn verify_against_accepts_every_earlier_digest_and_refuses_others<S: EventStore>(store: &S) {
+    let mut digests = vec![store.head().expect("head")];
+    for batch in three_batches(store) {
+        digests.push(batch.head);
+    }
+    for digest in &digests {
+        let report = store
+            .verify_against(digest)
+            .expect("an earlier digest verifies");
+        assert_eq!(report.head.seq, 6);
+    }
+    let mut wrong = digests[2];
+    wrong.hash.0[0] ^= 1;
+    let beyond = Digest {
+        seq: 7,
+        hash: digests[3].hash,
+    };
+    for (digest, seq) in [(wrong, wrong.seq), (beyond, 7)] {
+        match store.verify_against(&digest) {
+            Err(StoreError::Broken(b)) => assert_eq!((b.seq, b.kind), (seq, BreakKind::Digest)),
+            other => panic!("expected {digest} to be refused, got {other:?}"),
+        }
+    }
+}
+
+/// Declares one `#[test]` per conformance function for a backend. The
+/// argument is a closure from a [`SteppingClock`] to `(store, guard)`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($open:expr) => {
+        $crate::conformance_tests!(@each $open;
+            append_assigns_contiguous_sequences_stream_versions_and_envelopes,
+            append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing,
+            append_of_a_command_id_again_returns_the_original_result_and_appends_nothing,
+            a_failed_append_leaves_nothing_behind,
+            read_from_a_sequence_returns_it_and_everything_after,
+            read_stream_returns_one_streams_events_in_version_order,
+            read_as_of_a_sequence_stops_there,
+            read_as_of_a_time_returns_what_was_recorded_by_then,
+            head_is_the_last_sequence_and_its_hash,
+            verify_reports_the_head_events_and_streams_of_a_healthy_log,
+            verify_against_accepts_every_earlier_digest_and_refuses_others,
+        );
+    };
+    (@each $open:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let (store, _guard) = ($open)($crate::conformance::clock());
+                $crate::conformance::$name(&store);
+            }
+        )+
+    };
+}

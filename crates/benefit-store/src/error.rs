@@ -1,0 +1,119 @@
+//! The one error type of the store. Every variant says what went wrong in
+//! ledger terms and carries the sequence, path or positions involved, so that
+//! the CLI can print it as it is. No variant holds a whole product key (R3).
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::encoding::{DecodeError, EncodeError};
+use crate::Break;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another process has the ledger open (sled allows one per directory).
+    #[error("ledger {} is in use by another process{}", path.display(), pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    InUse {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The other process's id, as it recorded it, if it did.
+        pid: Option<u32>,
+    },
+    /// [`crate::SledStore::open_existing`] found no ledger at the path.
+    #[error("no ledger at {}: {reason}", path.display())]
+    NoLedger {
+        /// The path given.
+        path: PathBuf,
+        /// What was found instead.
+        reason: &'static str,
+    },
+    /// The ledger was written by a newer program with another layout.
+    #[error("ledger {} has storage layout {found}; this program reads layout {supported}", path.display())]
+    UnsupportedLayout {
+        /// The ledger directory.
+        path: PathBuf,
+        /// The layout found.
+        found: String,
+        /// The layout this program reads.
+        supported: u32,
+    },
+    /// A file-system operation of the store itself failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What the store was doing (`creating the ledger directory`).
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The database underneath failed (sled today, PostgreSQL later).
+    #[error("storage failed while {action}: {source}")]
+    Backend {
+        /// What the store was doing.
+        action: &'static str,
+        /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Optimistic concurrency: the caller decided on a position that is no
+    /// longer the end of the log. Nothing was appended.
+    #[error("conflict: the command was decided at sequence {expected}, but the ledger is now at {actual}; nothing was appended, decide again")]
+    Conflict {
+        /// The position the caller saw.
+        expected: u64,
+        /// The position of the ledger.
+        actual: u64,
+    },
+    /// An append of no events.
+    #[error("nothing to append: the batch has no events")]
+    EmptyBatch,
+    /// An append of more events than one batch may hold.
+    #[error("the batch has {events} events, more than the {max} one append may hold")]
+    BatchTooLarge {
+        /// The events given.
+        events: usize,
+        /// [`crate::BATCH_EVENTS_MAX`].
+        max: usize,
+    },
+    /// A command id already used for a different batch.
+    #[error("command id {command_id} was already used for a different batch; a retry must send the same events")]
+    CommandIdReused {
+        /// The command id.
+        command_id: Uuid,
+    },
+    /// An event that cannot be stored (too large). Nothing was appended.
+    #[error("event {index} of the batch cannot be stored: {source}")]
+    Encode {
+        /// Its index in the batch, from 0.
+        index: usize,
+        /// Why.
+        source: EncodeError,
+    },
+    /// A stored record that does not decode.
+    #[error("the record at sequence {seq} does not decode: {source}")]
+    Decode {
+        /// Its sequence.
+        seq: u64,
+        /// Why.
+        source: DecodeError,
+    },
+    /// The log is not what was stored: found by `verify`, or by a read that
+    /// checks what it reads (sequences contiguous, indexes consistent).
+    #[error(transparent)]
+    Broken(#[from] Break),
+}
+
+impl StoreError {
+    /// A backend error with what the store was doing.
+    pub fn backend<E>(action: &'static str, source: E) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        StoreError::Backend {
+            action,
+            source: Box::new(source),
+        }
+    }
+}

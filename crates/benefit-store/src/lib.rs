@@ -1,0 +1,41 @@
+//! The durable home of every event: an append-only, tamper-evident event log.
+//!
+//! The crate offers one trait, [`EventStore`], spoken in ledger terms
+//! (sequences, streams, command ids, digests), and one backend,
+//! [`SledStore`]; it is the only crate of the project that knows sled. A
+//! PostgreSQL backend is expected later: it implements the same trait and must
+//! pass the same conformance suite (module `conformance`, behind the
+//! `conformance` feature).
+//!
+//! A key design decision: every record is hashed as the exact bytes that are
+//! stored, chained to the hash of the record before it
+//! (`hash = SHA-256(prev_hash ‖ body)`), and the bytes are produced and read by
+//! one module only, [`encoding`]. Upcasting an old record on read therefore
+//! never changes its hash, and switching to another byte format later touches
+//! one module. We do not trust the database to give back what we stored:
+//! [`EventStore::verify`] re-walks the chain, the sequence numbers and the
+//! stream versions, and names the first sequence where any of them breaks.
+//!
+//! `docs/storage.md` at the workspace root describes the layout on disk, what
+//! is atomic, what is flushed when, and how to re-implement `verify`.
+#![forbid(unsafe_code)]
+
+mod clock;
+mod digest;
+pub mod encoding;
+mod error;
+mod record;
+mod sled_store;
+mod store;
+pub mod verify;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use clock::{Clock, FixedClock, SteppingClock, SystemClock};
+pub use digest::{ChainHash, Digest, DigestParseError};
+pub use error::StoreError;
+pub use record::StoredEvent;
+pub use sled_store::SledStore;
+pub use store::{AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};
+pub use verify::{Break, BreakKind, VerifyReport};

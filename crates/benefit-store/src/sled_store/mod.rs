@@ -1,0 +1,639 @@
+//! The sled backend: the only code of the project that knows sled.
+//!
+//! Five trees (see [`layout`]): the log, an index by stream, the last version
+//! of each stream, the commands already appended, and the head. An append
+//! writes all five in one sled transaction, then flushes, then answers.
+//! Appends are also serialized by a mutex of our own, so that the check of
+//! the caller's position and the write are one step however sled schedules
+//! its transactions.
+//!
+//! Projections will later live in the same database, in trees of their own,
+//! and may want to be written in the append's transaction: the database and
+//! the tree names are kept here, in one place, for that.
+
+mod layout;
+mod reader;
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use benefit_events::StreamId;
+use chrono::{DateTime, Utc};
+use sha2::{Digest as _, Sha256};
+use sled::transaction::{abort, ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::encoding::{chain_hash, decode, encode_body, frame, unframe};
+use crate::verify::ChainVerifier;
+use crate::{
+    AppendRequest, Appended, AsOf, Break, BreakKind, ChainHash, Clock, Digest, EventStore, Events,
+    StoreError, StoredEvent, VerifyReport, BATCH_EVENTS_MAX,
+};
+use layout::{
+    parse_stream_key, parse_u64, seq_key, stream_key, CommandEntry, Head, LAYOUT_VERSION,
+    META_HEAD, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_COMMANDS, TREE_LOG, TREE_META,
+    TREE_STREAMS, TREE_STREAM_HEADS,
+};
+use reader::{LogReader, StreamReader};
+
+/// sled's page cache, in bytes: plenty for a ledger of benefits, and a
+/// bound on the memory the store may take.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// An [`EventStore`] in a sled database in one directory.
+pub struct SledStore {
+    path: PathBuf,
+    db: sled::Db,
+    trees: Trees,
+    clock: Box<dyn Clock>,
+    append_lock: Mutex<()>,
+}
+
+struct Trees {
+    log: sled::Tree,
+    streams: sled::Tree,
+    stream_heads: sled::Tree,
+    commands: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl Trees {
+    fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        let open = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| StoreError::backend("opening the ledger's trees", e))
+        };
+        Ok(Self {
+            log: open(TREE_LOG)?,
+            streams: open(TREE_STREAMS)?,
+            stream_heads: open(TREE_STREAM_HEADS)?,
+            commands: open(TREE_COMMANDS)?,
+            meta: open(TREE_META)?,
+        })
+    }
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens the ledger in `path`, creating the directory (owner-only, 0700
+    /// on unix) and an empty ledger if there is none. A directory that holds
+    /// other files but no ledger is refused, so that a wrong path does not
+    /// scatter database files among someone's documents.
+    pub fn open(path: impl AsRef<Path>, clock: impl Clock + 'static) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if path.exists() {
+            if !path.join(SLED_DATA_FILE).is_file() && !is_empty_dir(path)? {
+                return Err(StoreError::NoLedger {
+                    path: path.to_path_buf(),
+                    reason: "the directory is not empty and holds no ledger",
+                });
+            }
+        } else {
+            create_private_dir(path)?;
+        }
+        Self::open_dir(path, Box::new(clock), true)
+    }
+
+    /// Opens the ledger in `path`, which must exist: a read of a missing
+    /// ledger is an error, not a new empty ledger.
+    pub fn open_existing(
+        path: impl AsRef<Path>,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let no_ledger = |reason| StoreError::NoLedger {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if !path.is_dir() {
+            return Err(no_ledger("no such directory"));
+        }
+        if !path.join(SLED_DATA_FILE).is_file() {
+            return Err(no_ledger("the directory holds no ledger"));
+        }
+        Self::open_dir(path, Box::new(clock), false)
+    }
+
+    fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| open_error(path, e))?;
+        let trees = Trees::open(&db)?;
+        let store = Self {
+            path: path.to_path_buf(),
+            db,
+            trees,
+            clock,
+            append_lock: Mutex::new(()),
+        };
+        store.check_layout(create)?;
+        store.check_head()?;
+        store.write_pid_file()?;
+        Ok(store)
+    }
+
+    /// The ledger directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_layout(&self, create: bool) -> Result<(), StoreError> {
+        let stored = self
+            .trees
+            .meta
+            .get(META_LAYOUT)
+            .map_err(|e| StoreError::backend("reading the layout version", e))?;
+        match stored {
+            Some(bytes) if bytes.as_ref() == LAYOUT_VERSION.to_be_bytes() => Ok(()),
+            Some(bytes) => Err(StoreError::UnsupportedLayout {
+                path: self.path.clone(),
+                found: match <[u8; 4]>::try_from(bytes.as_ref()) {
+                    Ok(version) => u32::from_be_bytes(version).to_string(),
+                    Err(_) => format!("of {} bytes", bytes.len()),
+                },
+                supported: LAYOUT_VERSION,
+            }),
+            None if create => {
+                self.trees
+                    .meta
+                    .insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
+                    .map_err(|e| StoreError::backend("writing the layout version", e))?;
+                self.flush()
+            }
+            None => Err(StoreError::NoLedger {
+                path: self.path.clone(),
+                reason: "the directory holds a database but no ledger",
+            }),
+        }
+    }
+
+    /// A cheap check on open: the head names the last record of the log and
+    /// its hash. The full walk is [`EventStore::verify`].
+    fn check_head(&self) -> Result<(), StoreError> {
+        let head = self.stored_head()?;
+        let last = self
+            .trees
+            .log
+            .last()
+            .map_err(|e| StoreError::backend("reading the end of the log", e))?;
+        let found = match &last {
+            None => Digest::EMPTY,
+            Some((key, value)) => {
+                let seq = parse_u64(key).unwrap_or(0);
+                let hash = unframe(value).map_or(ChainHash::GENESIS, |(hash, _)| hash);
+                Digest { seq, hash }
+            }
+        };
+        let expected = head.map_or(Digest::EMPTY, |h| h.digest());
+        if found != expected {
+            return Err(Break::new(
+                expected.seq.max(found.seq),
+                BreakKind::Index,
+                format!("the log to end at the head {expected}"),
+                format!("a log that ends at {found}"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn stored_head(&self) -> Result<Option<Head>, StoreError> {
+        let bytes = self
+            .trees
+            .meta
+            .get(META_HEAD)
+            .map_err(|e| StoreError::backend("reading the head", e))?;
+        bytes
+            .map(|bytes| Head::decode(&bytes).ok_or_else(|| bad_head(bytes.len())))
+            .transpose()
+    }
+
+    fn write_pid_file(&self) -> Result<(), StoreError> {
+        let path = self.path.join(PID_FILE);
+        fs::write(&path, format!("{}\n", std::process::id())).map_err(|source| StoreError::Io {
+            action: "writing the pid file",
+            path,
+            source,
+        })
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| StoreError::backend("flushing to disk", e))
+    }
+
+    /// The record at `seq`, decoded; an error if there is none.
+    fn record_at(&self, seq: u64) -> Result<StoredEvent, StoreError> {
+        let value = self
+            .trees
+            .log
+            .get(seq_key(seq))
+            .map_err(|e| StoreError::backend("reading the log", e))?
+            .ok_or_else(|| Break::new(seq, BreakKind::Index, "a record", "none"))?;
+        let (hash, body) = unframe(&value).map_err(|source| StoreError::Decode { seq, source })?;
+        decode(body, hash).map_err(|source| StoreError::Decode { seq, source })
+    }
+
+    fn append_transaction(
+        &self,
+        request: &AppendRequest,
+        fingerprint: ChainHash,
+        now: DateTime<Utc>,
+    ) -> Result<Appended, StoreError> {
+        let t = &self.trees;
+        let trees = (&t.log, &t.streams, &t.stream_heads, &t.commands, &t.meta);
+        let result = trees.transaction(|(log, streams, stream_heads, commands, meta)| {
+            let command_key = request.command_id.as_bytes();
+            if let Some(bytes) = commands.get(command_key)? {
+                let entry = CommandEntry::decode(&bytes).ok_or_else(|| {
+                    ConflictableTransactionError::Abort(StoreError::from(Break::new(
+                        0,
+                        BreakKind::Index,
+                        "a command entry",
+                        format!("{} bytes under command {}", bytes.len(), request.command_id),
+                    )))
+                })?;
+                if entry.fingerprint != fingerprint {
+                    return abort(StoreError::CommandIdReused {
+                        command_id: request.command_id,
+                    });
+                }
+                return Ok(entry.repeated());
+            }
+            let head = match meta.get(META_HEAD)? {
+                Some(bytes) => match Head::decode(&bytes) {
+                    Some(head) => Some(head),
+                    None => return abort(bad_head(bytes.len())),
+                },
+                None => None,
+            };
+            let (head_seq, mut prev_hash) =
+                head.map_or((0, ChainHash::GENESIS), |h| (h.seq, h.hash));
+            if request.expected != head_seq {
+                return abort(StoreError::Conflict {
+                    expected: request.expected,
+                    actual: head_seq,
+                });
+            }
+            // Recorded-at never goes backwards along the log, whatever the
+            // clock does, so that an as-of-time read is a prefix of the log.
+            let recorded_at = head.map_or(now, |h| h.recorded_at.max(now));
+            let mut versions: HashMap<StreamId, u64> = HashMap::new();
+            let mut seq = head_seq;
+            for (index, event) in request.events.iter().enumerate() {
+                seq += 1;
+                let stream = event.stream();
+                let version = match versions.get(&stream) {
+                    Some(last) => last + 1,
+                    None => {
+                        let last = stream_heads.get(stream.as_str().as_bytes())?;
+                        match last.as_deref().map(parse_u64) {
+                            None => 1,
+                            Some(Some(last)) => last + 1,
+                            Some(None) => {
+                                return abort(StoreError::from(Break::new(
+                                    seq,
+                                    BreakKind::Index,
+                                    format!("an 8-byte version for stream {stream}"),
+                                    "something else",
+                                )))
+                            }
+                        }
+                    }
+                };
+                versions.insert(stream.clone(), version);
+                let record = StoredEvent {
+                    seq,
+                    stream_version: version,
+                    event_id: StoredEvent::derive_event_id(&request.command_id, index as u64),
+                    command_id: request.command_id,
+                    recorded_at,
+                    actor: request.actor.clone(),
+                    event: event.clone(),
+                    prev_hash,
+                    hash: ChainHash::GENESIS,
+                    stream,
+                };
+                let body = encode_body(&record).map_err(|source| {
+                    ConflictableTransactionError::Abort(StoreError::Encode { index, source })
+                })?;
+                let hash = chain_hash(&prev_hash, &body);
+                log.insert(&seq_key(seq), frame(&hash, &body))?;
+                streams.insert(stream_key(record.stream.as_str(), version), &seq_key(seq))?;
+                prev_hash = hash;
+            }
+            for (stream, version) in &versions {
+                stream_heads.insert(stream.as_str().as_bytes(), &version.to_be_bytes())?;
+            }
+            let appended = Appended {
+                first: head_seq + 1,
+                last: seq,
+                head: Digest {
+                    seq,
+                    hash: prev_hash,
+                },
+                recorded_at,
+                repeat: false,
+            };
+            commands.insert(
+                command_key,
+                CommandEntry::new(&appended, fingerprint).encode(),
+            )?;
+            let new_head = Head {
+                seq,
+                hash: prev_hash,
+                recorded_at,
+            };
+            meta.insert(META_HEAD, new_head.encode())?;
+            Ok(appended)
+        });
+        match result {
+            Ok(appended) => Ok(appended),
+            Err(TransactionError::Abort(error)) => Err(error),
+            Err(TransactionError::Storage(error)) => Err(StoreError::backend("appending", error)),
+        }
+    }
+
+    /// Checks the indexes against the log, after the chain walk: every
+    /// stream-index entry points at a record of that stream and version, and
+    /// there is one per event; the stream heads are the last versions; every
+    /// command entry names the records its command wrote.
+    fn verify_indexes(&self, verifier: &ChainVerifier, batches: u64) -> Result<(), StoreError> {
+        let report = verifier.report();
+        let head = self.stored_head()?.map_or(Digest::EMPTY, |h| h.digest());
+        if head != report.head {
+            return Err(index_break(
+                report.head.seq,
+                format!("head {}", report.head),
+                format!("head {head}"),
+            ));
+        }
+        let mut entries = 0u64;
+        for item in self.trees.streams.iter() {
+            let (key, value) =
+                item.map_err(|e| StoreError::backend("reading the stream index", e))?;
+            let Some((stream, version)) = parse_stream_key(&key) else {
+                return Err(index_break(
+                    0,
+                    "a stream index key",
+                    format!("{} bytes", key.len()),
+                ));
+            };
+            let Some(seq) = parse_u64(&value) else {
+                return Err(index_break(
+                    0,
+                    format!("a sequence for {stream} version {version}"),
+                    format!("{} bytes", value.len()),
+                ));
+            };
+            let record = self.record_at(seq)?;
+            if record.stream.as_str() != stream || record.stream_version != version {
+                return Err(index_break(
+                    seq,
+                    format!("{stream} version {version}"),
+                    format!("{} version {}", record.stream, record.stream_version),
+                ));
+            }
+            entries += 1;
+        }
+        if entries != report.events {
+            return Err(index_break(
+                report.head.seq,
+                format!("{} stream index entries", report.events),
+                entries,
+            ));
+        }
+        for (stream, version) in verifier.stream_versions() {
+            let stored = self
+                .trees
+                .stream_heads
+                .get(stream.as_str().as_bytes())
+                .map_err(|e| StoreError::backend("reading the stream heads", e))?;
+            let stored = stored.as_deref().and_then(parse_u64);
+            if stored != Some(version) {
+                return Err(index_break(
+                    report.head.seq,
+                    format!("{stream} at version {version} in the stream heads"),
+                    stored.map_or("no entry".to_string(), |v| format!("version {v}")),
+                ));
+            }
+        }
+        let streams = self.trees.stream_heads.len() as u64;
+        if streams != report.streams {
+            return Err(index_break(
+                report.head.seq,
+                format!("{} stream heads", report.streams),
+                streams,
+            ));
+        }
+        let mut commands = 0u64;
+        for item in self.trees.commands.iter() {
+            let (key, value) = item.map_err(|e| StoreError::backend("reading the commands", e))?;
+            let entry = CommandEntry::decode(&value).ok_or_else(|| {
+                index_break(0, "a command entry", format!("{} bytes", value.len()))
+            })?;
+            let first = self.record_at(entry.first)?;
+            let last = self.record_at(entry.last)?;
+            if first.command_id.as_bytes() != key.as_ref()
+                || last.command_id.as_bytes() != key.as_ref()
+                || last.hash != entry.hash
+            {
+                return Err(index_break(
+                    entry.first,
+                    format!("the records of command {}", first.command_id),
+                    "records of another command",
+                ));
+            }
+            commands += 1;
+        }
+        if commands != batches {
+            return Err(index_break(
+                report.head.seq,
+                format!("{batches} command entries"),
+                commands,
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl EventStore for SledStore {
+    fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
+        if request.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        if request.events.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::BatchTooLarge {
+                events: request.events.len(),
+                max: BATCH_EVENTS_MAX,
+            });
+        }
+        let fingerprint = fingerprint(&request);
+        let now = truncate_to_micros(self.clock.now());
+        // A poisoned lock only means another append panicked; the
+        // transaction it was in did not commit, so the data is intact.
+        let _guard = self
+            .append_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let appended = self.append_transaction(&request, fingerprint, now)?;
+        // Durability: answer only once the batch is on disk. A repeat
+        // flushes too, in case the original call failed at this step.
+        self.flush()?;
+        Ok(appended)
+    }
+
+    fn head(&self) -> Result<Digest, StoreError> {
+        Ok(self.stored_head()?.map_or(Digest::EMPTY, |h| h.digest()))
+    }
+
+    fn read_from(&self, from: u64) -> Events<'_> {
+        let from = from.max(1);
+        Box::new(LogReader::new(
+            self.trees.log.range(seq_key(from)..),
+            from,
+            None,
+        ))
+    }
+
+    fn read_as_of(&self, as_of: AsOf) -> Events<'_> {
+        match as_of {
+            AsOf::Sequence(seq) => Box::new(LogReader::new(
+                self.trees.log.range(..=seq_key(seq)),
+                1,
+                None,
+            )),
+            AsOf::RecordedAt(at) => Box::new(LogReader::new(self.trees.log.iter(), 1, Some(at))),
+        }
+    }
+
+    fn read_stream(&self, stream: &StreamId) -> Events<'_> {
+        Box::new(StreamReader::new(
+            &self.trees.streams,
+            &self.trees.log,
+            stream,
+        ))
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let mut verifier = ChainVerifier::new();
+        let mut batches = 0u64;
+        let mut last_command = None;
+        for item in self.trees.log.iter() {
+            let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
+            let next = verifier.next_seq();
+            let seq = parse_u64(&key).ok_or_else(|| {
+                Break::new(
+                    next,
+                    BreakKind::Contiguity,
+                    next,
+                    format!("a key of {} bytes", key.len()),
+                )
+            })?;
+            let (hash, body) =
+                unframe(&value).map_err(|e| Break::new(seq, BreakKind::Decoding, "a record", e))?;
+            let record = verifier.check(seq, hash, body)?;
+            if last_command != Some(record.command_id) {
+                batches += 1;
+                last_command = Some(record.command_id);
+            }
+        }
+        self.verify_indexes(&verifier, batches)?;
+        Ok(verifier.report())
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // The lock is still held here (the database closes after this), so
+        // the file removed is ours. A failure leaves a stale file, which the
+        // next open overwrites.
+        let _ = fs::remove_file(self.path.join(PID_FILE));
+    }
+}
+
+fn index_break(seq: u64, expected: impl ToString, found: impl ToString) -> StoreError {
+    Break::new(seq, BreakKind::Index, expected, found).into()
+}
+
+fn bad_head(bytes: usize) -> StoreError {
+    index_break(0, "a head of 48 bytes", format!("{bytes} bytes"))
+}
+
+/// A SHA-256 of what a request asks to store, so that a retry with the same
+/// command id can be told from a different batch reusing it.
+fn fingerprint(request: &AppendRequest) -> ChainHash {
+    let mut hasher = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    part(request.actor.user.as_str().as_bytes());
+    part(request.actor.role.as_str().as_bytes());
+    for event in &request.events {
+        part(&event.to_json());
+    }
+    ChainHash(hasher.finalize().into())
+}
+
+fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+fn open_error(path: &Path, error: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &error {
+        // sled 0.34 reports a held lock as an `Io` error with this text
+        // (config.rs, `try_lock`); there is no error kind to match instead.
+        if io.to_string().contains("could not acquire lock") {
+            return StoreError::InUse {
+                path: path.to_path_buf(),
+                pid: read_pid(path),
+            };
+        }
+    }
+    StoreError::backend("opening the ledger", error)
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    let text = fs::read_to_string(path.join(PID_FILE)).ok()?;
+    text.trim().parse().ok()
+}
+
+fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
+    let mut entries = fs::read_dir(path).map_err(|source| StoreError::Io {
+        action: "reading the ledger directory",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(entries.next().is_none())
+}
+
+fn create_private_dir(path: &Path) -> Result<(), StoreError> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path).map_err(|source| StoreError::Io {
+        action: "creating the ledger directory",
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;
