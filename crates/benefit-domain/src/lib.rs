@@ -23,6 +23,7 @@
 
 mod command;
 mod decide;
+pub mod jsonl;
 mod rederive;
 mod refusal;
 mod state;
