@@ -154,11 +154,26 @@ enum Line {
     },
 }
 
+/// A credit as the CLI's flags and an import line state it, before checking.
+#[derive(Clone, Copy, Debug)]
+pub struct CreditTerms<'a> {
+    /// `monthly` or `annual-bulk`.
+    pub plan: &'a str,
+    /// A decimal amount (`100.00`).
+    pub amount: &'a str,
+    /// An ISO 4217 code.
+    pub currency: &'a str,
+    /// The enrollment year's first day (annual-bulk only).
+    pub enrollment_start: Option<Date>,
+    /// The enrollment year's last day (annual-bulk only).
+    pub enrollment_end: Option<Date>,
+}
+
 /// Builds what a benefit provides from the keys or the credit given, as the
 /// CLI's flags and an import line both state it.
 pub fn provision(
     keys: Option<Vec<(ProductKey, Seats)>>,
-    credit: Option<(&str, &str, &str, Option<Date>, Option<Date>)>,
+    credit: Option<CreditTerms<'_>>,
 ) -> Result<Provision, String> {
     match (keys, credit) {
         (Some(_), Some(_)) => Err("a benefit provides keys or a credit, not both".into()),
@@ -173,10 +188,10 @@ pub fn provision(
                     .collect(),
             ))
         }
-        (None, Some((plan, amount, currency, start, end))) => {
-            let currency = Currency::parse(currency).map_err(|e| e.to_string())?;
-            let amount = Money::parse(amount, currency).map_err(|e| e.to_string())?;
-            let plan = match (plan, start, end) {
+        (None, Some(terms)) => {
+            let currency = Currency::parse(terms.currency).map_err(|e| e.to_string())?;
+            let amount = Money::parse(terms.amount, currency).map_err(|e| e.to_string())?;
+            let plan = match (terms.plan, terms.enrollment_start, terms.enrollment_end) {
                 ("monthly", None, None) => CreditPlan::Monthly,
                 ("monthly", _, _) => return Err("a monthly credit has no enrollment year".into()),
                 ("annual-bulk", Some(start), Some(end)) => CreditPlan::AnnualBulk {
@@ -231,14 +246,12 @@ pub fn parse_line(
             credit,
         } => {
             let keys = keys.map(|k| k.into_iter().map(|k| (k.key, k.seats)).collect());
-            let credit = credit.as_ref().map(|c| {
-                (
-                    c.plan.as_str(),
-                    c.amount.as_str(),
-                    c.currency.as_str(),
-                    c.enrollment_start,
-                    c.enrollment_end,
-                )
+            let credit = credit.as_ref().map(|c| CreditTerms {
+                plan: &c.plan,
+                amount: &c.amount,
+                currency: &c.currency,
+                enrollment_start: c.enrollment_start,
+                enrollment_end: c.enrollment_end,
             });
             let provides = provision(keys, credit).map_err(LineError::Invalid)?;
             let action = Action::GrantBenefit {
