@@ -103,7 +103,6 @@ struct FormatProbe {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BodyV1<'a> {
-    #[allow(dead_code)]
     format: u32,
     seq: u64,
     stream: StreamId,
@@ -131,17 +130,27 @@ pub fn decode(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> 
             max: RECORD_BODY_BYTES_MAX,
         });
     }
-    let probe: FormatProbe =
-        serde_json::from_slice(body).map_err(|e| DecodeError::Body(e.to_string()))?;
-    match probe.format {
-        1 => decode_v1(body, hash),
-        found => Err(DecodeError::UnknownFormat { found }),
+    // Today's format first: one parse for the common case. Only a body that
+    // is not format 1 is probed for the format it says it has.
+    match decode_v1(body, hash) {
+        Err(DecodeError::Body(message)) => {
+            let probe: FormatProbe =
+                serde_json::from_slice(body).map_err(|_| DecodeError::Body(message.clone()))?;
+            match probe.format {
+                RECORD_FORMAT => Err(DecodeError::Body(message)),
+                found => Err(DecodeError::UnknownFormat { found }),
+            }
+        }
+        decoded => decoded,
     }
 }
 
 fn decode_v1(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
     let raw: BodyV1<'_> =
         serde_json::from_slice(body).map_err(|e| DecodeError::Body(e.to_string()))?;
+    if raw.format != 1 {
+        return Err(DecodeError::Body(format!("format {} is not 1", raw.format)));
+    }
     let recorded_at = DateTime::parse_from_rfc3339(&raw.recorded_at)
         .map_err(|e| DecodeError::Field {
             field: "recorded_at",

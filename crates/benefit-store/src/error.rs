@@ -103,9 +103,24 @@ pub enum StoreError {
     /// checks what it reads (sequences contiguous, indexes consistent).
     #[error(transparent)]
     Broken(#[from] Break),
+    /// The persisted projections are not in the form the store wrote them.
+    #[error("projection storage is damaged: {message}")]
+    Projection {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl StoreError {
+    /// The sequence of the record the error is about, if it is about one.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            StoreError::Decode { seq, .. } => Some(*seq),
+            StoreError::Broken(b) => Some(b.seq),
+            _ => None,
+        }
+    }
+
     /// A backend error with what the store was doing.
     pub fn backend<E>(action: &'static str, source: E) -> Self
     where

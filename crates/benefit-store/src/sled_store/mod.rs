@@ -12,6 +12,7 @@
 //! the tree names are kept here, in one place, for that.
 
 mod layout;
+mod projections;
 mod reader;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest as _, Sha256};
 use sled::transaction::{abort, ConflictableTransactionError, TransactionError, Transactional};
 
-use crate::encoding::{chain_hash, decode, encode_body, frame, unframe};
+use crate::encoding::{chain_hash, encode_body, frame, unframe};
 use crate::verify::ChainVerifier;
 use crate::{
     AppendRequest, Appended, AsOf, Break, BreakKind, ChainHash, Clock, Digest, EventStore, Events,
@@ -234,7 +235,8 @@ impl SledStore {
             .map_err(|e| StoreError::backend("flushing to disk", e))
     }
 
-    /// The record at `seq`, decoded; an error if there is none.
+    /// The record at `seq`, decoded and its hash checked; an error if there
+    /// is none.
     fn record_at(&self, seq: u64) -> Result<StoredEvent, StoreError> {
         let value = self
             .trees
@@ -242,8 +244,7 @@ impl SledStore {
             .get(seq_key(seq))
             .map_err(|e| StoreError::backend("reading the log", e))?
             .ok_or_else(|| Break::new(seq, BreakKind::Index, "a record", "none"))?;
-        let (hash, body) = unframe(&value).map_err(|source| StoreError::Decode { seq, source })?;
-        decode(body, hash).map_err(|source| StoreError::Decode { seq, source })
+        reader::decode_record(seq, &value)
     }
 
     fn append_transaction(

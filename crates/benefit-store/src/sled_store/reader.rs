@@ -7,15 +7,21 @@ use benefit_events::StreamId;
 use chrono::{DateTime, Utc};
 
 use super::layout::{parse_stream_key, parse_u64, seq_key, stream_prefix};
-use crate::encoding::{decode, unframe};
+use crate::encoding::{chain_hash, decode, unframe};
 use crate::{Break, BreakKind, ChainHash, StoreError, StoredEvent};
 
 type Item = Result<StoredEvent, StoreError>;
 
-/// Decodes the record stored under `seq`.
-fn decode_record(seq: u64, value: &[u8]) -> Result<StoredEvent, StoreError> {
+/// Decodes the record stored under `seq` and checks its own hash, so that
+/// every read, not only `verify`, notices a changed byte.
+pub(super) fn decode_record(seq: u64, value: &[u8]) -> Result<StoredEvent, StoreError> {
     let (hash, body) = unframe(value).map_err(|source| StoreError::Decode { seq, source })?;
-    decode(body, hash).map_err(|source| StoreError::Decode { seq, source })
+    let record = decode(body, hash).map_err(|source| StoreError::Decode { seq, source })?;
+    let computed = chain_hash(&record.prev_hash, body);
+    if computed != hash {
+        return Err(Break::new(seq, BreakKind::Hash, computed, hash).into());
+    }
+    Ok(record)
 }
 
 /// Reads the log in sequence order from a given sequence, optionally up to a
