@@ -104,6 +104,16 @@ pub fn request(expected: u64, events: Vec<Event>) -> AppendRequest {
     }
 }
 
+/// A deterministic pseudo-random number generator (xorshift64) for tests
+/// that pick bytes or moments at random: the same seed replays a failure.
+/// The state must not be 0.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// Reads a stream of events to the end, failing on the first error.
 pub fn collect(events: crate::Events<'_>) -> Vec<StoredEvent> {
     events

@@ -98,6 +98,45 @@ pub struct VerifyReport {
     pub streams: u64,
 }
 
+/// Checks that the record read next is stored under the sequence expected.
+pub(crate) fn check_position(expected: u64, key_seq: u64) -> Result<(), Break> {
+    if key_seq != expected {
+        return Err(Break::new(
+            expected,
+            BreakKind::Contiguity,
+            expected,
+            format!("sequence {key_seq}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a decoded record says it is the sequence it is stored under
+/// and, when the previous hash is known, links to it.
+pub(crate) fn check_link(
+    key_seq: u64,
+    record: &StoredEvent,
+    prev_hash: Option<ChainHash>,
+) -> Result<(), Break> {
+    if record.seq != key_seq {
+        return Err(Break::new(
+            key_seq,
+            BreakKind::Contiguity,
+            key_seq,
+            format!("a record that says it is sequence {}", record.seq),
+        ));
+    }
+    match prev_hash {
+        Some(prev_hash) if record.prev_hash != prev_hash => Err(Break::new(
+            key_seq,
+            BreakKind::Chain,
+            prev_hash,
+            record.prev_hash,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Walks a log record by record; see the module documentation.
 #[derive(Debug, Default)]
 pub struct ChainVerifier {
@@ -124,34 +163,11 @@ impl ChainVerifier {
         hash: ChainHash,
         body: &[u8],
     ) -> Result<StoredEvent, Break> {
-        let next = self.next_seq();
-        if key_seq != next {
-            return Err(Break::new(
-                next,
-                BreakKind::Contiguity,
-                next,
-                format!("sequence {key_seq}"),
-            ));
-        }
+        check_position(self.next_seq(), key_seq)?;
         let record = decode(body, hash)
             .map_err(|e| Break::new(key_seq, BreakKind::Decoding, "a record", e))?;
-        if record.seq != key_seq {
-            return Err(Break::new(
-                key_seq,
-                BreakKind::Contiguity,
-                key_seq,
-                format!("a record that says it is sequence {}", record.seq),
-            ));
-        }
         let prev_hash = self.head.map_or(ChainHash::GENESIS, |(_, hash, _)| hash);
-        if record.prev_hash != prev_hash {
-            return Err(Break::new(
-                key_seq,
-                BreakKind::Chain,
-                prev_hash,
-                record.prev_hash,
-            ));
-        }
+        check_link(key_seq, &record, Some(prev_hash))?;
         let computed = chain_hash(&prev_hash, body);
         if computed != hash {
             return Err(Break::new(key_seq, BreakKind::Hash, computed, hash));

@@ -13,26 +13,19 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use benefit_store::conformance::{credit_assigned, request, user_registered};
+use benefit_store::conformance::{credit_assigned, request, user_registered, xorshift};
 use benefit_store::{EventStore, SledStore, StoreError, SystemClock};
 use uuid::Uuid;
 
 const TEST: &str = "every_acknowledged_batch_survives_sigkill_and_no_batch_is_partial";
 const ROUNDS_DEFAULT: u64 = 50;
 /// The child is killed this long after it starts, at most.
-const KILL_AFTER_MS_MAX: u64 = 120;
+const KILL_AFTER_MS_MAX: u64 = 90;
 /// A child left alone stops by itself after this long.
 const CHILD_LIFETIME_MAX: Duration = Duration::from_secs(30);
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.parse().ok()
-}
-
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 /// The child: appends batches of 1 to 4 events for ever, printing

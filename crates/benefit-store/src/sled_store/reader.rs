@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::layout::{parse_stream_key, parse_u64, seq_key, stream_prefix};
 use crate::encoding::{chain_hash, decode, unframe};
+use crate::verify::{check_link, check_position};
 use crate::{Break, BreakKind, ChainHash, StoreError, StoredEvent};
 
 type Item = Result<StoredEvent, StoreError>;
@@ -59,30 +60,9 @@ impl LogReader {
                 format!("a key of {} bytes", key.len()),
             )
         })?;
-        if seq != self.next {
-            return Err(Break::new(
-                self.next,
-                BreakKind::Contiguity,
-                self.next,
-                format!("sequence {seq}"),
-            )
-            .into());
-        }
+        check_position(self.next, seq)?;
         let record = decode_record(seq, &value)?;
-        if record.seq != seq {
-            return Err(Break::new(
-                seq,
-                BreakKind::Contiguity,
-                seq,
-                format!("a record that says it is sequence {}", record.seq),
-            )
-            .into());
-        }
-        if let Some(prev_hash) = self.prev_hash {
-            if record.prev_hash != prev_hash {
-                return Err(Break::new(seq, BreakKind::Chain, prev_hash, record.prev_hash).into());
-            }
-        }
+        check_link(seq, &record, self.prev_hash)?;
         if self.until.is_some_and(|until| record.recorded_at > until) {
             return Ok(None);
         }

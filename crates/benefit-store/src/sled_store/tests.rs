@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use chrono::TimeDelta;
 
 use super::*;
-use crate::conformance::{clock, clock_start, collect, credit_assigned, request, user_registered};
+use crate::conformance::{
+    clock, clock_start, collect, credit_assigned, request, user_registered, xorshift,
+};
 use crate::FixedClock;
 
 fn new_store() -> (SledStore, tempfile::TempDir) {
@@ -27,15 +29,6 @@ fn fill(store: &SledStore, batches: u64) {
             .collect();
         store.append(request(b * 5, events)).expect("append");
     }
-}
-
-/// A deterministic pseudo-random sequence (xorshift), so that a failure
-/// names a byte that the next run changes again.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 #[test]
