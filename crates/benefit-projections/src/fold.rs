@@ -1,0 +1,270 @@
+//! The fold: how one stored event changes the projections. It is the only
+//! code that writes projection documents, and it never decides: it records
+//! what the event says, explaining end dates with the domain's own
+//! [`benefit_domain::explain`].
+
+use benefit_domain::{end_change, explain};
+use benefit_events::{
+    CreditPlan, EndDateExtended, Event, KeyRedeemed, LicensesAdded, ProductKey, Provision,
+};
+use benefit_store::StoredEvent;
+use sha2::{Digest as _, Sha256};
+
+use crate::docs::{audit_key, benefit_key, credit_key, sub_key, Overlay};
+use crate::model::*;
+use crate::ProjectionError;
+
+/// The masked key and its fingerprint (R3).
+pub fn key_ref(key: &ProductKey) -> KeyRef {
+    let digest = Sha256::digest(key.reveal().as_bytes());
+    let fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    KeyRef {
+        key: key.masked(),
+        fingerprint,
+    }
+}
+
+fn missing(seq: u64, what: String) -> ProjectionError {
+    ProjectionError::Inconsistent { seq, what }
+}
+
+/// Applies one stored event to the projections.
+pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
+    match &record.event {
+        Event::BenefitGranted(e) => {
+            let (provides, keys) = match &e.provides {
+                Provision::Keys(keys) => (
+                    "keys".to_owned(),
+                    keys.iter()
+                        .map(|k| GrantedKeyView {
+                            key: key_ref(&k.key),
+                            seats: k.seats,
+                            used: None,
+                        })
+                        .collect(),
+                ),
+                Provision::Credit(credit) => {
+                    let enrollment = match credit.plan {
+                        CreditPlan::Monthly => None,
+                        CreditPlan::AnnualBulk { enrollment } => Some(enrollment),
+                    };
+                    let view = CreditView {
+                        benefit: e.benefit.clone(),
+                        plan: credit.plan.as_str().to_owned(),
+                        amount: credit.amount,
+                        enrollment,
+                        expires: e.expires,
+                        holders: Vec::new(),
+                        history: Vec::new(),
+                    };
+                    docs.store(credit_key(e.benefit.as_str()), &view);
+                    (credit.plan.as_str().to_owned(), Vec::new())
+                }
+            };
+            let view = BenefitView {
+                benefit: e.benefit.clone(),
+                offer: e.offer,
+                benefit_type: e.benefit_type,
+                product: e.product.clone(),
+                expires: e.expires,
+                granted_on: e.on,
+                provides,
+                keys,
+            };
+            docs.store(benefit_key(e.benefit.as_str()), &view);
+        }
+        Event::UserRegistered(_) => {}
+        Event::KeyRedeemed(e) => apply_key_use(docs, record, KeyEvent::Redeemed(e))?,
+        Event::LicensesAdded(e) => apply_key_use(docs, record, KeyEvent::Added(e))?,
+        Event::EndDateExtended(e) => apply_key_use(docs, record, KeyEvent::Extended(e))?,
+        Event::CreditAssigned(e) => {
+            change_credit(docs, record, e.benefit.as_str(), "assigned", &e.user, None)?
+        }
+        Event::CreditUnassigned(e) => change_credit(
+            docs,
+            record,
+            e.benefit.as_str(),
+            "unassigned",
+            &e.user,
+            None,
+        )?,
+        Event::CreditTransferred(e) => change_credit(
+            docs,
+            record,
+            e.benefit.as_str(),
+            "transferred",
+            &e.to,
+            Some(&e.from),
+        )?,
+    }
+    Ok(())
+}
+
+/// The three events that use a key on a subscription.
+enum KeyEvent<'e> {
+    Redeemed(&'e KeyRedeemed),
+    Added(&'e LicensesAdded),
+    Extended(&'e EndDateExtended),
+}
+
+/// KeyRedeemed, LicensesAdded, EndDateExtended: the key is used, the
+/// subscription's term changes, and the audit trail gains an entry.
+fn apply_key_use(
+    docs: &mut Overlay<'_>,
+    record: &StoredEvent,
+    key_event: KeyEvent<'_>,
+) -> Result<(), ProjectionError> {
+    let seq = record.seq;
+    let event = &record.event;
+    let (subscription, benefit, key, on) = match key_event {
+        KeyEvent::Redeemed(e) => (&e.subscription, &e.benefit, &e.key, e.on),
+        KeyEvent::Added(e) => (&e.subscription, &e.benefit, &e.key, e.on),
+        KeyEvent::Extended(e) => (&e.subscription, &e.benefit, &e.key, e.on),
+    };
+    let how = event.event_type().as_str().to_owned();
+
+    // The benefit: the key is used, here, now.
+    let bkey = benefit_key(benefit.as_str());
+    let mut granted: BenefitView = docs
+        .load(&bkey)?
+        .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
+    let key_ref = key_ref(key);
+    let slot = granted
+        .keys
+        .iter_mut()
+        .find(|k| k.key.fingerprint == key_ref.fingerprint)
+        .ok_or_else(|| missing(seq, format!("key {key} in benefit {benefit}")))?;
+    slot.used = Some(KeyUsed {
+        subscription: subscription.clone(),
+        on,
+        how: how.clone(),
+        seq,
+    });
+    let expires = granted.expires;
+    docs.store(bkey, &granted);
+
+    // The subscription: a new term, or a changed one.
+    let skey = sub_key(subscription.as_str());
+    let existing: Option<SubscriptionView> = docs.load(&skey)?;
+    let seats_before = existing.as_ref().map(|s| s.seats);
+    let mut view = match (&key_event, existing) {
+        (KeyEvent::Redeemed(e), previous) => {
+            let (keys, benefits) = previous.map(|p| (p.keys, p.benefits)).unwrap_or_default();
+            SubscriptionView {
+                subscription: subscription.clone(),
+                product: e.product.clone(),
+                seats: e.seats,
+                start: e.on,
+                end: e.new_end,
+                keys,
+                benefits,
+                last_seq: seq,
+            }
+        }
+        (KeyEvent::Added(e), Some(mut s)) => {
+            s.seats = e.seats_after;
+            s.end = e.new_end;
+            s
+        }
+        (KeyEvent::Extended(e), Some(mut s)) => {
+            s.end = e.new_end;
+            s
+        }
+        (_, None) => return Err(missing(seq, format!("subscription {subscription}"))),
+    };
+    view.last_seq = seq;
+    view.keys.push(KeyUse {
+        key: key_ref.key,
+        benefit: benefit.clone(),
+        how: how.clone(),
+        on,
+        seq,
+    });
+    if !view.benefits.iter().any(|b| &b.benefit == benefit) {
+        view.benefits.push(BenefitExpiry {
+            benefit: benefit.clone(),
+            expires,
+        });
+    }
+    let seats_after = view.seats;
+    docs.store(skey, &view);
+
+    // The audit trail: why the end date is what it is.
+    let (old_end, new_end) = end_change(event).expect("key events change an end date");
+    let mut explanation = explain(event)
+        .expect("key events have an explanation")
+        .to_string();
+    if let KeyEvent::Redeemed(e) = key_event {
+        if let Some(status) = e.reactivated_from {
+            let article = if status == benefit_events::Status::Expired {
+                "an"
+            } else {
+                "a"
+            };
+            explanation.push_str(&format!(
+                "; reactivates {article} {status} subscription (R10)"
+            ));
+        }
+    }
+    match seats_before {
+        Some(before) if before != seats_after => {
+            explanation.push_str(&format!("; seats {before} -> {seats_after}"))
+        }
+        None => explanation.push_str(&format!("; {seats_after} seats")),
+        _ => {}
+    }
+    match old_end {
+        Some(old) => explanation.push_str(&format!("; {old} -> {new_end}")),
+        None => explanation.push_str(&format!("; ends {new_end}")),
+    }
+    let entry = AuditEntry {
+        seq,
+        recorded_at: record.recorded_at,
+        subscription: subscription.clone(),
+        event: how,
+        on,
+        actor: record.actor.user.clone(),
+        role: record.actor.role,
+        old_end,
+        new_end,
+        days_changed: old_end.map(|old| (new_end - old).num_days()),
+        explanation,
+    };
+    docs.store(audit_key(subscription.as_str(), seq), &entry);
+    Ok(())
+}
+
+fn change_credit(
+    docs: &mut Overlay<'_>,
+    record: &StoredEvent,
+    benefit: &str,
+    change: &str,
+    user: &benefit_events::UserName,
+    from: Option<&benefit_events::UserName>,
+) -> Result<(), ProjectionError> {
+    let key = credit_key(benefit);
+    let mut view: CreditView = docs
+        .load(&key)?
+        .ok_or_else(|| missing(record.seq, format!("credit {benefit}")))?;
+    match change {
+        "unassigned" => view.holders.retain(|h| h != user),
+        _ => {
+            if let Some(from) = from {
+                view.holders.retain(|h| h != from);
+            }
+            view.holders.push(user.clone());
+            view.holders.sort();
+        }
+    }
+    view.history.push(CreditChange {
+        seq: record.seq,
+        on: record.event.on(),
+        change: change.to_owned(),
+        user: user.clone(),
+        from: from.cloned(),
+        actor: record.actor.user.clone(),
+        role: record.actor.role,
+    });
+    docs.store(key, &view);
+    Ok(())
+}

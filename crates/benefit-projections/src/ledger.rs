@@ -1,0 +1,192 @@
+//! The projections of one ledger: persisted beside its log, brought up to
+//! date from their checkpoint, computed as of any point of the log, rebuilt
+//! and compared, and the log's stored outcomes re-derived (R40).
+
+use benefit_domain::{rederive, Mismatch};
+use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
+
+use crate::docs::{DocMap, Docs, Overlay};
+use crate::fold::apply;
+use crate::ProjectionError;
+
+/// How many events a catch-up applies per atomic commit: bounds the memory
+/// of a catch-up over a long log, and the work lost to a crash in one.
+pub const CATCH_UP_BATCH_EVENTS: u64 = 10_000;
+
+/// The persisted documents, read through the store.
+pub struct Persisted<'s, S: ProjectionStore + ?Sized>(pub &'s S);
+
+impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
+        Ok(self.0.projection_get(key)?)
+    }
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        Ok(self.0.projection_scan(prefix)?)
+    }
+}
+
+/// Folds every event of a stream of stored events into documents in memory.
+pub fn fold_all(
+    events: impl Iterator<Item = Result<StoredEvent, StoreError>>,
+) -> Result<DocMap, ProjectionError> {
+    let empty = DocMap::default();
+    let mut overlay = Overlay::new(&empty);
+    for record in events {
+        apply(&mut overlay, &record?)?;
+    }
+    Ok(DocMap(overlay.into_writes()))
+}
+
+/// One document where the persisted projections and a rebuild disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// The document's key.
+    pub key: String,
+    /// The persisted document, if any.
+    pub persisted: Option<String>,
+    /// The rebuilt document, if any.
+    pub rebuilt: Option<String>,
+}
+
+/// What a rebuild found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// The sequence the projections were rebuilt to.
+    pub seq: u64,
+    /// How many documents the rebuild produced.
+    pub documents: usize,
+    /// Every document that differs, by key.
+    pub differences: Vec<Difference>,
+    /// Whether the persisted projections were replaced by the rebuild.
+    pub replaced: bool,
+}
+
+/// Whether a rebuild only compares, or also replaces what is persisted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RebuildMode {
+    /// Compare and report; change nothing.
+    Check,
+    /// Compare, report, and replace the persisted projections when they
+    /// differ.
+    Replace,
+}
+
+/// An event whose stored outcome the rules would not produce (R40).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RederiveFinding {
+    /// The event's sequence.
+    pub seq: u64,
+    /// Its type.
+    pub event: String,
+    /// What differs.
+    pub mismatch: Mismatch,
+}
+
+/// The projections of the ledger in `store`.
+pub struct Projections<'s, S: EventStore + ProjectionStore + ?Sized> {
+    store: &'s S,
+}
+
+impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
+    /// The projections of `store`'s ledger.
+    pub fn new(store: &'s S) -> Self {
+        Self { store }
+    }
+
+    /// Applies every event after the checkpoint and commits the documents
+    /// with the new checkpoint, [`CATCH_UP_BATCH_EVENTS`] at a time. When the
+    /// checkpoint is the head, nothing is read. Returns the checkpoint.
+    pub fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let head = self.store.head()?.seq;
+        let mut checkpoint = self.store.projection_checkpoint()?;
+        if checkpoint > head {
+            return Err(ProjectionError::Inconsistent {
+                seq: checkpoint,
+                what: format!("event: the projections are ahead of the log's head {head}"),
+            });
+        }
+        let mut events = self.store.read_from(checkpoint + 1);
+        while checkpoint < head {
+            let persisted = Persisted(self.store);
+            let mut overlay = Overlay::new(&persisted);
+            let last = head.min(checkpoint + CATCH_UP_BATCH_EVENTS);
+            for seq in checkpoint + 1..=last {
+                let record = events
+                    .next()
+                    .ok_or_else(|| ProjectionError::Inconsistent {
+                        seq,
+                        what: "event in the log before its head".into(),
+                    })??;
+                apply(&mut overlay, &record)?;
+            }
+            self.store
+                .projection_commit(checkpoint, last, overlay.into_writes())?;
+            checkpoint = last;
+        }
+        Ok(checkpoint)
+    }
+
+    /// The current projections: caught up, then read from storage.
+    pub fn current(&self) -> Result<Persisted<'s, S>, ProjectionError> {
+        self.catch_up()?;
+        Ok(Persisted(self.store))
+    }
+
+    /// The projections as the ledger knew them at a sequence or a time,
+    /// folded in memory from the start of the log.
+    pub fn as_of(&self, as_of: AsOf) -> Result<DocMap, ProjectionError> {
+        fold_all(self.store.read_as_of(as_of))
+    }
+
+    /// Recomputes every projection from sequence 1 and compares it with the
+    /// persisted ones (brought up to the same head first), document by
+    /// document. This is how an auditor proves the reports were not
+    /// tampered with.
+    pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, ProjectionError> {
+        let seq = self.catch_up()?;
+        let rebuilt = fold_all(self.store.read_as_of(AsOf::Sequence(seq)))?;
+        let persisted: DocMap = DocMap(self.store.projection_scan("")?.into_iter().collect());
+        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+        let mut differences = Vec::new();
+        let keys: std::collections::BTreeSet<&String> =
+            rebuilt.0.keys().chain(persisted.0.keys()).collect();
+        for key in keys {
+            let (a, b) = (persisted.0.get(key), rebuilt.0.get(key));
+            if a != b {
+                differences.push(Difference {
+                    key: key.clone(),
+                    persisted: a.map(text),
+                    rebuilt: b.map(text),
+                });
+            }
+        }
+        let replaced = mode == RebuildMode::Replace && !differences.is_empty();
+        if replaced {
+            self.store.projection_reset()?;
+            self.store.projection_commit(0, seq, rebuilt.0.clone())?;
+        }
+        Ok(RebuildReport {
+            seq,
+            documents: rebuilt.0.len(),
+            differences,
+            replaced,
+        })
+    }
+
+    /// R40: every end-date event whose stored outcome its stored inputs do
+    /// not give, in log order.
+    pub fn rederive_all(&self) -> Result<Vec<RederiveFinding>, ProjectionError> {
+        let mut findings = Vec::new();
+        for record in self.store.read_from(1) {
+            let record = record?;
+            if let Err(mismatch) = rederive(&record.event) {
+                findings.push(RederiveFinding {
+                    seq: record.seq,
+                    event: record.event.event_type().to_string(),
+                    mismatch,
+                });
+            }
+        }
+        Ok(findings)
+    }
+}

@@ -1,0 +1,178 @@
+//! The read models: what each projection holds per subscription, audit entry,
+//! credit and benefit. They are stored as JSON documents, so their field
+//! names are part of the reports' contract; keys appear only masked (R3).
+
+use benefit_events::{
+    BenefitId, BenefitType, Date, EnrollmentYear, Money, Offer, ProductName, Role, Seats,
+    SubscriptionId, UserName,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A key as a report shows it: masked (R3), with a fingerprint that lets the
+/// projection find it again without storing it whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRef {
+    /// `*****-*****-*****-*****-7QXKR`.
+    pub key: String,
+    /// The first 16 hex digits of the key's SHA-256: identifies it, reveals
+    /// nothing.
+    pub fingerprint: String,
+}
+
+/// One use of a key on a subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUse {
+    /// The key, masked.
+    pub key: String,
+    /// The benefit it came from.
+    pub benefit: BenefitId,
+    /// `KeyRedeemed`, `LicensesAdded` or `EndDateExtended`.
+    pub how: String,
+    /// The effective date.
+    pub on: Date,
+    /// The event's sequence.
+    pub seq: u64,
+}
+
+/// A benefit a subscription's keys came from, with its expiry (R21).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenefitExpiry {
+    /// The benefit.
+    pub benefit: BenefitId,
+    /// Its expiry date.
+    pub expires: Date,
+}
+
+/// A license-based subscription as it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionView {
+    /// Its id.
+    pub subscription: SubscriptionId,
+    /// Its product.
+    pub product: ProductName,
+    /// Active seats.
+    pub seats: Seats,
+    /// Start of the current term.
+    pub start: Date,
+    /// End of the current term.
+    pub end: Date,
+    /// Every key used on it, in order.
+    pub keys: Vec<KeyUse>,
+    /// The benefits those keys came from, in order of first use.
+    pub benefits: Vec<BenefitExpiry>,
+    /// The sequence of its last change.
+    pub last_seq: u64,
+}
+
+/// One change of a subscription's end date, explained.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The event's sequence.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// `KeyRedeemed`, `LicensesAdded` or `EndDateExtended`.
+    pub event: String,
+    /// The effective date.
+    pub on: Date,
+    /// Who recorded it.
+    pub actor: UserName,
+    /// In which role.
+    pub role: Role,
+    /// The end date before; none for a first activation.
+    pub old_end: Option<Date>,
+    /// The end date after.
+    pub new_end: Date,
+    /// `new_end - old_end` in days; none for a first activation.
+    pub days_changed: Option<i64>,
+    /// The rule and its numbers, e.g. `12 x 25 / 100 = 3 months (R11);
+    /// 2026-09-30 -> 2026-12-30`.
+    pub explanation: String,
+}
+
+/// One change of a credit's holders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditChange {
+    /// The event's sequence.
+    pub seq: u64,
+    /// The effective date.
+    pub on: Date,
+    /// `assigned`, `unassigned` or `transferred`.
+    pub change: String,
+    /// The user given or removed; for a transfer, the new holder.
+    pub user: UserName,
+    /// For a transfer, the holder before.
+    pub from: Option<UserName>,
+    /// Who recorded it.
+    pub actor: UserName,
+    /// In which role.
+    pub role: Role,
+}
+
+/// A credit benefit and its holders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditView {
+    /// The benefit.
+    pub benefit: BenefitId,
+    /// `monthly` or `annual-bulk`.
+    pub plan: String,
+    /// The amount a month or a year.
+    pub amount: Money,
+    /// The enrollment year of an annual bulk credit.
+    pub enrollment: Option<EnrollmentYear>,
+    /// The benefit's expiry date.
+    pub expires: Date,
+    /// The holders now, by name.
+    pub holders: Vec<UserName>,
+    /// Every assignment, removal and transfer, in order.
+    pub history: Vec<CreditChange>,
+}
+
+/// Where and when a granted key was used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUsed {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The effective date.
+    pub on: Date,
+    /// `KeyRedeemed`, `LicensesAdded` or `EndDateExtended`.
+    pub how: String,
+    /// The event's sequence.
+    pub seq: u64,
+}
+
+/// A granted key of a benefit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedKeyView {
+    /// The key, masked, with its fingerprint.
+    #[serde(flatten)]
+    pub key: KeyRef,
+    /// Its seats.
+    pub seats: Seats,
+    /// Its one use, if used (R6).
+    pub used: Option<KeyUsed>,
+}
+
+/// A granted benefit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenefitView {
+    /// The benefit.
+    pub benefit: BenefitId,
+    /// The offer.
+    pub offer: Offer,
+    /// Core or incremental.
+    pub benefit_type: BenefitType,
+    /// The product.
+    pub product: ProductName,
+    /// The last date its rights may be used.
+    pub expires: Date,
+    /// The grant's effective date.
+    pub granted_on: Date,
+    /// `keys`, `monthly` or `annual-bulk`.
+    pub provides: String,
+    /// Its keys (empty for a credit).
+    pub keys: Vec<GrantedKeyView>,
+}

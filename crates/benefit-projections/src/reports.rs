@@ -1,0 +1,169 @@
+//! The reports: queries over the projection documents, whether persisted
+//! (current) or folded in memory (as of a sequence). Every list has a stable
+//! order, so the same log gives the same report byte for byte.
+
+use benefit_domain::status_on;
+use benefit_events::{Date, Status, SubscriptionId};
+use serde::Serialize;
+
+use crate::docs::{load_all, Docs};
+use crate::model::*;
+use crate::ProjectionError;
+
+/// A subscription on a date: its term, its status (R20), and its benefits'
+/// expiry dates beside its end date (R21).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubscriptionRow {
+    /// The subscription's id.
+    pub subscription: SubscriptionId,
+    /// The product.
+    pub product: String,
+    /// Active seats.
+    pub seats: u32,
+    /// Start of the current term.
+    pub start: Date,
+    /// End of the current term.
+    pub end: Date,
+    /// Status on the date asked about (R20).
+    pub status: Status,
+    /// Every key used on it, masked (R3).
+    pub keys: Vec<String>,
+    /// The expiry dates of the benefits its keys came from.
+    pub benefit_expires: Vec<BenefitExpiry>,
+    /// True where a benefit's expiry differs from the end date (R21).
+    pub expiry_differs: bool,
+}
+
+/// R20, R21: every subscription with its status on `on`, by id.
+pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, ProjectionError> {
+    let views: Vec<SubscriptionView> = load_all(docs, "sub/")?;
+    Ok(views
+        .into_iter()
+        .map(|v| SubscriptionRow {
+            expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
+            status: status_on(v.end, on),
+            product: v.product.to_string(),
+            seats: v.seats.get(),
+            start: v.start,
+            end: v.end,
+            keys: v.keys.into_iter().map(|k| k.key).collect(),
+            benefit_expires: v.benefits,
+            subscription: v.subscription,
+        })
+        .collect())
+}
+
+/// The audit trail of end dates: one subscription's (read by its own key
+/// prefix, not by scanning), or every subscription's, in log order.
+pub fn audit(
+    docs: &dyn Docs,
+    subscription: Option<&SubscriptionId>,
+) -> Result<Vec<AuditEntry>, ProjectionError> {
+    let prefix = match subscription {
+        Some(id) => format!("audit/{id}/"),
+        None => "audit/".to_owned(),
+    };
+    let mut entries: Vec<AuditEntry> = load_all(docs, &prefix)?;
+    entries.sort_by_key(|e| e.seq);
+    Ok(entries)
+}
+
+/// Every credit benefit with its holders and history, by benefit id.
+pub fn credits(docs: &dyn Docs) -> Result<Vec<CreditView>, ProjectionError> {
+    load_all(docs, "credit/")
+}
+
+/// Every benefit with its keys, by benefit id.
+pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
+    load_all(docs, "benefit/")
+}
+
+/// A key not used yet, with its benefit's expiry: what is about to be wasted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnusedKey {
+    /// The benefit.
+    pub benefit: String,
+    /// The key, masked.
+    pub key: String,
+    /// Its seats.
+    pub seats: u32,
+    /// The benefit's expiry date.
+    pub expires: Date,
+}
+
+/// Every unused key, soonest expiry first.
+pub fn unused_keys(docs: &dyn Docs) -> Result<Vec<UnusedKey>, ProjectionError> {
+    let mut keys: Vec<UnusedKey> = benefits(docs)?
+        .into_iter()
+        .flat_map(|b| {
+            let (benefit, expires) = (b.benefit.to_string(), b.expires);
+            b.keys
+                .into_iter()
+                .filter(|k| k.used.is_none())
+                .map(move |k| UnusedKey {
+                    benefit: benefit.clone(),
+                    key: k.key.key,
+                    seats: k.seats.get(),
+                    expires,
+                })
+        })
+        .collect();
+    keys.sort_by(|a, b| (a.expires, &a.benefit, &a.key).cmp(&(b.expires, &b.benefit, &b.key)));
+    Ok(keys)
+}
+
+/// Something that ends within the window asked about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ExpiringItem {
+    /// `subscription` (its end date) or `benefit` (its expiry date).
+    pub kind: &'static str,
+    /// The subscription's or benefit's id.
+    pub id: String,
+    /// The product.
+    pub product: String,
+    /// The date it ends.
+    pub date: Date,
+    /// Days from the date asked about.
+    pub days_left: i64,
+    /// Subscriptions: their status on the date asked about.
+    pub status: Option<Status>,
+}
+
+/// Subscriptions whose end date and benefits whose expiry date fall within
+/// `within_days` from `on` (both ends included), soonest first.
+pub fn expiring(
+    docs: &dyn Docs,
+    on: Date,
+    within_days: u32,
+) -> Result<Vec<ExpiringItem>, ProjectionError> {
+    let last = on + chrono::Days::new(u64::from(within_days));
+    let in_window = |d: Date| d >= on && d <= last;
+    let subs: Vec<SubscriptionView> = load_all(docs, "sub/")?;
+    let mut items: Vec<ExpiringItem> = subs
+        .into_iter()
+        .filter(|s| in_window(s.end))
+        .map(|s| ExpiringItem {
+            kind: "subscription",
+            id: s.subscription.to_string(),
+            product: s.product.to_string(),
+            date: s.end,
+            days_left: (s.end - on).num_days(),
+            status: Some(status_on(s.end, on)),
+        })
+        .collect();
+    items.extend(
+        benefits(docs)?
+            .into_iter()
+            .filter(|b| in_window(b.expires))
+            .map(|b| ExpiringItem {
+                kind: "benefit",
+                id: b.benefit.to_string(),
+                product: b.product.to_string(),
+                date: b.expires,
+                days_left: (b.expires - on).num_days(),
+                status: None,
+            }),
+    );
+    items.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
+    Ok(items)
+}

@@ -1,0 +1,95 @@
+//! Persisted == rebuilt on a generated ledger of 100 000 events, caught up
+//! batch by batch as an operator's appends would be.
+
+use benefit_domain::authorize;
+use benefit_projections::{Projections, RebuildMode};
+use benefit_store::{AppendRequest, EventStore, ProjectionStore, SledStore, SystemClock};
+use benefit_workload::Workload;
+use uuid::Uuid;
+
+const EVENTS: u64 = 100_000;
+const BATCH: usize = 10_000;
+
+#[test]
+fn persisted_projections_equal_a_rebuild_on_a_generated_ledger_of_100_000_events() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open(dir.path().join("ledger"), SystemClock).expect("open");
+    let mut workload = Workload::new(42);
+    let actor = authorize(Some(workload.actor())).expect("the workload's actor may write");
+    let projections = Projections::new(&store);
+    let mut appended = 0u64;
+    let mut batch_number = 0u64;
+    while appended < EVENTS {
+        let events: Vec<_> = workload.by_ref().take(BATCH).collect();
+        batch_number += 1;
+        let head = store.head().expect("head").seq;
+        let done = store
+            .append(AppendRequest {
+                command_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, &batch_number.to_be_bytes()),
+                actor: actor.clone(),
+                expected: head,
+                events,
+            })
+            .expect("append");
+        appended = done.last;
+        assert_eq!(projections.catch_up().expect("catch up"), appended);
+    }
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), EVENTS);
+    let report = projections.rebuild(RebuildMode::Check).expect("rebuild");
+    assert_eq!(report.seq, EVENTS);
+    assert!(report.documents > 10_000, "{} documents", report.documents);
+    assert_eq!(
+        report.differences.len(),
+        0,
+        "first: {:?}",
+        report.differences.first()
+    );
+}
+
+#[test]
+fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open(dir.path().join("ledger"), SystemClock).expect("open");
+    let workload = Workload::new(3);
+    let actor = authorize(Some(workload.actor())).expect("actor");
+    let events: Vec<_> = workload.take(500).collect();
+    store
+        .append(AppendRequest {
+            command_id: Uuid::nil(),
+            actor,
+            expected: 0,
+            events,
+        })
+        .expect("append");
+    let projections = Projections::new(&store);
+    let head = projections.catch_up().expect("catch up");
+    let (key, _) = store
+        .projection_scan("sub/")
+        .expect("scan")
+        .into_iter()
+        .next()
+        .expect("a subscription");
+    let forged = br#"{"forged": true}"#.to_vec();
+    store
+        .projection_commit(head, head, [(key.clone(), forged)].into_iter().collect())
+        .expect("tamper under the store");
+    let report = projections.rebuild(RebuildMode::Check).expect("rebuild");
+    assert_eq!(
+        report
+            .differences
+            .iter()
+            .map(|d| d.key.as_str())
+            .collect::<Vec<_>>(),
+        vec![key.as_str()]
+    );
+    assert!(!report.replaced);
+    let repaired = projections.rebuild(RebuildMode::Replace).expect("replace");
+    assert!(repaired.replaced);
+    assert_eq!(
+        projections
+            .rebuild(RebuildMode::Check)
+            .expect("check")
+            .differences,
+        vec![]
+    );
+}

@@ -1,0 +1,225 @@
+//! The scenario suite: every file in `tests/scenarios/` (JSON Lines in the
+//! import format) tells one story. Each is recorded into a fresh ledger line
+//! by line; its reports and audit trail are pinned as snapshots; the
+//! persisted projections must equal a rebuild; and the projections as of
+//! every sequence must equal those the ledger had when it held only that
+//! many events. Adding a scenario is adding a file.
+//!
+//! A line may carry `"expect": "refused (R12)"`: the command must be refused
+//! with that rule, and the refusal is part of the snapshot. A first line
+//! `{"report_on": [dates]}` names the dates the subscriptions report is
+//! evaluated on (R20).
+
+use std::path::{Path, PathBuf};
+
+use benefit_domain::jsonl::parse_line;
+use benefit_domain::{authorize, decide, evolve, ClaimedActor, State};
+use benefit_events::{parse_date, Date, UserName};
+use benefit_projections::{reports, DocMap, Docs, Projections, RebuildMode};
+use benefit_store::{AppendRequest, AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
+use chrono::{TimeDelta, TimeZone, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios")
+}
+
+fn operator() -> ClaimedActor {
+    ClaimedActor {
+        user: UserName::parse("operator@contoso.com").expect("valid"),
+        role: "mpn-partner-admin".into(),
+    }
+}
+
+struct Recorded {
+    _dir: tempfile::TempDir,
+    store: SledStore,
+    report_on: Vec<Date>,
+    refusals: Vec<Value>,
+    /// The persisted projections after each sequence, caught up then.
+    after_each: Vec<DocMap>,
+}
+
+fn all_docs(store: &SledStore) -> DocMap {
+    DocMap(
+        store
+            .projection_scan("")
+            .expect("scan")
+            .into_iter()
+            .collect(),
+    )
+}
+
+fn record(path: &Path) -> Recorded {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("file name")
+        .to_owned();
+    let text = std::fs::read_to_string(path).expect("scenario readable");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = Utc
+        .with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+        .single()
+        .expect("valid instant");
+    let store = SledStore::open(
+        dir.path().join("ledger"),
+        SteppingClock::new(start, TimeDelta::seconds(1)),
+    )
+    .expect("open ledger");
+    let projections = Projections::new(&store);
+    let (mut state, mut report_on, mut refusals, mut after_each) =
+        (State::default(), Vec::new(), Vec::new(), Vec::new());
+    let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
+    for (index, line) in text.lines().enumerate() {
+        let number = index as u64 + 1;
+        let mut value: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}:{number}: {e}"));
+        if let Some(dates) = value.get("report_on") {
+            report_on = dates
+                .as_array()
+                .expect("report_on is a list")
+                .iter()
+                .map(|d| parse_date(d.as_str().expect("a date")).expect("valid date"))
+                .collect();
+            continue;
+        }
+        let expect = value.as_object_mut().and_then(|o| o.remove("expect"));
+        let command = parse_line(&value.to_string(), Some(&operator()), start.date_naive())
+            .unwrap_or_else(|e| panic!("{name}:{number}: {e}"));
+        let actor = authorize(command.actor.as_ref());
+        match (decide(&state, command), expect) {
+            (Ok(events), None) => {
+                let head = store.head().expect("head").seq;
+                store
+                    .append(AppendRequest {
+                        command_id: Uuid::new_v5(&namespace, &number.to_be_bytes()),
+                        actor: actor.expect("accepted commands have an actor"),
+                        expected: head,
+                        events: events.clone(),
+                    })
+                    .expect("append");
+                state = events.iter().fold(state, evolve);
+                projections.catch_up().expect("catch up");
+                after_each.push(all_docs(&store));
+            }
+            (Err(refusal), Some(expected)) => {
+                let expected = expected.as_str().expect("expect is text");
+                let message = refusal.to_string();
+                assert!(
+                    message.starts_with(expected),
+                    "{name}:{number}: {message} is not {expected}"
+                );
+                refusals.push(json!({"line": number, "refusal": message}));
+            }
+            (Ok(events), Some(expected)) => {
+                panic!("{name}:{number}: expected {expected}, got {events:?}")
+            }
+            (Err(refusal), None) => panic!("{name}:{number}: refused: {refusal}"),
+        }
+    }
+    Recorded {
+        _dir: dir,
+        store,
+        report_on,
+        refusals,
+        after_each,
+    }
+}
+
+fn reports_json(docs: &dyn Docs, report_on: &[Date]) -> Value {
+    let subscriptions: serde_json::Map<String, Value> = report_on
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                json!(reports::subscriptions(docs, *d).expect("report")),
+            )
+        })
+        .collect();
+    let first = report_on.first().copied().expect("a report date");
+    json!({
+        "subscriptions": subscriptions,
+        "audit": reports::audit(docs, None).expect("audit"),
+        "credits": reports::credits(docs).expect("credits"),
+        "benefits": reports::benefits(docs).expect("benefits"),
+        "unused_keys": reports::unused_keys(docs).expect("unused"),
+        "expiring_90_days": reports::expiring(docs, first, 90).expect("expiring"),
+    })
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
+        .expect("tests/scenarios exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 4, "the scenario files are there");
+    paths
+}
+
+#[test]
+fn every_scenario_has_pinned_reports_and_audit_trail() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    for path in scenarios() {
+        let recorded = record(&path);
+        let projections = Projections::new(&recorded.store);
+        let current = projections.current().expect("current");
+        let mut snapshot = reports_json(&current, &recorded.report_on);
+        snapshot["refusals"] = json!(recorded.refusals);
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_owned();
+        settings.bind(|| insta::assert_json_snapshot!(format!("scenario__{stem}"), snapshot));
+    }
+}
+
+#[test]
+fn persisted_projections_equal_a_rebuild_for_every_scenario() {
+    for path in scenarios() {
+        let recorded = record(&path);
+        let report = Projections::new(&recorded.store)
+            .rebuild(RebuildMode::Check)
+            .expect("rebuild");
+        assert!(report.documents > 0, "{path:?}");
+        assert_eq!(report.differences, vec![], "{path:?}");
+        assert_eq!(report.seq, recorded.store.head().expect("head").seq);
+    }
+}
+
+#[test]
+fn as_of_every_sequence_equals_the_ledger_that_had_only_that_many_events() {
+    for path in scenarios() {
+        let recorded = record(&path);
+        let projections = Projections::new(&recorded.store);
+        for (index, then) in recorded.after_each.iter().enumerate() {
+            let seq = index as u64 + 1;
+            let as_of = projections.as_of(AsOf::Sequence(seq)).expect("as of");
+            assert_eq!(&as_of, then, "{path:?} as of {seq}");
+        }
+        assert_eq!(
+            recorded.after_each.len() as u64,
+            recorded.store.head().expect("head").seq
+        );
+    }
+}
+
+#[test]
+fn every_stored_outcome_of_every_scenario_rederives() {
+    for path in scenarios() {
+        let recorded = record(&path);
+        assert_eq!(
+            Projections::new(&recorded.store)
+                .rederive_all()
+                .expect("rederive"),
+            vec![],
+            "{path:?}"
+        );
+    }
+}
