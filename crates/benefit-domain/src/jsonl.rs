@@ -314,10 +314,11 @@ pub fn parse_line(
     })
 }
 
-/// serde_json's message without its `at line 1 column N` tail when the
-/// column says nothing (an import line is always line 1 of its own text).
+/// serde_json's message with anything key-shaped masked (R3: serde quotes
+/// the offending value), and its `at line 1 column N` tail shortened to the
+/// column (an import line is always line 1 of its own text).
 fn describe(error: &serde_json::Error) -> String {
-    let text = error.to_string();
+    let text = benefit_events::mask_keys_in(&error.to_string());
     match text.rfind(" at line ") {
         Some(at) => format!("{} (column {})", &text[..at], error.column()),
         None => text,

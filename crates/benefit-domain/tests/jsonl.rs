@@ -122,6 +122,10 @@ fn malformed_lines_name_the_problem() {
             "a benefit needs keys or a credit",
         ),
         ("not json", "expected ident"),
+        (
+            r#"{"event":"BenefitGranted","benefit":"b","product":"P","offer":"action-pack","benefit_type":"core","expires":"2027-01-01","keys":[{"key":"AAAAABBBBBCCCCCDDDDDEEEEE","seats":"AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"}]}"#,
+            "*****-*****-*****-*****-EEEEE",
+        ),
         ("", "EOF while parsing"),
     ] {
         let message = parse_line(line, admin().as_ref(), date("2026-01-01"))

@@ -415,7 +415,7 @@ impl Event {
         let data = wire.data.get();
         let fail = |e: serde_json::Error| EventDecodeError::Data {
             event_type,
-            message: e.to_string(),
+            message: crate::mask_keys_in(&e.to_string()),
         };
         Ok(match event_type {
             EventType::BenefitGranted => {

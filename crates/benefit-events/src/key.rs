@@ -121,9 +121,84 @@ impl<'de> Deserialize<'de> for ProductKey {
     }
 }
 
+/// Masks everything in `text` that could be a product key (R3): five
+/// hyphenated groups of five letters or digits, or a run of 25 or more
+/// letters and digits, keep only their last five characters. The safety net
+/// for text that did not come from a [`ProductKey`]: an error quoting a
+/// damaged record, or a message quoting input.
+pub fn mask_keys_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        out.push_str(&mask_run(run));
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Masks key-shaped parts of a run of letters, digits and hyphens.
+fn mask_run(run: &str) -> String {
+    let groups: Vec<&str> = run.split('-').collect();
+    let mut masked: Vec<String> = groups
+        .iter()
+        .map(|g| {
+            if g.len() >= KEY_CHARS {
+                format!(
+                    "{}{}",
+                    "*".repeat(g.len() - GROUP_CHARS),
+                    &g[g.len() - GROUP_CHARS..]
+                )
+            } else {
+                (*g).to_owned()
+            }
+        })
+        .collect();
+    let mut i = 0;
+    while i + GROUPS <= groups.len() {
+        if groups[i..i + GROUPS].iter().all(|g| g.len() == GROUP_CHARS) {
+            for m in &mut masked[i..i + GROUPS - 1] {
+                *m = "*****".into();
+            }
+            i += GROUPS;
+        } else {
+            i += 1;
+        }
+    }
+    masked.join("-")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r3_key_shaped_text_is_masked_wherever_it_appears() {
+        assert_eq!(
+            mask_keys_in(r#"invalid type: string "abcde-FGHIJ-klmno-PQRST-7qxkr", expected u32"#),
+            r#"invalid type: string "*****-*****-*****-*****-7qxkr", expected u32"#
+        );
+        assert_eq!(
+            mask_keys_in("key ABCDEFGHIJKLMNOPQRST7QXKR here"),
+            "key ********************7QXKR here"
+        );
+        assert_eq!(
+            mask_keys_in("contoso-o365 2026-01-15 ann@contoso.com"),
+            "contoso-o365 2026-01-15 ann@contoso.com"
+        );
+        assert_eq!(
+            mask_keys_in("x-AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-y"),
+            "x-*****-*****-*****-*****-EEEEE-y"
+        );
+    }
 
     const KEY: &str = "ABCDE-FGHIJ-KLMNO-PQRST-7QXKR";
 

@@ -38,14 +38,16 @@ pub use event::{
     UserRegistered, EVENT_SCHEMA_VERSION,
 };
 pub use ids::{BenefitId, ProductName, SubscriptionId, UserName};
-pub use key::ProductKey;
+pub use key::{mask_keys_in, ProductKey};
 pub use money::{Currency, Money};
 pub use seats::Seats;
 
 /// Shortens untrusted text before it is echoed in an error message, so that a
-/// hostile input (a 10 MB line) cannot flood a terminal or a log.
+/// hostile input (a 10 MB line) cannot flood a terminal or a log, and masks
+/// anything key-shaped in it (R3).
 pub(crate) fn excerpt(text: &str) -> String {
     const EXCERPT_CHARS_MAX: usize = 40;
+    let text = key::mask_keys_in(text);
     let mut out: String = text
         .chars()
         .take(EXCERPT_CHARS_MAX)
