@@ -50,7 +50,7 @@ pub struct Workload {
     next_partner: u64,
     next_key: u64,
     accepted: u64,
-    pending: std::collections::VecDeque<Event>,
+    pending: std::collections::VecDeque<(Command, Event)>,
     actor: ClaimedActor,
 }
 
@@ -84,7 +84,10 @@ impl Workload {
         &self.actor
     }
 
-    /// The state after every event yielded so far.
+    /// The state after every accepted command, including any whose event is
+    /// still queued (a step may accept several commands before the first is
+    /// yielded): a caller that needs the state of exactly what it took folds
+    /// [`evolve`] over it.
     pub fn state(&self) -> &State {
         &self.state
     }
@@ -96,11 +99,11 @@ impl Workload {
             on: self.today,
             action,
         };
-        match decide(&self.state, command) {
+        match decide(&self.state, command.clone()) {
             Ok(events) => {
                 for event in events {
                     self.state = evolve(std::mem::take(&mut self.state), &event);
-                    self.pending.push_back(event);
+                    self.pending.push_back((command.clone(), event));
                 }
                 true
             }
@@ -312,17 +315,29 @@ impl Workload {
     }
 }
 
+impl Workload {
+    /// The next accepted command with the one event the rules decided for
+    /// it (every command of the domain records exactly one event). The
+    /// iterator yields the same events; this form lets a caller decide the
+    /// command again against its own state, as an operator's shell would.
+    pub fn next_command(&mut self) -> (Command, Event) {
+        loop {
+            if let Some(accepted) = self.pending.pop_front() {
+                self.accepted += 1;
+                if self.accepted % EVENTS_PER_DAY == 0 {
+                    self.today = self.today + chrono::Days::new(1);
+                }
+                return accepted;
+            }
+            self.step();
+        }
+    }
+}
+
 impl Iterator for Workload {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
-        while self.pending.is_empty() {
-            self.step();
-        }
-        self.accepted += 1;
-        if self.accepted % EVENTS_PER_DAY == 0 {
-            self.today = self.today + chrono::Days::new(1);
-        }
-        self.pending.pop_front()
+        Some(self.next_command().1)
     }
 }

@@ -43,3 +43,17 @@ fn a_history_has_every_event_type_and_every_outcome_rederives() {
         .count();
     assert!(reactivations > 0, "expired subscriptions are reactivated");
 }
+
+#[test]
+fn each_command_decides_again_to_its_event_against_the_replayed_state() {
+    let events: Vec<Event> = Workload::new(5).take(3_000).collect();
+    let mut workload = Workload::new(5);
+    let mut state = State::default();
+    for expected in events {
+        let (command, event) = workload.next_command();
+        assert_eq!(event, expected, "commands and events come in the same order");
+        let decided = benefit_domain::decide(&state, command).expect("accepted again");
+        assert_eq!(decided, vec![event.clone()]);
+        state = evolve(state, &event);
+    }
+}
