@@ -1,0 +1,130 @@
+//! Engine 3, raw sled: the engine's limit. The same record bytes the ledger
+//! stores (`benefit_store::encoding`, hash-chained), written under the same
+//! big-endian sequence keys in batches with a flush per batch, and read
+//! back, with no ledger logic: no indexes, no checks, no projections.
+//!
+//! The bytes are encoded outside the timed sections, so the figures are
+//! sled's alone.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use benefit_events::{Actor, Event, StreamId};
+use benefit_store::encoding::{chain_hash, encode_body, frame};
+use benefit_store::{ChainHash, StoredEvent};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::engine::{ReplayRun, Run};
+use crate::measure::{peak_rss_kib, Latencies};
+use crate::workload::Prepared;
+use crate::BenchResult;
+
+/// The ledger's cache size, so both engines work with the same memory.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn open(dir: &Path) -> BenchResult<(sled::Db, sled::Tree)> {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_BYTES)
+        .open()?;
+    let log = db.open_tree("log")?;
+    Ok((db, log))
+}
+
+/// Encodes records as the ledger would: sequence, stream version, chain.
+struct Encoder {
+    seq: u64,
+    prev_hash: ChainHash,
+    versions: HashMap<StreamId, u64>,
+}
+
+impl Encoder {
+    fn batch(
+        &mut self,
+        actor: &Actor,
+        command_id: Uuid,
+        events: &[Event],
+    ) -> BenchResult<sled::Batch> {
+        let mut batch = sled::Batch::default();
+        let recorded_at = Utc::now();
+        for (index, event) in events.iter().enumerate() {
+            self.seq += 1;
+            let stream = event.stream();
+            let version = self.versions.entry(stream.clone()).or_default();
+            *version += 1;
+            let record = StoredEvent {
+                seq: self.seq,
+                stream,
+                stream_version: *version,
+                event_id: StoredEvent::derive_event_id(&command_id, index as u64),
+                command_id,
+                recorded_at,
+                actor: actor.clone(),
+                event: event.clone(),
+                prev_hash: self.prev_hash,
+                hash: ChainHash::GENESIS,
+            };
+            let body = encode_body(&record)?;
+            let hash = chain_hash(&self.prev_hash, &body);
+            batch.insert(&self.seq.to_be_bytes(), frame(&hash, &body));
+            self.prev_hash = hash;
+        }
+        Ok(batch)
+    }
+}
+
+/// Writes the workload's bytes batch by batch (flushed), then each single
+/// command's record alone (flushed).
+pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
+    let (db, log) = open(dir)?;
+    let mut encoder = Encoder {
+        seq: 0,
+        prev_hash: ChainHash::GENESIS,
+        versions: HashMap::new(),
+    };
+    let mut import = Duration::ZERO;
+    for (number, events) in prepared.batches.iter().enumerate() {
+        let command_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &(number as u64).to_be_bytes());
+        let batch = encoder.batch(&prepared.actor, command_id, events)?;
+        let start = Instant::now();
+        log.apply_batch(batch)?;
+        db.flush()?;
+        import += start.elapsed();
+    }
+    let mut samples = Vec::with_capacity(prepared.commands.len());
+    for (number, (_, event)) in prepared.commands.iter().enumerate() {
+        let command_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, &(number as u64).to_be_bytes());
+        let batch = encoder.batch(&prepared.actor, command_id, std::slice::from_ref(event))?;
+        let start = Instant::now();
+        log.apply_batch(batch)?;
+        db.flush()?;
+        samples.push(start.elapsed());
+    }
+    Ok(Run {
+        import,
+        commands: Latencies::new(samples),
+        audit: None,
+        subscriptions_report: None,
+    })
+}
+
+/// Reads every record back in key order, touching each value's bytes.
+pub fn replay(dir: &Path) -> BenchResult<ReplayRun> {
+    let (_db, log) = open(dir)?;
+    let start = Instant::now();
+    let mut events = 0u64;
+    let mut bytes = 0u64;
+    for item in log.iter() {
+        let (_, value) = item?;
+        bytes += value.len() as u64;
+        events += 1;
+    }
+    std::hint::black_box(bytes);
+    Ok(ReplayRun {
+        seconds: start.elapsed().as_secs_f64(),
+        events,
+        peak_rss_kib: peak_rss_kib(),
+    })
+}

@@ -1,0 +1,258 @@
+//! The figures of a run: per engine, the ratios of the ledger to its two
+//! peers, the targets of issue 6, and the two outputs (a table for people,
+//! JSON for scripts) made from the same rows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// One engine's figures. `None` where the engine has no such thing (raw
+/// sled has no reports) or the platform does not say (peak memory).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EngineFigures {
+    /// Import in batches of 10 000, each durable: events per second.
+    pub import_events_per_s: f64,
+    /// A single command end to end (decide, append, projections, flush).
+    pub command_median_ms: f64,
+    /// Its 99th percentile.
+    pub command_p99_ms: f64,
+    /// Rebuilding every projection from the log: events per second.
+    pub replay_events_per_s: f64,
+    /// Peak resident memory of the replay's own process.
+    pub replay_peak_rss_mib: Option<f64>,
+    /// One subscription's audit trail (the busiest), median.
+    pub audit_ms: Option<f64>,
+    /// The whole subscriptions report, median.
+    pub subscriptions_report_ms: Option<f64>,
+    /// The engine directory's files after the run, per event.
+    pub disk_bytes_per_event: f64,
+}
+
+/// The CLI process, start to exit, on the ledger of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct CliFigures {
+    /// `benefit-ledger append key-redeemed ...`, median.
+    pub append_median_ms: f64,
+    /// `benefit-ledger report audit --subscription X`, median.
+    pub audit_median_ms: f64,
+    /// Runs of each.
+    pub runs: usize,
+}
+
+/// The machine the run was on.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    /// The CPU model, from `/proc/cpuinfo`.
+    pub cpu: String,
+    /// Logical cores available to the process.
+    pub cores: usize,
+}
+
+/// Everything a run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Events in the ledger before the single commands.
+    pub events: u64,
+    /// Single commands timed per engine.
+    pub commands: usize,
+    /// The workload's seed.
+    pub seed: u64,
+    /// Where it ran.
+    pub machine: Machine,
+    /// benefit-ledger: domain, SledStore, persisted projections.
+    pub ledger: EngineFigures,
+    /// The SQLite alternative.
+    pub sqlite: EngineFigures,
+    /// Raw sled, the same bytes.
+    pub raw_sled: EngineFigures,
+    /// The CLI process; `None` when its binary was not found.
+    pub cli: Option<CliFigures>,
+    /// `ledger ÷ SQLite`, by figure.
+    pub ledger_over_sqlite: BTreeMap<&'static str, f64>,
+    /// `ledger ÷ raw sled`, by figure.
+    pub ledger_over_raw_sled: BTreeMap<&'static str, f64>,
+}
+
+/// A row of the table: a figure of each engine, and its target.
+struct Row {
+    name: &'static str,
+    label: &'static str,
+    get: fn(&EngineFigures) -> Option<f64>,
+    target: &'static str,
+}
+
+const ROWS: [Row; 8] = [
+    Row {
+        name: "import_events_per_s",
+        label: "import (events/s)",
+        get: |f| Some(f.import_events_per_s),
+        target: ">= 1.0x SQLite, >= 0.7x raw sled",
+    },
+    Row {
+        name: "command_median_ms",
+        label: "single command median (ms)",
+        get: |f| Some(f.command_median_ms),
+        target: "< 2 ms",
+    },
+    Row {
+        name: "command_p99_ms",
+        label: "single command p99 (ms)",
+        get: |f| Some(f.command_p99_ms),
+        target: "< 10 ms",
+    },
+    Row {
+        name: "replay_events_per_s",
+        label: "replay (events/s)",
+        get: |f| Some(f.replay_events_per_s),
+        target: ">= 1 000 000/s, >= 1.0x SQLite",
+    },
+    Row {
+        name: "replay_peak_rss_mib",
+        label: "replay peak memory (MiB)",
+        get: |f| f.replay_peak_rss_mib,
+        target: "< 200 MB",
+    },
+    Row {
+        name: "audit_ms",
+        label: "audit trail, one subscription (ms)",
+        get: |f| f.audit_ms,
+        target: "",
+    },
+    Row {
+        name: "subscriptions_report_ms",
+        label: "subscriptions report (ms)",
+        get: |f| f.subscriptions_report_ms,
+        target: "",
+    },
+    Row {
+        name: "disk_bytes_per_event",
+        label: "disk (bytes/event)",
+        get: |f| Some(f.disk_bytes_per_event),
+        target: "<= 1.5x SQLite",
+    },
+];
+
+impl Report {
+    /// A report with the ratios computed from the engines' figures.
+    pub fn new(
+        events: u64,
+        commands: usize,
+        seed: u64,
+        engines: [EngineFigures; 3],
+        cli: Option<CliFigures>,
+    ) -> Self {
+        let [ledger, sqlite, raw_sled] = engines;
+        let ratios = |other: &EngineFigures| {
+            ROWS.iter()
+                .filter_map(|row| Some((row.name, ratio((row.get)(&ledger)?, (row.get)(other)?)?)))
+                .collect()
+        };
+        Self {
+            events,
+            commands,
+            seed,
+            machine: Machine::here(),
+            ledger_over_sqlite: ratios(&sqlite),
+            ledger_over_raw_sled: ratios(&raw_sled),
+            ledger,
+            sqlite,
+            raw_sled,
+            cli,
+        }
+    }
+
+    /// The table, in Markdown, so it reads in a terminal and pastes into
+    /// `docs/performance.md` as it is.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{} events, {} single commands, seed {}, {} ({} cores)\n\n",
+            self.events, self.commands, self.seed, self.machine.cpu, self.machine.cores
+        );
+        out.push_str(
+            "| figure | ledger | SQLite | raw sled | ledger/SQLite | ledger/raw sled | target |\n",
+        );
+        out.push_str("|---|--:|--:|--:|--:|--:|---|\n");
+        for row in &ROWS {
+            let cell = |f: &EngineFigures| (row.get)(f).map_or("-".to_owned(), number);
+            let ratio_cell = |r: &BTreeMap<&str, f64>| {
+                r.get(row.name)
+                    .map_or("-".to_owned(), |x| format!("{x:.2}x"))
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                row.label,
+                cell(&self.ledger),
+                cell(&self.sqlite),
+                cell(&self.raw_sled),
+                ratio_cell(&self.ledger_over_sqlite),
+                ratio_cell(&self.ledger_over_raw_sled),
+                row.target,
+            ));
+        }
+        match &self.cli {
+            Some(cli) => out.push_str(&format!(
+                "\nCLI process, start to exit, median of {}: append {} ms, report audit {} ms (target < 150 ms)\n",
+                cli.runs,
+                number(cli.append_median_ms),
+                number(cli.audit_median_ms)
+            )),
+            None => out.push_str("\nCLI process: not measured (no release build of benefit-ledger beside this binary)\n"),
+        }
+        out
+    }
+}
+
+impl Machine {
+    fn here() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, model)| model.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self { cpu, cores }
+    }
+}
+
+fn ratio(ours: f64, other: f64) -> Option<f64> {
+    (other > 0.0).then(|| ours / other)
+}
+
+/// Three significant figures or whole numbers, whichever reads better.
+fn number(x: f64) -> String {
+    if x >= 1000.0 {
+        let whole = x.round() as u64;
+        let digits = whole.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
+    } else if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_group_thousands_and_keep_three_figures() {
+        assert_eq!(number(1_234_567.4), "1 234 567");
+        assert_eq!(number(123.4), "123");
+        assert_eq!(number(12.34), "12.3");
+        assert_eq!(number(1.234), "1.23");
+    }
+}

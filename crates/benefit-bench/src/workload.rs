@@ -1,0 +1,94 @@
+//! The workload every engine runs: `N` events from [`benefit_workload`]
+//! (seeded, decided by the real rules), cut into import batches, then the
+//! commands that follow them, to be decided one at a time on the full
+//! ledger.
+//!
+//! It is generated once, before any engine runs, so that generating it (the
+//! rules deciding each proposal) is not counted in any engine's figures.
+
+use std::collections::HashMap;
+
+use benefit_domain::{authorize, evolve, Command, State};
+use benefit_events::{Actor, Date, Event, SubscriptionId};
+use benefit_workload::Workload;
+
+use crate::BenchResult;
+
+/// Events per import batch, each batch durable before the next (issue 6).
+pub const IMPORT_BATCH_EVENTS: usize = 10_000;
+
+/// The workload, ready to run.
+pub struct Prepared {
+    /// The `N` events, in batches of [`IMPORT_BATCH_EVENTS`].
+    pub batches: Vec<Vec<Event>>,
+    /// How many events the batches hold.
+    pub events: u64,
+    /// The commands after them, each with the event the rules decided for
+    /// it when the workload was generated.
+    pub commands: Vec<(Command, Event)>,
+    /// The domain state after the `N` events: what a shell holds (or loads)
+    /// before it decides the next command.
+    pub state: State,
+    /// Who records everything.
+    pub actor: Actor,
+    /// The subscription whose audit trail is timed: the one with the most
+    /// end-date changes, so the figure is for a long trail.
+    pub audit_subscription: SubscriptionId,
+    /// The date the subscriptions report is asked for: the last event's.
+    pub report_date: Date,
+}
+
+/// Generates `events` events and `commands` commands from `seed`.
+pub fn prepare(seed: u64, events: u64, commands: usize) -> BenchResult<Prepared> {
+    let mut workload = Workload::new(seed);
+    let actor = authorize(Some(workload.actor())).map_err(|r| r.to_string())?;
+    let mut state = State::default();
+    let mut batches = Vec::new();
+    let mut batch = Vec::with_capacity(IMPORT_BATCH_EVENTS);
+    let mut changes: HashMap<SubscriptionId, u64> = HashMap::new();
+    let mut report_date = None;
+    for _ in 0..events {
+        let (_, event) = workload.next_command();
+        state = evolve(state, &event);
+        if let Some(id) = subscription_of(&event) {
+            *changes.entry(id.clone()).or_default() += 1;
+        }
+        report_date = Some(event.on());
+        batch.push(event);
+        if batch.len() == IMPORT_BATCH_EVENTS {
+            batches.push(std::mem::replace(
+                &mut batch,
+                Vec::with_capacity(IMPORT_BATCH_EVENTS),
+            ));
+        }
+    }
+    if !batch.is_empty() {
+        batches.push(batch);
+    }
+    let commands = (0..commands).map(|_| workload.next_command()).collect();
+    // Ties go to the smallest id, so the choice is deterministic.
+    let audit_subscription = changes
+        .into_iter()
+        .max_by(|(a, x), (b, y)| x.cmp(y).then(b.cmp(a)))
+        .map(|(id, _)| id)
+        .ok_or("the workload has no subscription: ask for more events")?;
+    Ok(Prepared {
+        batches,
+        events,
+        commands,
+        state,
+        actor,
+        audit_subscription,
+        report_date: report_date.ok_or("the workload is empty")?,
+    })
+}
+
+/// The subscription whose end date an event changes, if any.
+fn subscription_of(event: &Event) -> Option<&SubscriptionId> {
+    match event {
+        Event::KeyRedeemed(e) => Some(&e.subscription),
+        Event::LicensesAdded(e) => Some(&e.subscription),
+        Event::EndDateExtended(e) => Some(&e.subscription),
+        _ => None,
+    }
+}
