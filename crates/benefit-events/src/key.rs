@@ -145,35 +145,53 @@ pub fn mask_keys_in(text: &str) -> String {
     out
 }
 
-/// Masks key-shaped parts of a run of letters, digits and hyphens.
+/// Masks key-shaped parts of a run of letters, digits and hyphens: five
+/// groups joined by hyphens, the middle three of five characters, the first
+/// ending and the last starting with five (a key may be glued to other
+/// text), keep only their last group; any other group of 25 or more
+/// characters keeps only its last five.
 fn mask_run(run: &str) -> String {
     let groups: Vec<&str> = run.split('-').collect();
-    let mut masked: Vec<String> = groups
-        .iter()
-        .map(|g| {
-            if g.len() >= KEY_CHARS {
-                format!(
-                    "{}{}",
-                    "*".repeat(g.len() - GROUP_CHARS),
-                    &g[g.len() - GROUP_CHARS..]
-                )
-            } else {
-                (*g).to_owned()
-            }
-        })
-        .collect();
+    let mut masked: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
     let mut i = 0;
     while i + GROUPS <= groups.len() {
-        if groups[i..i + GROUPS].iter().all(|g| g.len() == GROUP_CHARS) {
-            for m in &mut masked[i..i + GROUPS - 1] {
-                *m = "*****".into();
-            }
-            i += GROUPS;
-        } else {
+        let window = &groups[i..i + GROUPS];
+        let shaped = window[0].len() >= GROUP_CHARS
+            && window[GROUPS - 1].len() >= GROUP_CHARS
+            && window[1..GROUPS - 1].iter().all(|g| g.len() == GROUP_CHARS);
+        if !shaped {
             i += 1;
+            continue;
         }
+        let first = window[0];
+        masked[i] = format!("{}*****", &first[..first.len() - GROUP_CHARS]);
+        for m in &mut masked[i + 1..i + GROUPS - 1] {
+            *m = "*****".into();
+        }
+        i += GROUPS;
     }
-    masked.join("-")
+    masked
+        .iter()
+        .map(|group| mask_long_segments(group))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Masks every stretch of 25 or more letters and digits but its last five,
+/// so that one pass of [`mask_keys_in`] is final (masking is idempotent).
+fn mask_long_segments(group: &str) -> String {
+    group
+        .split('*')
+        .map(|segment| {
+            if segment.len() >= KEY_CHARS {
+                let keep = &segment[segment.len() - GROUP_CHARS..];
+                format!("{}{keep}", "*".repeat(segment.len() - GROUP_CHARS))
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("*")
 }
 
 #[cfg(test)]
