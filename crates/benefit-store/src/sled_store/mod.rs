@@ -57,6 +57,10 @@ struct Trees {
     stream_heads: sled::Tree,
     commands: sled::Tree,
     meta: sled::Tree,
+    /// The projections' two trees, opened once with the others: reopening
+    /// them on every read cost a lookup in sled's tree registry per call.
+    projections: sled::Tree,
+    projection_meta: sled::Tree,
 }
 
 impl Trees {
@@ -71,6 +75,8 @@ impl Trees {
             stream_heads: open(TREE_STREAM_HEADS)?,
             commands: open(TREE_COMMANDS)?,
             meta: open(TREE_META)?,
+            projections: open(projections::TREE_PROJECTIONS)?,
+            projection_meta: open(projections::TREE_PROJECTION_META)?,
         })
     }
 }

@@ -10,19 +10,14 @@ use super::SledStore;
 use crate::{ProjectionStore, StoreError};
 
 /// document key (UTF-8) → document bytes.
-const TREE_PROJECTIONS: &str = "projections";
+pub(super) const TREE_PROJECTIONS: &str = "projections";
 /// [`CHECKPOINT`] → last applied sequence (u64, big-endian).
-const TREE_PROJECTION_META: &str = "projection_meta";
+pub(super) const TREE_PROJECTION_META: &str = "projection_meta";
 const CHECKPOINT: &[u8] = b"checkpoint";
 
 impl SledStore {
-    fn projection_trees(&self) -> Result<(sled::Tree, sled::Tree), StoreError> {
-        let open = |name: &str| {
-            self.db
-                .open_tree(name)
-                .map_err(|e| StoreError::backend("opening the projection trees", e))
-        };
-        Ok((open(TREE_PROJECTIONS)?, open(TREE_PROJECTION_META)?))
+    fn projection_trees(&self) -> Result<(&sled::Tree, &sled::Tree), StoreError> {
+        Ok((&self.trees.projections, &self.trees.projection_meta))
     }
 }
 
@@ -72,7 +67,7 @@ impl ProjectionStore for SledStore {
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
         let (docs, meta) = self.projection_trees()?;
-        let result = (&docs, &meta).transaction(|(docs, meta)| {
+        let result = (docs, meta).transaction(|(docs, meta)| {
             let current = match checkpoint_of(meta.get(CHECKPOINT)?) {
                 Ok(c) => c,
                 Err(e) => return abort(e),
