@@ -57,7 +57,7 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
                         holders: Vec::new(),
                         history: Vec::new(),
                     };
-                    docs.store(credit_key(e.benefit.as_str()), &view);
+                    docs.store(credit_key(e.benefit.as_str()), view);
                     (credit.plan.as_str().to_owned(), Vec::new())
                 }
             };
@@ -71,7 +71,7 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
                 provides,
                 keys,
             };
-            docs.store(benefit_key(e.benefit.as_str()), &view);
+            docs.store(benefit_key(e.benefit.as_str()), view);
         }
         Event::UserRegistered(_) => {}
         Event::KeyRedeemed(e) => apply_key_use(docs, record, KeyEvent::Redeemed(e))?,
@@ -141,7 +141,7 @@ fn apply_key_use(
         seq,
     });
     let expires = granted.expires;
-    docs.store(bkey, &granted);
+    docs.store(bkey, granted);
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
@@ -187,7 +187,7 @@ fn apply_key_use(
         });
     }
     let seats_after = view.seats;
-    docs.store(skey, &view);
+    docs.store(skey, view);
 
     // The audit trail: why the end date is what it is.
     let (old_end, new_end) = end_change(event).expect("key events change an end date");
@@ -230,7 +230,7 @@ fn apply_key_use(
         days_changed: old_end.map(|old| (new_end - old).num_days()),
         explanation,
     };
-    docs.store(audit_key(subscription.as_str(), seq), &entry);
+    docs.store(audit_key(subscription.as_str(), seq), entry);
     Ok(())
 }
 
@@ -265,6 +265,6 @@ fn change_credit(
         actor: record.actor.user.clone(),
         role: record.actor.role,
     });
-    docs.store(key, &view);
+    docs.store(key, view);
     Ok(())
 }
