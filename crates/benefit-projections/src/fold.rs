@@ -16,8 +16,14 @@ use crate::ProjectionError;
 
 /// The masked key and its fingerprint (R3).
 pub fn key_ref(key: &ProductKey) -> KeyRef {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(key.reveal().as_bytes());
-    let fingerprint = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    // Hex by hand: one `format!` per byte was a visible share of a replay.
+    let fingerprint = digest[..8]
+        .iter()
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect();
     KeyRef {
         key: key.masked(),
         fingerprint,
