@@ -1,15 +1,97 @@
 //! The CLI process, start to exit: `benefit-ledger` run on the ledger the
 //! bench built, as an operator would run it. The binary is looked for
 //! beside this one (`target/release/benefit-ledger` when the bench runs
-//! from a release build); without it the figures are left out, not faked.
+//! from a release build: `cargo build --release -p benefit-cli` first);
+//! without it the figures are left out, not faked.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
+use crate::measure::Latencies;
 use crate::report::CliFigures;
-use crate::workload::Prepared;
+use crate::workload::{Prepared, Redemption};
 use crate::BenchResult;
 
-/// Times the CLI on the ledger in `dir`, if its binary is there.
-pub fn measure(_dir: &Path, _prepared: &Prepared) -> BenchResult<Option<CliFigures>> {
-    Ok(None)
+/// The CLI's binary name.
+const BINARY: &str = "benefit-ledger";
+
+/// Where the CLI's binary is, if it was built beside this one.
+fn binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.join(BINARY);
+    path.is_file().then_some(path)
+}
+
+/// Runs the CLI once and times it; a failure is an error with its stderr.
+fn time(binary: &Path, args: &[String]) -> BenchResult<Duration> {
+    let start = Instant::now();
+    let output = Command::new(binary).args(args).output()?;
+    let elapsed = start.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "{BINARY} {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into());
+    }
+    Ok(elapsed)
+}
+
+/// Times `append key-redeemed` once per prepared redemption and `report
+/// audit` as many times, on the ledger in `dir`, if the binary is there.
+/// Each is run once first, untimed, so the figures are for a warm file
+/// cache, as the engines' are.
+pub fn measure(dir: &Path, prepared: &Prepared) -> BenchResult<Option<CliFigures>> {
+    let Some(binary) = binary() else {
+        return Ok(None);
+    };
+    let ledger = dir.to_string_lossy().into_owned();
+    let audit: Vec<String> = [
+        "--ledger",
+        &ledger,
+        "report",
+        "audit",
+        "--subscription",
+        prepared.audit_subscription.as_str(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let append = |r: &Redemption| -> Vec<String> {
+        [
+            "--ledger",
+            &ledger,
+            "--actor",
+            prepared.actor.user.as_str(),
+            "--role",
+            prepared.actor.role.as_str(),
+            "append",
+            "key-redeemed",
+            "--subscription",
+            r.subscription.as_str(),
+            "--key",
+            &r.key,
+            "--on",
+            &r.on.to_string(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let Some((first, rest)) = prepared.redemptions.split_first() else {
+        return Ok(None);
+    };
+    time(&binary, &append(first))?;
+    time(&binary, &audit)?;
+    let mut appends = Vec::new();
+    let mut audits = Vec::new();
+    for redemption in rest {
+        appends.push(time(&binary, &append(redemption))?);
+        audits.push(time(&binary, &audit)?);
+    }
+    Ok(Some(CliFigures {
+        append_median_ms: Latencies::new(appends).median(),
+        audit_median_ms: Latencies::new(audits).median(),
+        runs: rest.len(),
+    }))
 }

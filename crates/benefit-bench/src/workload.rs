@@ -8,11 +8,28 @@
 
 use std::collections::HashMap;
 
-use benefit_domain::{authorize, evolve, Command, State};
+use benefit_domain::{authorize, decide, evolve, Action, Command, State};
 use benefit_events::{Actor, Date, Event, SubscriptionId};
 use benefit_workload::Workload;
 
 use crate::BenchResult;
+
+/// Key redemptions timed through the CLI process, the first untimed.
+pub const CLI_REDEMPTIONS: usize = 6;
+
+/// How far past the single commands the workload is searched for the CLI's
+/// redemptions.
+const CLI_SEARCH_COMMANDS: usize = 5_000;
+
+/// A key redemption the CLI can append after the single commands.
+pub struct Redemption {
+    /// The subscription.
+    pub subscription: SubscriptionId,
+    /// The whole key, as an operator types it.
+    pub key: String,
+    /// The effective date.
+    pub on: Date,
+}
 
 /// Events per import batch, each batch durable before the next (issue 6).
 pub const IMPORT_BATCH_EVENTS: usize = 10_000;
@@ -36,6 +53,9 @@ pub struct Prepared {
     pub audit_subscription: SubscriptionId,
     /// The date the subscriptions report is asked for: the last event's.
     pub report_date: Date,
+    /// Redemptions the rules accept after the single commands, one after
+    /// the other, for the CLI process.
+    pub redemptions: Vec<Redemption>,
 }
 
 /// Generates `events` events and `commands` commands from `seed`.
@@ -65,7 +85,12 @@ pub fn prepare(seed: u64, events: u64, commands: usize) -> BenchResult<Prepared>
     if !batch.is_empty() {
         batches.push(batch);
     }
-    let commands = (0..commands).map(|_| workload.next_command()).collect();
+    let commands: Vec<(Command, Event)> = (0..commands).map(|_| workload.next_command()).collect();
+    let mut after = state.clone();
+    for (_, event) in &commands {
+        after = evolve(after, event);
+    }
+    let redemptions = redemptions(&mut workload, after);
     // Ties go to the smallest id, so the choice is deterministic.
     let audit_subscription = changes
         .into_iter()
@@ -80,7 +105,36 @@ pub fn prepare(seed: u64, events: u64, commands: usize) -> BenchResult<Prepared>
         actor,
         audit_subscription,
         report_date: report_date.ok_or("the workload is empty")?,
+        redemptions,
     })
+}
+
+/// The next [`CLI_REDEMPTIONS`] key redemptions of the workload that the
+/// rules accept on the ledger as the engines leave it (the commands in
+/// between are skipped, so each is decided again against that state).
+fn redemptions(workload: &mut Workload, mut state: State) -> Vec<Redemption> {
+    let mut found = Vec::new();
+    for _ in 0..CLI_SEARCH_COMMANDS {
+        if found.len() == CLI_REDEMPTIONS {
+            break;
+        }
+        let (command, _) = workload.next_command();
+        let Action::RedeemKey { subscription, key } = &command.action else {
+            continue;
+        };
+        let redemption = Redemption {
+            subscription: subscription.clone(),
+            key: key.reveal().to_owned(),
+            on: command.on,
+        };
+        if let Ok(events) = decide(&state, command) {
+            for event in &events {
+                state = evolve(state, event);
+            }
+            found.push(redemption);
+        }
+    }
+    found
 }
 
 /// The subscription whose end date an event changes, if any.
