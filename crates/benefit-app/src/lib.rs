@@ -1,0 +1,430 @@
+//! The application shell of the benefit ledger: the one code path from
+//! commands to stored events and back to reports, shared by the CLI
+//! (`benefit-ledger`) and by benchmarks.
+//!
+//! A [`Ledger`] wraps the event store of one directory. Recording is the
+//! Decider's shell: load the state, [`decide`] every command in order
+//! against the state including the effects of the commands before it, and
+//! only if all are accepted append all their events in one atomic append,
+//! under a command id, then bring the projections up to date. A refused or
+//! malformed command appends nothing and names its index (R41). Reads
+//! delegate to `benefit-projections` (reports, current or as of a sequence)
+//! and `benefit-store` (log, export, verify).
+//!
+//! A key design decision: the domain state is loaded in exactly one place,
+//! [`load_state`], and kept in the `Ledger` between commands, so that the
+//! planned optimisation (a persisted state snapshot) changes one function.
+//! Reads never load it.
+//!
+//! This crate reads no clock and no terminal: the clock comes in with
+//! [`Ledger::create_or_open`], today's date with each command.
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod import;
+
+use std::path::Path;
+
+use benefit_domain::jsonl::to_line;
+use benefit_domain::{authorize, decide, end_change, evolve, explain, Command, Explanation, State};
+use benefit_events::{Actor, Date, Event, StreamId};
+use benefit_projections::{
+    Docs, ProjectionError, Projections, RebuildMode, RebuildReport, RederiveFinding,
+};
+use benefit_store::{
+    AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, SledStore, VerifyReport,
+};
+use uuid::Uuid;
+
+pub use error::AppError;
+pub use import::{read_import, Import, IMPORT_LINES_MAX};
+
+/// The namespace of command ids derived from a batch's content.
+const COMMAND_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_4a2e_9c3d_4e57_8a10_b2c4_d6e8_f001);
+
+/// The state the decider sees and the sequence of the last event in it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadedState {
+    /// The domain state.
+    pub state: State,
+    /// The last sequence folded into it (0: the empty ledger).
+    pub seq: u64,
+}
+
+/// Loads the domain state of a ledger: a fold of [`evolve`] over the whole
+/// log.
+///
+/// This is the only place the state is loaded. It is linear in the length
+/// of the log; the planned optimisation is a persisted state snapshot with
+/// its sequence (written beside the projections), so that appending one
+/// event to a ledger of 1 000 000 events folds only the events after the
+/// snapshot (the target is under 150 ms for the whole CLI call).
+pub fn load_state(store: &dyn EventStore) -> Result<LoadedState, AppError> {
+    let mut loaded = LoadedState::default();
+    for record in store.read_from(1) {
+        let record = record?;
+        loaded.state = evolve(loaded.state, &record.event);
+        loaded.seq = record.seq;
+    }
+    Ok(loaded)
+}
+
+/// One accepted command's event, as decided and, unless a dry run, stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The index of the command that produced it, from 0.
+    pub index: usize,
+    /// Its sequence (in a dry run: the sequence it would get).
+    pub seq: u64,
+    /// Who recorded it.
+    pub actor: Actor,
+    /// The event.
+    pub event: Event,
+}
+
+impl RecordedEvent {
+    /// The end date before and after, for events that change one.
+    pub fn end_change(&self) -> Option<(Option<Date>, Date)> {
+        end_change(&self.event)
+    }
+
+    /// How the end date was reached, for events that change one.
+    pub fn explanation(&self) -> Option<Explanation> {
+        explain(&self.event)
+    }
+}
+
+/// What a batch recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The command id of the batch (each actor's run of events in a batch of
+    /// several actors is appended under an id derived from this one).
+    pub command_id: Uuid,
+    /// Every event, in order.
+    pub events: Vec<RecordedEvent>,
+    /// What each append stored; empty for a dry run.
+    pub appended: Vec<Appended>,
+    /// True when nothing was appended because this was a dry run.
+    pub dry_run: bool,
+}
+
+impl Recorded {
+    /// True when the store had appended this batch before (a retry under
+    /// the same command id): nothing was appended now.
+    pub fn repeat(&self) -> bool {
+        !self.appended.is_empty() && self.appended.iter().all(|a| a.repeat)
+    }
+}
+
+/// How [`Ledger::record_with`] records a batch.
+#[derive(Default)]
+pub struct RecordOptions<'a> {
+    /// Decide and report, but append nothing.
+    pub dry_run: bool,
+    /// The command id to append under; by default one is derived from the
+    /// ledger's head and the events, so that the same batch on the same
+    /// ledger always gets the same id (and the same event ids).
+    pub command_id: Option<Uuid>,
+    /// Told the number of commands decided so far, after each.
+    pub progress: Option<&'a dyn Fn(usize)>,
+}
+
+/// A batch decided: its events and the state after them all.
+#[derive(Clone, Debug)]
+pub struct Decided {
+    /// The state after every event of the batch.
+    pub state: State,
+    /// The events, numbered from the `first_seq` given.
+    pub events: Vec<RecordedEvent>,
+}
+
+/// Every command of a batch decided in order, each against the state left by
+/// the ones before it; the events are numbered from `first_seq`. The first
+/// refusal ends it with [`AppError::Refused`] naming the command's index.
+pub fn decide_batch(
+    mut state: State,
+    commands: Vec<Command>,
+    first_seq: u64,
+    progress: Option<&dyn Fn(usize)>,
+) -> Result<Decided, AppError> {
+    let mut events = Vec::with_capacity(commands.len());
+    for (index, command) in commands.into_iter().enumerate() {
+        let refused = |refusal| AppError::Refused { index, refusal };
+        let actor = authorize(command.actor.as_ref()).map_err(refused)?;
+        for event in decide(&state, command).map_err(refused)? {
+            state = evolve(state, &event);
+            events.push(RecordedEvent {
+                index,
+                seq: first_seq + events.len() as u64,
+                actor: actor.clone(),
+                event,
+            });
+        }
+        if let Some(progress) = progress {
+            progress(index + 1);
+        }
+    }
+    Ok(Decided { state, events })
+}
+
+/// Which projections a report reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// The persisted projections, brought up to date.
+    Current,
+    /// What the ledger knew right after this sequence.
+    AsOfSequence(u64),
+}
+
+/// What [`Ledger::verify`] found: the log's walk, and every stored outcome
+/// the rules would not produce (R40). The ledger is sound when `findings`
+/// is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The store's walk of the chain, the sequences and the indexes.
+    pub report: VerifyReport,
+    /// End-date events whose stored outcome does not re-derive.
+    pub findings: Vec<RederiveFinding>,
+}
+
+/// One ledger directory, open.
+pub struct Ledger {
+    store: SledStore,
+    loaded: Option<LoadedState>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger in `dir`, creating it if there is none. For appends.
+    pub fn create_or_open(
+        dir: impl AsRef<Path>,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, AppError> {
+        Ok(Self::over(SledStore::open(dir, clock)?))
+    }
+
+    /// Opens the ledger in `dir`, which must exist: a read of a missing
+    /// ledger is an error, not a new empty ledger.
+    pub fn open_existing(
+        dir: impl AsRef<Path>,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, AppError> {
+        Ok(Self::over(SledStore::open_existing(dir, clock)?))
+    }
+
+    fn over(store: SledStore) -> Self {
+        Self {
+            store,
+            loaded: None,
+        }
+    }
+
+    /// The store underneath, for what this shell does not wrap.
+    pub fn store(&self) -> &SledStore {
+        &self.store
+    }
+
+    /// The ledger's directory.
+    pub fn path(&self) -> &Path {
+        self.store.path()
+    }
+
+    /// The head digest: the last sequence and its hash.
+    pub fn head(&self) -> Result<Digest, AppError> {
+        Ok(self.store.head()?)
+    }
+
+    /// Records a batch: every command decided in order, all events appended
+    /// in one atomic append, or nothing (see [`Ledger::record_with`]).
+    pub fn record(&mut self, commands: Vec<Command>) -> Result<Recorded, AppError> {
+        self.record_with(commands, RecordOptions::default())
+    }
+
+    /// Decides a batch as [`Ledger::record`] would, and appends nothing.
+    pub fn dry_run(&mut self, commands: Vec<Command>) -> Result<Recorded, AppError> {
+        self.record_with(
+            commands,
+            RecordOptions {
+                dry_run: true,
+                ..RecordOptions::default()
+            },
+        )
+    }
+
+    /// Records a batch. Every command is decided against the state left by
+    /// the commands before it; the first refusal ends the batch with
+    /// [`AppError::Refused`] naming the command's index, and nothing is
+    /// appended (R41). When all are accepted, their events are appended
+    /// under one command id in one atomic append, and the projections are
+    /// brought up to date.
+    ///
+    /// The store records one actor per append. A batch whose commands name
+    /// several actors (an import of an export) is therefore appended as one
+    /// append per run of consecutive events of one actor, each atomic, all
+    /// decided before the first is written: a refusal still appends nothing,
+    /// but a crash between two runs can leave the first ones stored.
+    pub fn record_with(
+        &mut self,
+        commands: Vec<Command>,
+        options: RecordOptions<'_>,
+    ) -> Result<Recorded, AppError> {
+        if commands.is_empty() {
+            return Err(AppError::Empty);
+        }
+        let loaded = self.take_state()?;
+        let head = self.store.head()?;
+        let Decided { state, mut events } =
+            decide_batch(loaded.state, commands, head.seq + 1, options.progress)?;
+        let command_id = options
+            .command_id
+            .unwrap_or_else(|| derive_command_id(&head, &events));
+        if options.dry_run {
+            // The state was taken to decide on; load it again when needed.
+            return Ok(Recorded {
+                command_id,
+                events,
+                appended: Vec::new(),
+                dry_run: true,
+            });
+        }
+        let runs = actor_runs(&events);
+        let mut appended = Vec::with_capacity(runs.len());
+        let mut expected = head.seq;
+        for (run, range) in runs.iter().enumerate() {
+            let id = if runs.len() == 1 {
+                command_id
+            } else {
+                Uuid::new_v5(&command_id, &(run as u64).to_be_bytes())
+            };
+            let stored = self.store.append(AppendRequest {
+                command_id: id,
+                actor: events[range.start].actor.clone(),
+                expected,
+                events: events[range.clone()]
+                    .iter()
+                    .map(|e| e.event.clone())
+                    .collect(),
+            })?;
+            for (event, seq) in events[range.clone()].iter_mut().zip(stored.first..) {
+                event.seq = seq;
+            }
+            expected = stored.last;
+            appended.push(stored);
+        }
+        if appended.iter().all(|a| !a.repeat) {
+            self.loaded = Some(LoadedState {
+                state,
+                seq: expected,
+            });
+        }
+        Projections::new(&self.store).catch_up()?;
+        Ok(Recorded {
+            command_id,
+            events,
+            appended,
+            dry_run: false,
+        })
+    }
+
+    /// The state to decide on, taken out of the ledger: a refusal or a dry
+    /// run leaves it consumed, and the next batch loads it again.
+    fn take_state(&mut self) -> Result<LoadedState, AppError> {
+        let head = self.store.head()?.seq;
+        match self.loaded.take() {
+            Some(loaded) if loaded.seq == head => Ok(loaded),
+            _ => load_state(&self.store),
+        }
+    }
+
+    /// Runs a report query on the current projections or on the
+    /// projections as of a sequence.
+    pub fn report<T>(
+        &self,
+        view: View,
+        query: impl FnOnce(&dyn Docs) -> Result<T, ProjectionError>,
+    ) -> Result<T, AppError> {
+        let projections = Projections::new(&self.store);
+        match view {
+            View::Current => {
+                let docs = projections.current()?;
+                Ok(query(&docs)?)
+            }
+            View::AsOfSequence(requested) => {
+                let head = self.store.head()?.seq;
+                if requested > head {
+                    return Err(AppError::AsOfBeyondHead { requested, head });
+                }
+                let docs = projections.as_of(AsOf::Sequence(requested))?;
+                Ok(query(&docs)?)
+            }
+        }
+    }
+
+    /// The stored events, all or one stream's, oldest first.
+    pub fn log(&self, stream: Option<&StreamId>) -> Events<'_> {
+        match stream {
+            Some(stream) => self.store.read_stream(stream),
+            None => self.store.read_from(1),
+        }
+    }
+
+    /// The whole log as import lines with whole keys: what `append --file`
+    /// on an empty ledger turns back into the same history. This is R3's one
+    /// exception, the explicit export of the raw log.
+    pub fn export(&self) -> impl Iterator<Item = Result<String, AppError>> + '_ {
+        self.store
+            .read_from(1)
+            .map(|record| Ok(record.map(|r| to_line(&r.event, &r.actor))?))
+    }
+
+    /// Walks the log (hash chain, contiguity, indexes), proves it still
+    /// holds the history `digest` was taken at, and re-derives every stored
+    /// end date from its stored inputs (R40).
+    pub fn verify(&self, digest: Option<&Digest>) -> Result<Verified, AppError> {
+        let report = match digest {
+            Some(digest) => self.store.verify_against(digest)?,
+            None => self.store.verify()?,
+        };
+        let findings = Projections::new(&self.store).rederive_all()?;
+        Ok(Verified { report, findings })
+    }
+
+    /// Recomputes the projections from the log and compares them with the
+    /// persisted ones; replaces them too when `mode` says so.
+    pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, AppError> {
+        Ok(Projections::new(&self.store).rebuild(mode)?)
+    }
+}
+
+/// The command id of a batch decided at `head`: a UUID v5 of the head
+/// digest and every event's actor and stored JSON (whole keys included, so
+/// that two batches differing only in a key get different ids).
+fn derive_command_id(head: &Digest, events: &[RecordedEvent]) -> Uuid {
+    let mut name = head.to_string().into_bytes();
+    for recorded in events {
+        name.push(b'\n');
+        name.extend_from_slice(recorded.actor.to_string().as_bytes());
+        name.push(b' ');
+        name.extend_from_slice(&recorded.event.to_json());
+    }
+    Uuid::new_v5(&COMMAND_ID_NAMESPACE, &name)
+}
+
+/// The ranges of consecutive events recorded by the same actor.
+fn actor_runs(events: &[RecordedEvent]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if events[run.start].actor == event.actor => run.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
+}
