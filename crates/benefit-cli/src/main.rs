@@ -1,0 +1,140 @@
+//! `benefit-ledger`, the command line of the benefit ledger: operators
+//! append events and import JSON Lines; auditors read the reports, the log,
+//! an export, and verify the hash chain.
+//!
+//! A key design decision: this binary is thin. It parses arguments (clap),
+//! calls `benefit-app` — the same code path a benchmark runs — and formats
+//! the result; it alone maps errors to exit codes ([`failure`]). The
+//! interface (subcommands, flags, environment variables, JSON field names,
+//! exit codes) is a contract, documented in `docs/cli.md`.
+//!
+//! Time comes from the system clock, or, for tests only, from
+//! `BENEFIT_LEDGER_FAKE_NOW` (an RFC 3339 instant): it sets both today's
+//! date (the default `--on`) and the clock that stamps recorded-at, so that
+//! outputs are reproducible byte for byte.
+#![forbid(unsafe_code)]
+
+mod append;
+mod cli;
+mod demo;
+mod failure;
+mod log;
+mod report;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use benefit_app::Ledger;
+use benefit_domain::ClaimedActor;
+use benefit_events::{mask_keys_in, Date};
+use benefit_store::{Clock, SteppingClock, SystemClock};
+use chrono::{DateTime, TimeDelta, Utc};
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::failure::Failure;
+
+/// The ledger directory when neither `--ledger` nor `BENEFIT_LEDGER` names
+/// one.
+const DEFAULT_LEDGER: &str = "./benefit-ledger";
+/// The test-only variable that fixes the clock (RFC 3339).
+const FAKE_NOW_VAR: &str = "BENEFIT_LEDGER_FAKE_NOW";
+
+/// What every command needs besides its own arguments.
+pub struct Context {
+    /// The ledger directory.
+    pub ledger: PathBuf,
+    /// Who makes a change, as claimed by `--actor` and `--role`.
+    pub actor: Option<ClaimedActor>,
+    /// Today's date in UTC: the default effective date.
+    pub today: Date,
+    /// The fixed start of the clock, for tests.
+    fake_now: Option<DateTime<Utc>>,
+}
+
+impl Context {
+    /// The clock that stamps recorded-at: the system's, or for tests one
+    /// that starts at `BENEFIT_LEDGER_FAKE_NOW` and moves a second a read.
+    pub fn clock(&self) -> Box<dyn Clock> {
+        match self.fake_now {
+            Some(start) => Box::new(SteppingClock::new(start, TimeDelta::seconds(1))),
+            None => Box::new(SystemClock),
+        }
+    }
+
+    /// Opens the ledger for a read: a missing ledger is an error.
+    pub fn open_existing(&self) -> Result<Ledger, Failure> {
+        Ok(Ledger::open_existing(&self.ledger, self.clock())?)
+    }
+}
+
+fn fake_now() -> Result<Option<DateTime<Utc>>, Failure> {
+    let Ok(text) = std::env::var(FAKE_NOW_VAR) else {
+        return Ok(None);
+    };
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|e| {
+            Failure::usage(format!(
+                "{FAKE_NOW_VAR}: '{text}' is not an RFC 3339 instant: {e}"
+            ))
+        })
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
+    let fake_now = fake_now()?;
+    let given = cli.ledger.clone();
+    let context = Context {
+        ledger: cli.ledger.unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
+        actor: append::claimed_actor(cli.actor.as_deref(), cli.role.as_deref())?,
+        today: fake_now.unwrap_or_else(Utc::now).date_naive(),
+        fake_now,
+    };
+    match &cli.command {
+        Command::Append(args) => append::run(&context, args, out),
+        Command::Report(args) => report::run(&context, &args.report, out),
+        Command::Log(args) => log::run_log(&context, args, out),
+        Command::Export => log::run_export(&context, out),
+        Command::Verify(args) => log::run_verify(&context, args, out),
+        Command::Rebuild(args) => log::run_rebuild(&context, args, out),
+        Command::Demo(args) => demo::run(&context, given.as_deref(), args, out),
+    }
+}
+
+fn main() -> ExitCode {
+    // A bug must still not print a key or a backtrace: one line, then exit.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "error: internal error (a bug, please report it): {}",
+            mask_keys_in(&info.to_string())
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Usage errors may echo what was typed, which may be a key.
+            let text = error.render().to_string();
+            if error.use_stderr() {
+                eprint!("{}", mask_keys_in(&text));
+            } else {
+                print!("{text}");
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = run(cli, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.headline);
+            for line in &failure.detail {
+                eprintln!("  {line}");
+            }
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Every exit code, for each of its causes: 1 refused by a rule, 2
+//! malformed input or usage, 3 the ledger unusable. The first line of
+//! standard error says what and why; nothing is appended.
+
+use benefit_store::{SledStore, SystemClock};
+
+use crate::{grant_args, run, snapshot, transcript, TempLedger, ACTOR};
+
+/// Runs each case, checks its exit code and that the head did not move,
+/// and pins the transcripts.
+fn check(name: &str, ledger: &TempLedger, cases: &[(i32, Vec<&str>)]) {
+    let mut text = String::new();
+    for (code, args) in cases {
+        let before = ledger.path.exists().then(|| ledger.head());
+        let output = ledger.run(args);
+        assert_eq!(
+            output.code, *code,
+            "{args:?}: {}{}",
+            output.stdout, output.stderr
+        );
+        assert!(
+            output.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            output.stderr
+        );
+        if let Some(before) = before {
+            assert_eq!(ledger.head(), before, "{args:?} changed the ledger");
+        }
+        text.push_str(&ledger.redact(&transcript(args, &output)));
+        text.push('\n');
+    }
+    snapshot(name, &text);
+}
+
+#[test]
+fn exit_1_when_a_rule_refuses() {
+    let ledger = TempLedger::with_a_subscription();
+    let mut r12 = ACTOR.to_vec();
+    r12.extend_from_slice(&[
+        "append",
+        "end-date-extended",
+        "--subscription",
+        "s1",
+        "--key",
+        "AAAAA-BBBBB-CCCCC-DDDDD-00301",
+        "--on",
+        "2026-02-01",
+    ]);
+    let no_actor = vec![
+        "append",
+        "user-registered",
+        "--user",
+        "bob@contoso.com",
+        "--on",
+        "2026-01-02",
+    ];
+    let bad_role = vec![
+        "--actor",
+        "ann@contoso.com",
+        "--role",
+        "billing-admin",
+        "append",
+        "user-registered",
+        "--user",
+        "bob@contoso.com",
+    ];
+    let no_role = vec![
+        "--actor",
+        "ann@contoso.com",
+        "append",
+        "user-registered",
+        "--user",
+        "bob@contoso.com",
+    ];
+    check(
+        "exit_1_refused",
+        &ledger,
+        &[(1, r12), (1, no_actor.clone()), (1, bad_role), (1, no_role)],
+    );
+
+    // R1 is checked before anything touches the disk: no ledger appears.
+    let fresh = TempLedger::new();
+    assert_eq!(fresh.run(&no_actor).code, 1);
+    assert!(!fresh.path.exists(), "a refused append created the ledger");
+}
+
+#[test]
+fn exit_2_for_malformed_input_and_usage() {
+    let ledger = TempLedger::with_a_subscription();
+    let with_actor = |rest: &[&'static str]| {
+        let mut args = ACTOR.to_vec();
+        args.extend_from_slice(rest);
+        args
+    };
+    check(
+        "exit_2_usage",
+        &ledger,
+        &[
+            // A malformed key: the flag is named, the key is not shown whole.
+            (
+                2,
+                with_actor(&[
+                    "append",
+                    "key-redeemed",
+                    "--subscription",
+                    "s2",
+                    "--key",
+                    "AAAAA-BBBBB-CCCCC-DDDDD-0010!",
+                    "--on",
+                    "2026-01-15",
+                ]),
+            ),
+            (
+                2,
+                with_actor(&[
+                    "append",
+                    "key-redeemed",
+                    "--subscription",
+                    "s2",
+                    "--key",
+                    "AAAAA-BBBBB-CCCCC-DDDDD-00100",
+                    "--on",
+                    "2026-02-30",
+                ]),
+            ),
+            (
+                2,
+                with_actor(
+                    &[
+                        &["append"][..],
+                        &grant_args("b2", &["AAAAA-BBBBB-CCCCC-DDDDD-00200=lots"]),
+                    ]
+                    .concat(),
+                ),
+            ),
+            (
+                2,
+                with_actor(&[&["append"][..], &grant_args("b2", &[])].concat()),
+            ),
+            (2, with_actor(&["append"])),
+            (
+                2,
+                with_actor(&["append", "--file", "/nonexistent/history.jsonl"]),
+            ),
+            // clap's own usage errors; an unexpected key-like argument is masked.
+            (2, vec!["report", "subscriptions", "--format", "xml"]),
+            (
+                2,
+                vec!["append", "key-redeemed", "AAAAA-BBBBB-CCCCC-DDDDD-00100"],
+            ),
+            (2, vec!["frobnicate"]),
+            (2, vec!["report", "audit", "--as-of-seq", "99"]),
+            (2, vec!["verify", "--digest", "12:xyz"]),
+        ],
+    );
+}
+
+#[test]
+fn exit_3_when_the_ledger_is_unusable() {
+    let ledger = TempLedger::with_a_subscription();
+    let missing = TempLedger::new();
+    let digest_of_another_history = format!("1:{}", "ab".repeat(32));
+    check(
+        "exit_3_unusable",
+        &ledger,
+        &[(3, vec!["verify", "--digest", &digest_of_another_history])],
+    );
+    // A read of a missing ledger is an error, and creates nothing.
+    for args in [
+        vec!["report", "subscriptions"],
+        vec!["log"],
+        vec!["export"],
+        vec!["verify"],
+        vec!["rebuild"],
+    ] {
+        let output = missing.run(&args);
+        assert_eq!(output.code, 3, "{args:?}: {}", output.stderr);
+        assert!(
+            output
+                .stderr
+                .starts_with("error: ledger unusable: no ledger at"),
+            "{}",
+            output.stderr
+        );
+        assert!(!missing.path.exists());
+    }
+}
+
+/// The ledger held open by another process (here: this test process, via
+/// the store itself): every command exits 3 naming "in use" and the pid.
+#[test]
+fn exit_3_when_the_ledger_is_in_use() {
+    let ledger = TempLedger::with_a_subscription();
+    let held = SledStore::open_existing(&ledger.path, SystemClock).expect("open the ledger");
+    for args in [
+        vec!["report", "subscriptions"],
+        vec![
+            "--actor",
+            "ann@contoso.com",
+            "--role",
+            "global-admin",
+            "append",
+            "user-registered",
+            "--user",
+            "bob@contoso.com",
+        ],
+    ] {
+        let output = ledger.run(&args);
+        assert_eq!(output.code, 3, "{args:?}: {}", output.stderr);
+        let first = output.stderr.lines().next().unwrap_or_default();
+        assert!(first.contains("is in use by another process"), "{first}");
+        assert!(
+            first.contains(&format!("pid {}", std::process::id())),
+            "{first}"
+        );
+    }
+    drop(held);
+    assert_eq!(ledger.run(&["report", "subscriptions"]).code, 0);
+}
+
+#[test]
+fn no_key_is_shown_whole_in_errors_about_it() {
+    let output = run(&[
+        "--ledger",
+        "/nonexistent",
+        "append",
+        "key-redeemed",
+        "--key",
+        "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY",
+        "--subscription",
+        "s",
+    ]);
+    assert_eq!(output.code, 1, "{}", output.stderr);
+    assert!(crate::shows_a_whole_key(
+        "key ABCDE-FGHIJ-KLMNO-PQRST-UVWXY"
+    ));
+    assert!(!crate::shows_a_whole_key("key *****-*****-*****-*****-UVWXY, hash 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
+}

@@ -1,0 +1,104 @@
+//! The README's two commands, and the examples in `--help`.
+
+use std::path::Path;
+
+use crate::{run, snapshot, TempLedger};
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+        .expect("README.md")
+}
+
+/// The README starts a newcomer with `demo`, then the test command, which
+/// is exactly what CI runs.
+#[test]
+fn the_readme_names_demo_first_and_the_ci_test_command() {
+    let readme = readme();
+    let demo = readme
+        .find("cargo run -p benefit-cli -- demo")
+        .expect("the demo command");
+    let test = readme
+        .find("cargo test --workspace")
+        .expect("the test command");
+    assert!(demo < test, "demo comes first");
+    let ci = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/run"))
+        .expect(".ci/run");
+    assert!(
+        ci.lines().any(|l| l.trim() == "cargo test --workspace"),
+        "CI runs the README's test command"
+    );
+}
+
+/// The README's first command: a fresh ledger, every report, and a ledger
+/// that verifies afterwards.
+#[test]
+fn demo_records_the_scenarios_into_a_fresh_ledger_and_prints_the_reports() {
+    let ledger = TempLedger::new();
+    let output = ledger.run(&["demo"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    snapshot("demo", &ledger.redact(&output.stdout));
+    assert!(output.stdout.contains("refused (R12)"));
+    assert_eq!(ledger.run(&["verify"]).code, 0);
+
+    // Into a directory that already holds a ledger: refused, untouched.
+    let head = ledger.head();
+    let again = ledger.run(&["demo"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("fresh ledger"), "{}", again.stderr);
+    assert_eq!(ledger.head(), head);
+}
+
+/// Without `--ledger`, the demo writes into a new temporary directory and
+/// says where.
+#[test]
+fn demo_without_a_ledger_uses_a_new_temporary_directory() {
+    let output = run(&["demo"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let dir = output
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Demo ledger: "))
+        .expect("the demo names its ledger");
+    let verified = run(&["--ledger", dir, "verify"]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    std::fs::remove_dir_all(dir).expect("remove the demo ledger");
+}
+
+#[test]
+fn help_of_every_command_has_an_example() {
+    let commands: [&[&str]; 21] = [
+        &[],
+        &["append"],
+        &["report"],
+        &["append", "benefit-granted"],
+        &["append", "user-registered"],
+        &["append", "key-redeemed"],
+        &["append", "licenses-added"],
+        &["append", "end-date-extended"],
+        &["append", "credit-assigned"],
+        &["append", "credit-unassigned"],
+        &["append", "credit-transferred"],
+        &["report", "subscriptions"],
+        &["report", "audit"],
+        &["report", "credits"],
+        &["report", "benefits"],
+        &["report", "expiring"],
+        &["log"],
+        &["export"],
+        &["verify"],
+        &["rebuild"],
+        &["demo"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = run(&args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        assert!(
+            output.stdout.contains("Example"),
+            "{args:?} has no example:\n{}",
+            output.stdout
+        );
+    }
+    snapshot("help_top", &run(&["--help"]).stdout);
+}

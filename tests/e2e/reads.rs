@@ -1,0 +1,311 @@
+//! Reading: every report in every format, `--as-of-seq`, the log, verify,
+//! rebuild, and the export/import round trip.
+
+use serde_json::Value;
+
+use crate::{snapshot, transcript, TempLedger, ACTOR};
+
+#[test]
+fn every_report_in_every_format() {
+    let ledger = TempLedger::demo();
+    let reports: [&[&str]; 6] = [
+        &["report", "subscriptions", "--on", "2026-08-01"],
+        &["report", "audit"],
+        &["report", "audit", "--subscription", "fabrikam-e3"],
+        &["report", "credits"],
+        &["report", "benefits"],
+        &[
+            "report",
+            "expiring",
+            "--on",
+            "2026-08-01",
+            "--within",
+            "120",
+        ],
+    ];
+    for report in reports {
+        let mut text = String::new();
+        for format in ["table", "json", "csv"] {
+            let mut args = report.to_vec();
+            args.extend_from_slice(&["--format", format]);
+            let output = ledger.run(&args);
+            assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+            match format {
+                "json" => {
+                    let rows: Value = serde_json::from_str(&output.stdout).expect("valid JSON");
+                    assert!(rows.as_array().is_some_and(|r| !r.is_empty()), "{args:?}");
+                }
+                "csv" => assert!(output.stdout.lines().count() > 1, "{args:?}"),
+                _ => {
+                    let widest = output.stdout.lines().map(|l| l.chars().count()).max();
+                    assert!(widest <= Some(80), "{args:?} is wider than 80 columns");
+                }
+            }
+            text.push_str(&transcript(&args, &output));
+            text.push('\n');
+        }
+        snapshot(
+            &format!("report_{}", report[1..].join("_").replace("--", "")),
+            &text,
+        );
+    }
+}
+
+#[test]
+fn json_reports_have_the_contract_field_names() {
+    let ledger = TempLedger::demo();
+    let fields = |args: &[&str]| -> Vec<String> {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--format", "json"]);
+        let output = ledger.run(&all);
+        let rows: Value = serde_json::from_str(&output.stdout).expect("valid JSON");
+        rows[0]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let has = |found: Vec<String>, wanted: &[&str]| {
+        for name in wanted {
+            assert!(
+                found.iter().any(|f| f == name),
+                "{name} missing from {found:?}"
+            );
+        }
+    };
+    has(
+        fields(&["report", "subscriptions"]),
+        &[
+            "subscription",
+            "product",
+            "seats",
+            "start",
+            "end",
+            "status",
+            "keys",
+            "benefit_expires",
+        ],
+    );
+    has(
+        fields(&["report", "audit"]),
+        &[
+            "seq",
+            "recorded_at",
+            "subscription",
+            "event",
+            "on",
+            "actor",
+            "role",
+            "old_end",
+            "new_end",
+            "days_changed",
+            "explanation",
+        ],
+    );
+    has(
+        fields(&["report", "credits"]),
+        &[
+            "benefit", "plan", "amount", "currency", "holders", "history",
+        ],
+    );
+    let credits = ledger.run(&["report", "credits", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&credits.stdout).expect("valid JSON");
+    assert_eq!(rows[0]["amount"], "12000.00");
+    assert_eq!(rows[1]["amount"], "100.00");
+}
+
+/// `--as-of-seq N` shows what the ledger showed when it held N events.
+#[test]
+fn as_of_seq_reports_what_the_ledger_knew_then() {
+    let ledger = TempLedger::with_a_subscription();
+    let reports: [&[&str]; 3] = [
+        &[
+            "report",
+            "subscriptions",
+            "--on",
+            "2026-06-01",
+            "--format",
+            "json",
+        ],
+        &["report", "audit", "--format", "csv"],
+        &["report", "benefits"],
+    ];
+    let then: Vec<String> = reports.iter().map(|r| ledger.run(r).stdout).collect();
+    ledger.append(&[
+        "end-date-extended",
+        "--subscription",
+        "s1",
+        "--key",
+        "AAAAA-BBBBB-CCCCC-DDDDD-00025",
+        "--on",
+        "2026-02-01",
+    ]);
+    for (report, then) in reports.iter().zip(&then) {
+        let now = ledger.run(report).stdout;
+        assert_ne!(&now, then, "{report:?} did not change");
+        let mut as_of = report.to_vec();
+        as_of.extend_from_slice(&["--as-of-seq", "2"]);
+        assert_eq!(&ledger.run(&as_of).stdout, then, "{report:?} as of 2");
+    }
+    let empty = ledger.run(&["report", "audit", "--as-of-seq", "0", "--format", "json"]);
+    assert_eq!(empty.stdout.trim(), "[]");
+}
+
+#[test]
+fn log_verify_and_rebuild() {
+    let ledger = TempLedger::demo();
+    let mut text = String::new();
+    for args in [
+        vec!["log", "--stream", "scenario-a"],
+        vec![
+            "log",
+            "--stream",
+            "benefit/contoso-azure-annual",
+            "--format",
+            "jsonl",
+        ],
+        vec!["log", "--stream", "ann@contoso.com"],
+        vec!["verify"],
+        vec!["rebuild"],
+        vec!["rebuild", "--repair"],
+    ] {
+        let output = ledger.run(&args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        text.push_str(&transcript(&args, &output));
+        text.push('\n');
+    }
+    snapshot("log_verify_rebuild", &text);
+    let all = ledger.run(&["log"]);
+    assert_eq!(all.code, 0);
+    let head = ledger.head();
+    let verified = ledger.run(&["verify", "--digest", &head]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    assert!(verified.stdout.contains("matches"), "{}", verified.stdout);
+    let jsonl = ledger.run(&["log", "--format", "jsonl"]);
+    assert_eq!(
+        jsonl.stdout.lines().count().to_string(),
+        head.split(':').next().unwrap_or_default()
+    );
+}
+
+/// Tampered projections: `rebuild` names the difference and exits 3;
+/// `rebuild --repair` replaces them, and the reports are right again.
+#[test]
+fn rebuild_reports_and_repairs_tampered_projections() {
+    use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
+    let ledger = TempLedger::demo();
+    let before = ledger
+        .run(&["report", "subscriptions", "--on", "2026-08-01"])
+        .stdout;
+    {
+        let store = SledStore::open_existing(&ledger.path, SystemClock).expect("open");
+        let head = store.head().expect("head").seq;
+        let mut doc: Value = serde_json::from_slice(
+            &store
+                .projection_get("sub/scenario-a")
+                .expect("get")
+                .expect("a document"),
+        )
+        .expect("json");
+        doc["seats"] = Value::from(999);
+        let writes = [("sub/scenario-a".to_owned(), doc.to_string().into_bytes())].into();
+        store.projection_commit(head, head, writes).expect("tamper");
+    }
+    let tampered = ledger
+        .run(&["report", "subscriptions", "--on", "2026-08-01"])
+        .stdout;
+    assert!(tampered.contains("999"), "{tampered}");
+    let check = ledger.run(&["rebuild"]);
+    assert_eq!(check.code, 3, "{}", check.stderr);
+    assert!(
+        check.stderr.contains("differs: sub/scenario-a"),
+        "{}",
+        check.stderr
+    );
+    let repair = ledger.run(&["rebuild", "--repair"]);
+    assert_eq!(repair.code, 0, "{}", repair.stderr);
+    assert!(repair.stdout.contains("replaced"), "{}", repair.stdout);
+    assert_eq!(
+        ledger
+            .run(&["report", "subscriptions", "--on", "2026-08-01"])
+            .stdout,
+        before
+    );
+}
+
+fn without_recorded_at(text: &str) -> Value {
+    let mut rows: Value = serde_json::from_str(text).expect("json");
+    for row in rows.as_array_mut().expect("an array") {
+        row.as_object_mut()
+            .expect("an object")
+            .remove("recorded_at");
+    }
+    rows
+}
+
+fn events_of_log(ledger: &TempLedger) -> Vec<String> {
+    ledger
+        .run(&["log", "--format", "jsonl"])
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json line");
+            format!("{} {}", v["actor"], v["event"])
+        })
+        .collect()
+}
+
+/// `export` then `append --file` on an empty ledger gives the same history:
+/// the same events (byte for byte in their JSON, with the same actors),
+/// the same reports, and the same export.
+#[test]
+fn export_then_import_gives_the_same_history() {
+    let original = TempLedger::demo();
+    let export = original.run(&["export"]);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    assert!(
+        crate::shows_a_whole_key(&export.stdout),
+        "export shows whole keys (R3's exception)"
+    );
+
+    let copy = TempLedger::new();
+    let mut args = ACTOR.to_vec();
+    args.extend_from_slice(&["append", "--file", "-"]);
+    let imported = copy.run_with(&args, Some(&export.stdout));
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+
+    assert_eq!(events_of_log(&copy), events_of_log(&original));
+    assert_eq!(copy.run(&["export"]).stdout, export.stdout);
+    for report in [
+        vec![
+            "report",
+            "subscriptions",
+            "--on",
+            "2026-08-01",
+            "--format",
+            "json",
+        ],
+        vec!["report", "credits", "--format", "json"],
+        vec!["report", "benefits", "--format", "json"],
+        vec![
+            "report",
+            "expiring",
+            "--on",
+            "2026-08-01",
+            "--format",
+            "json",
+        ],
+    ] {
+        assert_eq!(
+            copy.run(&report).stdout,
+            original.run(&report).stdout,
+            "{report:?}"
+        );
+    }
+    let audit = ["report", "audit", "--format", "json"];
+    assert_eq!(
+        without_recorded_at(&copy.run(&audit).stdout),
+        without_recorded_at(&original.run(&audit).stdout)
+    );
+}
