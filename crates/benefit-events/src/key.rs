@@ -168,7 +168,8 @@ fn mask_run(run: &str) -> String {
         for m in &mut masked[i + 1..i + GROUPS - 1] {
             *m = "*****".into();
         }
-        i += GROUPS;
+        // A key's last group may also end in the first group of another.
+        i += GROUPS - 1;
     }
     masked
         .iter()
