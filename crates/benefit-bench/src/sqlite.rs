@@ -13,13 +13,14 @@
 //! documents and the checkpoint in tables of their own. One transaction per
 //! import batch and per command holds the events and the projection writes
 //! together, so each is durable (to WAL's `NORMAL` guarantee) at the same
-//! points as the ledger's.
+//! points as the ledger's. Like the ledger's shell, it decides every
+//! command against the state it keeps in memory, imports included.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use benefit_domain::{decide, evolve};
+use benefit_domain::{decide, evolve, State};
 use benefit_events::{Actor, Event, StreamId};
 use benefit_projections::fold::apply;
 use benefit_projections::{reports, Docs, Overlay, ProjectionError};
@@ -223,16 +224,24 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
     let mut connection = open(dir)?;
     let mut import = Duration::ZERO;
     let mut head = 0;
-    for (number, batch) in prepared.batches.iter().enumerate() {
+    let mut state = State::default();
+    for (number, batch) in prepared.command_batches.iter().enumerate() {
         let command_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &(number as u64).to_be_bytes());
+        let commands = batch.clone();
         let start = Instant::now();
+        let mut events = Vec::with_capacity(commands.len());
+        for command in commands {
+            for event in decide(&state, command)? {
+                state = evolve(state, &event);
+                events.push(event);
+            }
+        }
         let tx = connection.transaction()?;
-        head = append_and_project(&tx, command_id, &prepared.actor, head, batch)?;
+        head = append_and_project(&tx, command_id, &prepared.actor, head, &events)?;
         tx.commit()?;
         import += start.elapsed();
     }
 
-    let mut state = prepared.state.clone();
     let mut samples = Vec::with_capacity(prepared.commands.len());
     for (number, (command, _)) in prepared.commands.iter().enumerate() {
         let command = command.clone();

@@ -36,16 +36,17 @@ pub const IMPORT_BATCH_EVENTS: usize = 10_000;
 
 /// The workload, ready to run.
 pub struct Prepared {
-    /// The `N` events, in batches of [`IMPORT_BATCH_EVENTS`].
+    /// The `N` commands, in batches of [`IMPORT_BATCH_EVENTS`]: what the
+    /// ledger and SQLite import, deciding each.
+    pub command_batches: Vec<Vec<Command>>,
+    /// The events the rules decided for them, in the same batches: what
+    /// raw sled writes.
     pub batches: Vec<Vec<Event>>,
     /// How many events the batches hold.
     pub events: u64,
     /// The commands after them, each with the event the rules decided for
     /// it when the workload was generated.
     pub commands: Vec<(Command, Event)>,
-    /// The domain state after the `N` events: what a shell holds (or loads)
-    /// before it decides the next command.
-    pub state: State,
     /// Who records everything.
     pub actor: Actor,
     /// The subscription whose audit trail is timed: the one with the most
@@ -64,26 +65,28 @@ pub fn prepare(seed: u64, events: u64, commands: usize) -> BenchResult<Prepared>
     let actor = authorize(Some(workload.actor())).map_err(|r| r.to_string())?;
     let mut state = State::default();
     let mut batches = Vec::new();
+    let mut command_batches = Vec::new();
     let mut batch = Vec::with_capacity(IMPORT_BATCH_EVENTS);
+    let mut command_batch = Vec::with_capacity(IMPORT_BATCH_EVENTS);
     let mut changes: HashMap<SubscriptionId, u64> = HashMap::new();
     let mut report_date = None;
     for _ in 0..events {
-        let (_, event) = workload.next_command();
+        let (command, event) = workload.next_command();
         state = evolve(state, &event);
         if let Some(id) = subscription_of(&event) {
             *changes.entry(id.clone()).or_default() += 1;
         }
         report_date = Some(event.on());
         batch.push(event);
+        command_batch.push(command);
         if batch.len() == IMPORT_BATCH_EVENTS {
-            batches.push(std::mem::replace(
-                &mut batch,
-                Vec::with_capacity(IMPORT_BATCH_EVENTS),
-            ));
+            batches.push(std::mem::take(&mut batch));
+            command_batches.push(std::mem::take(&mut command_batch));
         }
     }
     if !batch.is_empty() {
         batches.push(batch);
+        command_batches.push(command_batch);
     }
     let commands: Vec<(Command, Event)> = (0..commands).map(|_| workload.next_command()).collect();
     let mut after = state.clone();
@@ -98,10 +101,10 @@ pub fn prepare(seed: u64, events: u64, commands: usize) -> BenchResult<Prepared>
         .map(|(id, _)| id)
         .ok_or("the workload has no subscription: ask for more events")?;
     Ok(Prepared {
+        command_batches,
         batches,
         events,
         commands,
-        state,
         actor,
         audit_subscription,
         report_date: report_date.ok_or("the workload is empty")?,
