@@ -328,6 +328,13 @@ fn r11_a_fraction_of_a_month_becomes_days_rounded_half_up() {
 }
 
 #[test]
+fn r11_a_key_too_small_for_half_a_day_extends_by_nothing_and_is_still_used() {
+    // 12 x 1 / 10951 = 0.0011 months = 0.03 days, rounded half up to 0.
+    let e = extended(10951, 1).expect("accepted");
+    assert_eq!((e.months_added, e.days_added, e.new_end), (0, 0, e.old_end));
+}
+
+#[test]
 fn r12_a_key_of_exactly_three_times_the_seats_adds_three_years() {
     let e = extended(100, 300).expect("k = 3a is allowed");
     assert_eq!(

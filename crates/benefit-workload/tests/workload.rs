@@ -51,7 +51,10 @@ fn each_command_decides_again_to_its_event_against_the_replayed_state() {
     let mut state = State::default();
     for expected in events {
         let (command, event) = workload.next_command();
-        assert_eq!(event, expected, "commands and events come in the same order");
+        assert_eq!(
+            event, expected,
+            "commands and events come in the same order"
+        );
         let decided = benefit_domain::decide(&state, command).expect("accepted again");
         assert_eq!(decided, vec![event.clone()]);
         state = evolve(state, &event);
