@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use benefit_events::{Date, SubscriptionId};
+use benefit_projections::{reports, Docs};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Latencies;
@@ -37,29 +37,37 @@ pub struct ReplayRun {
     pub peak_rss_kib: Option<u64>,
 }
 
-/// Times the audit trail of the workload's busiest subscription and the
-/// subscriptions report, [`QUERY_RUNS`] times each. Each query answers how
-/// many rows it found, which must not be zero.
-pub fn time_queries(
-    mut audit: impl FnMut(&SubscriptionId) -> BenchResult<usize>,
-    mut report: impl FnMut(Date) -> BenchResult<usize>,
-    prepared: &Prepared,
-) -> BenchResult<(Option<Latencies>, Option<Latencies>)> {
-    let mut audits = Vec::new();
-    let mut reports = Vec::new();
-    for _ in 0..QUERY_RUNS {
-        let start = Instant::now();
-        let rows = audit(&prepared.audit_subscription)?;
-        audits.push(start.elapsed());
-        if rows == 0 {
-            return Err("the audit trail of the busiest subscription is empty".into());
+impl Run {
+    /// A run of an engine with reports: times the audit trail of the
+    /// workload's busiest subscription and the subscriptions report on
+    /// `docs`, [`QUERY_RUNS`] times each. Neither may come back empty.
+    pub fn with_reports(
+        import: Duration,
+        commands: Vec<Duration>,
+        docs: &dyn Docs,
+        prepared: &Prepared,
+    ) -> BenchResult<Self> {
+        let mut audits = Vec::new();
+        let mut reports = Vec::new();
+        for _ in 0..QUERY_RUNS {
+            let start = Instant::now();
+            let rows = reports::audit(docs, Some(&prepared.audit_subscription))?.len();
+            audits.push(start.elapsed());
+            if rows == 0 {
+                return Err("the audit trail of the busiest subscription is empty".into());
+            }
+            let start = Instant::now();
+            let rows = reports::subscriptions(docs, prepared.report_date)?.len();
+            reports.push(start.elapsed());
+            if rows == 0 {
+                return Err("the subscriptions report is empty".into());
+            }
         }
-        let start = Instant::now();
-        let rows = report(prepared.report_date)?;
-        reports.push(start.elapsed());
-        if rows == 0 {
-            return Err("the subscriptions report is empty".into());
-        }
+        Ok(Self {
+            import,
+            commands: Latencies::new(commands),
+            audit: Some(Latencies::new(audits)),
+            subscriptions_report: Some(Latencies::new(reports)),
+        })
     }
-    Ok((Some(Latencies::new(audits)), Some(Latencies::new(reports))))
 }

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use benefit_app::{Ledger, RecordOptions};
-use benefit_projections::{reports, Persisted, Projections};
+use benefit_projections::{Persisted, Projections};
 use benefit_store::{ProjectionStore, SledStore, SystemClock};
 use uuid::Uuid;
 
-use crate::engine::{time_queries, ReplayRun, Run};
-use crate::measure::{peak_rss_kib, Latencies};
+use crate::engine::{ReplayRun, Run};
+use crate::measure::peak_rss_kib;
 use crate::workload::Prepared;
 use crate::BenchResult;
 
@@ -45,17 +45,7 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
     }
 
     let docs = Persisted(ledger.store());
-    let (audit, report) = time_queries(
-        |id| Ok(reports::audit(&docs, Some(id))?.len()),
-        |on| Ok(reports::subscriptions(&docs, on)?.len()),
-        prepared,
-    )?;
-    Ok(Run {
-        import,
-        commands: Latencies::new(samples),
-        audit,
-        subscriptions_report: report,
-    })
+    Run::with_reports(import, samples, &docs, prepared)
 }
 
 /// Rebuilds every projection from the log, as `rebuild` does after a

@@ -23,15 +23,15 @@ use std::time::{Duration, Instant};
 use benefit_domain::{decide, evolve, State};
 use benefit_events::{Actor, Event, StreamId};
 use benefit_projections::fold::apply;
-use benefit_projections::{reports, Docs, Overlay, ProjectionError};
+use benefit_projections::{Docs, Overlay, ProjectionError};
 use benefit_store::encoding::{chain_hash, decode, encode_body};
 use benefit_store::{ChainHash, StoredEvent};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use uuid::Uuid;
 
-use crate::engine::{time_queries, ReplayRun, Run};
-use crate::measure::{peak_rss_kib, Latencies};
+use crate::engine::{ReplayRun, Run};
+use crate::measure::peak_rss_kib;
 use crate::workload::{Prepared, IMPORT_BATCH_EVENTS};
 use crate::BenchResult;
 
@@ -258,17 +258,7 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
     }
 
     let docs = SqliteDocs(&connection);
-    let (audit, report) = time_queries(
-        |id| Ok(reports::audit(&docs, Some(id))?.len()),
-        |on| Ok(reports::subscriptions(&docs, on)?.len()),
-        prepared,
-    )?;
-    Ok(Run {
-        import,
-        commands: Latencies::new(samples),
-        audit,
-        subscriptions_report: report,
-    })
+    Run::with_reports(import, samples, &docs, prepared)
 }
 
 /// Drops every document and rebuilds them from the log, reading it in
