@@ -44,7 +44,11 @@ struct Partner {
 /// An endless iterator of accepted events, with the actor who recorded them.
 pub struct Workload {
     rng: ChaCha8Rng,
+    /// The state the generator decides against: every accepted command,
+    /// including those still queued.
     state: State,
+    /// The state after exactly the commands yielded so far.
+    yielded: State,
     today: Date,
     partners: Vec<Partner>,
     next_partner: u64,
@@ -66,6 +70,7 @@ impl Workload {
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
             state: State::default(),
+            yielded: State::default(),
             today: valid(benefit_events::parse_date("2024-01-01")),
             partners: Vec::new(),
             next_partner: 0,
@@ -84,12 +89,10 @@ impl Workload {
         &self.actor
     }
 
-    /// The state after every accepted command, including any whose event is
-    /// still queued (a step may accept several commands before the first is
-    /// yielded): a caller that needs the state of exactly what it took folds
-    /// [`evolve`] over it.
+    /// The state after exactly the events yielded so far. (A step may
+    /// accept several commands at once; those still queued are not in it.)
     pub fn state(&self) -> &State {
-        &self.state
+        &self.yielded
     }
 
     /// Decides a command; keeps and queues its events if accepted.
@@ -323,6 +326,7 @@ impl Workload {
     pub fn next_command(&mut self) -> (Command, Event) {
         loop {
             if let Some(accepted) = self.pending.pop_front() {
+                self.yielded = evolve(std::mem::take(&mut self.yielded), &accepted.1);
                 self.accepted += 1;
                 if self.accepted % EVENTS_PER_DAY == 0 {
                     self.today = self.today + chrono::Days::new(1);
