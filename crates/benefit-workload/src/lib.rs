@@ -46,9 +46,9 @@ pub struct Workload {
     rng: ChaCha8Rng,
     /// The state the generator decides against: every accepted command,
     /// including those still queued.
-    state: State,
+    deciding: State,
     /// The state after exactly the commands yielded so far.
-    yielded: State,
+    state: State,
     today: Date,
     partners: Vec<Partner>,
     next_partner: u64,
@@ -69,8 +69,8 @@ impl Workload {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            deciding: State::default(),
             state: State::default(),
-            yielded: State::default(),
             today: valid(benefit_events::parse_date("2024-01-01")),
             partners: Vec::new(),
             next_partner: 0,
@@ -92,7 +92,7 @@ impl Workload {
     /// The state after exactly the events yielded so far. (A step may
     /// accept several commands at once; those still queued are not in it.)
     pub fn state(&self) -> &State {
-        &self.yielded
+        &self.state
     }
 
     /// Decides a command; keeps and queues its events if accepted.
@@ -102,10 +102,10 @@ impl Workload {
             on: self.today,
             action,
         };
-        match decide(&self.state, command.clone()) {
+        match decide(&self.deciding, command.clone()) {
             Ok(events) => {
                 for event in events {
-                    self.state = evolve(std::mem::take(&mut self.state), &event);
+                    self.deciding = evolve(std::mem::take(&mut self.deciding), &event);
                     self.pending.push_back((command.clone(), event));
                 }
                 true
@@ -286,9 +286,9 @@ impl Workload {
     /// Whether a key's benefit has not expired yet (R7): expired keys are
     /// dropped, so that their partner is granted a new benefit.
     fn key_still_usable(&self, key: &ProductKey) -> bool {
-        self.state
+        self.deciding
             .key(key)
-            .and_then(|k| self.state.benefit(&k.benefit))
+            .and_then(|k| self.deciding.benefit(&k.benefit))
             .is_some_and(|b| b.expires >= self.today)
     }
 
@@ -326,7 +326,7 @@ impl Workload {
     pub fn next_command(&mut self) -> (Command, Event) {
         loop {
             if let Some(accepted) = self.pending.pop_front() {
-                self.yielded = evolve(std::mem::take(&mut self.yielded), &accepted.1);
+                self.state = evolve(std::mem::take(&mut self.state), &accepted.1);
                 self.accepted += 1;
                 if self.accepted % EVENTS_PER_DAY == 0 {
                     self.today = self.today + chrono::Days::new(1);
