@@ -17,6 +17,7 @@ mod append;
 mod exit_codes;
 mod readme;
 mod reads;
+mod secrets;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -95,7 +95,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  benefit-ledger --actor ann@contoso.com --role global-admin append key-redeemed \\\n    --subscription contoso-o365 --key E3A01-10000-00000-00000-0A100 --on 2026-01-15\n  benefit-ledger --actor ann@contoso.com --role global-admin append --file history.jsonl --dry-run\n  cat history.jsonl | benefit-ledger append --file -"
+    after_help = "Examples:\n  benefit-ledger --actor ann@contoso.com --role global-admin append key-redeemed \\\n    --subscription contoso-o365 --key EXMPL-00000-00000-00000-00001 --on 2026-01-15\n  benefit-ledger --actor ann@contoso.com --role global-admin append --file history.jsonl --dry-run\n  cat history.jsonl | benefit-ledger append --file -"
 )]
 pub struct AppendArgs {
     /// Import JSON Lines from PATH (`-`: standard input), all lines as one
@@ -184,7 +184,7 @@ pub enum CreditArg {
 pub enum EventCommand {
     /// A benefit was provisioned: keys with seats, or an Azure credit.
     #[command(
-        after_help = "Examples:\n  benefit-ledger append benefit-granted --benefit contoso-ap-2026 --product \"Office 365 E3\" \\\n    --offer action-pack --benefit-type core --expires 2026-12-31 \\\n    --key E3A01-10000-00000-00000-0A100=100 --key E3A02-10000-00000-00000-0B025=25\n  benefit-ledger append benefit-granted --benefit contoso-azure --product \"Microsoft Azure\" \\\n    --offer gold-competency --benefit-type core --expires 2027-01-31 --credit annual-bulk \\\n    --amount 12000.00 --currency USD --enrollment-start 2026-02-01 --enrollment-end 2027-01-31"
+        after_help = "Examples:\n  benefit-ledger append benefit-granted --benefit contoso-ap-2026 --product \"Office 365 E3\" \\\n    --offer action-pack --benefit-type core --expires 2026-12-31 \\\n    --key EXMPL-00000-00000-00000-00001=100 --key EXMPL-00000-00000-00000-00002=25\n  benefit-ledger append benefit-granted --benefit contoso-azure --product \"Microsoft Azure\" \\\n    --offer gold-competency --benefit-type core --expires 2027-01-31 --credit annual-bulk \\\n    --amount 12000.00 --currency USD --enrollment-start 2026-02-01 --enrollment-end 2027-01-31"
     )]
     BenefitGranted(BenefitGrantedArgs),
     /// A user (or guest) exists in the partner's directory.
@@ -204,17 +204,17 @@ pub enum EventCommand {
     },
     /// A key activated a subscription for 12 months (R9, R10).
     #[command(
-        after_help = "Example:\n  benefit-ledger append key-redeemed --subscription contoso-o365 \\\n    --key E3A01-10000-00000-00000-0A100 --on 2026-01-15"
+        after_help = "Example:\n  benefit-ledger append key-redeemed --subscription contoso-o365 \\\n    --key EXMPL-00000-00000-00000-00001 --on 2026-01-15"
     )]
     KeyRedeemed(KeyUse),
     /// A key added seats and co-termed the end date (R14).
     #[command(
-        after_help = "Example:\n  benefit-ledger append licenses-added --subscription contoso-o365 \\\n    --key E3A02-10000-00000-00000-0B025 --on 2026-07-01"
+        after_help = "Example:\n  benefit-ledger append licenses-added --subscription contoso-o365 \\\n    --key EXMPL-00000-00000-00000-00002 --on 2026-07-01"
     )]
     LicensesAdded(KeyUse),
     /// A key extended the end date by 12 x k / a months (R11, R12).
     #[command(
-        after_help = "Example:\n  benefit-ledger append end-date-extended --subscription contoso-o365 \\\n    --key E3X01-00000-00000-00000-0A025 --on 2026-08-01"
+        after_help = "Example:\n  benefit-ledger append end-date-extended --subscription contoso-o365 \\\n    --key EXMPL-00000-00000-00000-00003 --on 2026-08-01"
     )]
     EndDateExtended(KeyUse),
     /// A credit was given to a registered user (R30, R33).
