@@ -43,7 +43,17 @@ fn parse_id(what: &'static str, text: &str) -> Result<String, ValueError> {
             "only letters, digits, '-', '_' and '.' are allowed, found {bad:?}"
         )));
     }
+    no_key_inside(text).map_err(err)?;
     Ok(text.to_ascii_lowercase())
+}
+
+/// R3: names are shown unmasked everywhere, so a name that holds a product
+/// key (a key pasted into the wrong field) is refused rather than stored.
+fn no_key_inside(text: &str) -> Result<(), String> {
+    if crate::contains_key(text) {
+        return Err("must not contain a product key (R3: keys are secrets)".into());
+    }
+    Ok(())
 }
 
 macro_rules! name_type {
@@ -141,6 +151,7 @@ fn parse_product_name(text: &str) -> Result<String, ValueError> {
             "longer than {PRODUCT_NAME_CHARS_MAX} characters"
         )));
     }
+    no_key_inside(&folded).map_err(err)?;
     Ok(folded)
 }
 
@@ -182,6 +193,9 @@ fn parse_user_name(text: &str) -> Result<String, ValueError> {
     if !labels.iter().all(label_ok) {
         return Err(err("the domain is not a valid host name"));
     }
+    if no_key_inside(text).is_err() {
+        return Err(err("must not contain a product key (R3: keys are secrets)"));
+    }
     Ok(text.to_ascii_lowercase())
 }
 
@@ -199,6 +213,27 @@ mod tests {
             assert!(SubscriptionId::parse(bad).is_err(), "{bad:?}");
         }
         assert!(BenefitId::parse(&"x".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn r3_names_that_hold_a_product_key_are_refused() {
+        // Found by fuzzing: ids are printed unmasked, so a key inside one
+        // would be shown whole.
+        let id = "contoso-aztai07-00000-00000-00000-00003ure-monthly";
+        let err = BenefitId::parse(id).expect_err("a key inside");
+        assert!(
+            err.to_string()
+                .contains("must not contain a product key (R3"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("00000-00000-00000"), "{err}");
+        assert!(SubscriptionId::parse("ABCDEFGHIJKLMNOPQRSTUVWXY").is_err());
+        assert!(
+            SubscriptionId::parse("contosoazuremonthlybenefit2026").is_ok(),
+            "a long name is no key"
+        );
+        assert!(ProductName::parse("Office AAAAA-BBBBB-CCCCC-DDDDD-EEEEE").is_err());
+        assert!(UserName::parse("aaaaa-bbbbb-ccccc-ddddd-eeeee@contoso.com").is_err());
     }
 
     #[test]

@@ -155,15 +155,11 @@ fn mask_run(run: &str) -> String {
     let mut masked: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
     let mut i = 0;
     while i + GROUPS <= groups.len() {
-        let window = &groups[i..i + GROUPS];
-        let shaped = window[0].len() >= GROUP_CHARS
-            && window[GROUPS - 1].len() >= GROUP_CHARS
-            && window[1..GROUPS - 1].iter().all(|g| g.len() == GROUP_CHARS);
-        if !shaped {
+        if !is_key_window(&groups[i..i + GROUPS]) {
             i += 1;
             continue;
         }
-        let first = window[0];
+        let first = groups[i];
         masked[i] = format!("{}*****", &first[..first.len() - GROUP_CHARS]);
         for m in &mut masked[i + 1..i + GROUPS - 1] {
             *m = "*****".into();
@@ -176,6 +172,27 @@ fn mask_run(run: &str) -> String {
         .map(|group| mask_long_segments(group))
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// Whether five groups of a run could be a key: the middle three of five
+/// characters, the first ending and the last starting with five.
+fn is_key_window(window: &[&str]) -> bool {
+    window[0].len() >= GROUP_CHARS
+        && window[GROUPS - 1].len() >= GROUP_CHARS
+        && window[1..GROUPS - 1].iter().all(|g| g.len() == GROUP_CHARS)
+}
+
+/// Whether `text` holds something shaped like a product key: five
+/// hyphenated groups (the outer two may be glued to other text), or exactly
+/// 25 letters and digits standing alone. Narrower than what
+/// [`mask_keys_in`] masks (any run of 25 or more), so that a long name is
+/// not taken for a key; this is the test names must pass (R3).
+pub fn contains_key(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .any(|run| {
+            let groups: Vec<&str> = run.split('-').collect();
+            groups.iter().any(|g| g.len() == KEY_CHARS) || groups.windows(GROUPS).any(is_key_window)
+        })
 }
 
 /// Masks every stretch of 25 or more letters and digits but its last five,

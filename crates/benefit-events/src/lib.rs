@@ -38,7 +38,7 @@ pub use event::{
     UserRegistered, EVENT_SCHEMA_VERSION,
 };
 pub use ids::{BenefitId, ProductName, SubscriptionId, UserName};
-pub use key::{mask_keys_in, ProductKey};
+pub use key::{contains_key, mask_keys_in, ProductKey};
 pub use money::{Currency, Money};
 pub use seats::Seats;
 

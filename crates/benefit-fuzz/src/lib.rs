@@ -11,7 +11,7 @@
 #![forbid(unsafe_code)]
 
 use benefit_domain::{decide, ClaimedActor, State};
-use benefit_events::{mask_keys_in, parse_date, Event, UserName};
+use benefit_events::{contains_key, parse_date, Event, UserName};
 
 /// Parses the bytes as an import line and, if it is a command, decides it
 /// on an empty ledger; an accepted event must survive its own JSON round
@@ -28,15 +28,17 @@ pub fn import_line(data: &[u8]) {
     match benefit_domain::jsonl::parse_line(line, Some(&actor), today) {
         Err(error) => {
             let message = error.to_string();
-            assert_eq!(mask_keys_in(&message), message, "R3: an error showed a key");
+            assert!(
+                !contains_key(&message),
+                "R3: an error showed a key: {message}"
+            );
         }
         Ok(command) => match decide(&State::default(), command) {
             Err(refusal) => {
                 let message = refusal.to_string();
-                assert_eq!(
-                    mask_keys_in(&message),
-                    message,
-                    "R3: a refusal showed a key"
+                assert!(
+                    !contains_key(&message),
+                    "R3: a refusal showed a key: {message}"
                 );
             }
             Ok(events) => {
