@@ -32,7 +32,8 @@ use benefit_projections::{
     Docs, ProjectionError, Projections, RebuildMode, RebuildReport, RederiveFinding,
 };
 use benefit_store::{
-    AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, SledStore, VerifyReport,
+    ActedEvent, AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, SledStore,
+    VerifyReport,
 };
 use uuid::Uuid;
 
@@ -97,13 +98,12 @@ impl RecordedEvent {
 /// What a batch recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
-    /// The command id of the batch (each actor's run of events in a batch of
-    /// several actors is appended under an id derived from this one).
+    /// The command id of the batch's one append.
     pub command_id: Uuid,
     /// Every event, in order.
     pub events: Vec<RecordedEvent>,
-    /// What each append stored; empty for a dry run.
-    pub appended: Vec<Appended>,
+    /// What the append stored; none for a dry run.
+    pub appended: Option<Appended>,
     /// True when nothing was appended because this was a dry run.
     pub dry_run: bool,
 }
@@ -112,7 +112,7 @@ impl Recorded {
     /// True when the store had appended this batch before (a retry under
     /// the same command id): nothing was appended now.
     pub fn repeat(&self) -> bool {
-        !self.appended.is_empty() && self.appended.iter().all(|a| a.repeat)
+        self.appended.is_some_and(|a| a.repeat)
     }
 }
 
@@ -263,13 +263,9 @@ impl Ledger {
     /// [`AppError::Refused`] naming the command's index, and nothing is
     /// appended (R41). When all are accepted, their events are appended
     /// under one command id in one atomic append, and the projections are
-    /// brought up to date.
-    ///
-    /// The store records one actor per append. A batch whose commands name
-    /// several actors (an import of an export) is therefore appended as one
-    /// append per run of consecutive events of one actor, each atomic, all
-    /// decided before the first is written: a refusal still appends nothing,
-    /// but a crash between two runs can leave the first ones stored.
+    /// brought up to date. Each event keeps its own actor, so a batch whose
+    /// commands name several actors (an import of an export) is still one
+    /// atomic append.
     pub fn record_with(
         &mut self,
         commands: Vec<Command>,
@@ -290,45 +286,36 @@ impl Ledger {
             return Ok(Recorded {
                 command_id,
                 events,
-                appended: Vec::new(),
+                appended: None,
                 dry_run: true,
             });
         }
-        let runs = actor_runs(&events);
-        let mut appended = Vec::with_capacity(runs.len());
-        let mut expected = head.seq;
-        for (run, range) in runs.iter().enumerate() {
-            let id = if runs.len() == 1 {
-                command_id
-            } else {
-                Uuid::new_v5(&command_id, &(run as u64).to_be_bytes())
-            };
-            let stored = self.store.append(AppendRequest {
-                command_id: id,
-                actor: events[range.start].actor.clone(),
-                expected,
-                events: events[range.clone()]
-                    .iter()
-                    .map(|e| e.event.clone())
-                    .collect(),
-            })?;
-            for (event, seq) in events[range.clone()].iter_mut().zip(stored.first..) {
-                event.seq = seq;
-            }
-            expected = stored.last;
-            appended.push(stored);
+        let request = AppendRequest {
+            command_id,
+            expected: head.seq,
+            events: events
+                .iter()
+                .map(|e| ActedEvent {
+                    actor: e.actor.clone(),
+                    event: e.event.clone(),
+                })
+                .collect(),
+        };
+        let stored = self.store.append(request)?;
+        for (event, seq) in events.iter_mut().zip(stored.first..) {
+            event.seq = seq;
         }
-        if appended.iter().all(|a| !a.repeat) {
+        if !stored.repeat {
             self.loaded = Some(LoadedState {
                 state,
-                seq: expected,
+                seq: stored.last,
             });
         }
         Projections::new(&self.store).catch_up()?;
         Ok(Recorded {
             command_id,
             events,
-            appended,
+            appended: Some(stored),
             dry_run: false,
         })
     }
@@ -415,16 +402,4 @@ fn derive_command_id(head: &Digest, events: &[RecordedEvent]) -> Uuid {
         name.extend_from_slice(&recorded.event.to_json());
     }
     Uuid::new_v5(&COMMAND_ID_NAMESPACE, &name)
-}
-
-/// The ranges of consecutive events recorded by the same actor.
-fn actor_runs(events: &[RecordedEvent]) -> Vec<std::ops::Range<usize>> {
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        match runs.last_mut() {
-            Some(run) if events[run.start].actor == event.actor => run.end = i + 1,
-            _ => runs.push(i..i + 1),
-        }
-    }
-    runs
 }

@@ -24,12 +24,12 @@ fn persisted_projections_equal_a_rebuild_on_a_generated_ledger_of_100_000_events
         batch_number += 1;
         let head = store.head().expect("head").seq;
         let done = store
-            .append(AppendRequest {
-                command_id: Uuid::new_v5(&Uuid::NAMESPACE_OID, &batch_number.to_be_bytes()),
-                actor: actor.clone(),
-                expected: head,
+            .append(AppendRequest::by(
+                &actor,
+                Uuid::new_v5(&Uuid::NAMESPACE_OID, &batch_number.to_be_bytes()),
+                head,
                 events,
-            })
+            ))
             .expect("append");
         appended = done.last;
         assert_eq!(projections.catch_up().expect("catch up"), appended);
@@ -54,12 +54,7 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
     let actor = authorize(Some(workload.actor())).expect("actor");
     let events: Vec<_> = workload.take(500).collect();
     store
-        .append(AppendRequest {
-            command_id: Uuid::nil(),
-            actor,
-            expected: 0,
-            events,
-        })
+        .append(AppendRequest::by(&actor, Uuid::nil(), 0, events))
         .expect("append");
     let projections = Projections::new(&store);
     let head = projections.catch_up().expect("catch up");

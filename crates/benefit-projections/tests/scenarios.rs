@@ -93,12 +93,12 @@ fn record(path: &Path) -> Recorded {
             (Ok(events), None) => {
                 let head = store.head().expect("head").seq;
                 store
-                    .append(AppendRequest {
-                        command_id: Uuid::new_v5(&namespace, &number.to_be_bytes()),
-                        actor: actor.expect("accepted commands have an actor"),
-                        expected: head,
-                        events: events.clone(),
-                    })
+                    .append(AppendRequest::by(
+                        &actor.expect("accepted commands have an actor"),
+                        Uuid::new_v5(&namespace, &number.to_be_bytes()),
+                        head,
+                        events.clone(),
+                    ))
                     .expect("append");
                 state = events.iter().fold(state, evolve);
                 projections.catch_up().expect("catch up");

@@ -96,12 +96,7 @@ pub fn benefit_granted(benefit: &str, keys: u64) -> Event {
 
 /// A request by [`actor`] with a fresh command id.
 pub fn request(expected: u64, events: Vec<Event>) -> AppendRequest {
-    AppendRequest {
-        command_id: Uuid::new_v4(),
-        actor: actor(),
-        expected,
-        events,
-    }
+    AppendRequest::by(&actor(), Uuid::new_v4(), expected, events)
 }
 
 /// A deterministic pseudo-random number generator (xorshift64) for tests
@@ -196,7 +191,7 @@ pub fn append_assigns_contiguous_sequences_stream_versions_and_envelopes<S: Even
             r.events
                 .iter()
                 .enumerate()
-                .map(|(i, e)| (r.command_id, i as u64, e.clone()))
+                .map(|(i, e)| (r.command_id, i as u64, e.event.clone()))
         })
         .collect();
     let mut prev_hash = ChainHash::GENESIS;
@@ -267,7 +262,7 @@ pub fn append_of_a_command_id_again_returns_the_original_result_and_appends_noth
     assert_eq!(seqs(&collect(store.read_from(0))), vec![1, 2, 3]);
 
     let mut different = original_request.clone();
-    different.events = vec![user_registered(9)];
+    different.events = request(0, vec![user_registered(9)]).events;
     different.expected = head.seq;
     match store.append(different) {
         Err(StoreError::CommandIdReused { command_id }) => {
@@ -323,6 +318,25 @@ pub fn a_failed_append_leaves_nothing_behind<S: EventStore>(store: &S) {
         .map(|r| r.stream_version)
         .collect();
     assert_eq!(versions, vec![1, 1]);
+}
+
+/// One append may carry events made by different actors (an import whose
+/// lines name their own): it is still one atomic append, and every record
+/// keeps its own actor.
+pub fn one_append_keeps_each_events_own_actor<S: EventStore>(store: &S) {
+    let bob = Actor {
+        user: UserName::parse("bob@contoso.com").expect("valid user"),
+        role: Role::MpnPartnerAdmin,
+    };
+    let mut mixed = request(0, vec![user_registered(1), user_registered(2)]);
+    mixed.events[1].actor = bob.clone();
+    let appended = append_ok(store, mixed);
+    assert_eq!((appended.first, appended.last), (1, 2));
+    let actors: Vec<Actor> = collect(store.read_from(1))
+        .into_iter()
+        .map(|r| r.actor)
+        .collect();
+    assert_eq!(actors, vec![actor(), bob]);
 }
 
 /// Reads from a sequence start exactly there and run to the end.
@@ -460,6 +474,7 @@ macro_rules! conformance_tests {
             append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing,
             append_of_a_command_id_again_returns_the_original_result_and_appends_nothing,
             a_failed_append_leaves_nothing_behind,
+            one_append_keeps_each_events_own_actor,
             read_from_a_sequence_returns_it_and_everything_after,
             read_stream_returns_one_streams_events_in_version_order,
             read_as_of_a_sequence_stops_there,

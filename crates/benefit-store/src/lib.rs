@@ -39,5 +39,5 @@ pub use error::StoreError;
 pub use projection_store::ProjectionStore;
 pub use record::StoredEvent;
 pub use sled_store::SledStore;
-pub use store::{AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};
+pub use store::{ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};
 pub use verify::{Break, BreakKind, VerifyReport};

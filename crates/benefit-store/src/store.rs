@@ -15,19 +15,50 @@ use crate::{Break, BreakKind, Digest, StoreError, StoredEvent, VerifyReport};
 /// of a whole history, must fit in memory at once.
 pub const BATCH_EVENTS_MAX: usize = 100_000;
 
-/// One command's events, to be appended entirely or not at all.
+/// An event to append, with the actor who made the change (R1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActedEvent {
+    /// Who made the change, in which role.
+    pub actor: Actor,
+    /// The fact.
+    pub event: Event,
+}
+
+/// One command's events, or a whole import's, to be appended entirely or
+/// not at all. Each event carries its own actor, so an import whose lines
+/// were made by different people is still one atomic append.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppendRequest {
     /// Identifies the command: appending the same id again returns the
     /// original result and appends nothing (idempotency).
     pub command_id: Uuid,
-    /// Who is appending, in which role (R1).
-    pub actor: Actor,
     /// The last sequence the caller saw when it decided these events (0: the
     /// empty ledger). If the ledger has moved on, the append is a conflict.
     pub expected: u64,
     /// The events, in order; each belongs to its `event.stream()`.
-    pub events: Vec<Event>,
+    pub events: Vec<ActedEvent>,
+}
+
+impl AppendRequest {
+    /// A request whose events were all made by one actor.
+    pub fn by(
+        actor: &Actor,
+        command_id: Uuid,
+        expected: u64,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Self {
+        Self {
+            command_id,
+            expected,
+            events: events
+                .into_iter()
+                .map(|event| ActedEvent {
+                    actor: actor.clone(),
+                    event,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What an append stored.

@@ -70,12 +70,12 @@ fn generate() -> String {
     ];
     for (id, actor, range) in batches {
         let expected = range.start as u64;
-        let request = AppendRequest {
-            command_id: Uuid::from_u128(0x5702_e000_0000_4000_8000_0000_0000_0000 + id),
-            actor,
+        let request = AppendRequest::by(
+            &actor,
+            Uuid::from_u128(0x5702_e000_0000_4000_8000_0000_0000_0000 + id),
             expected,
-            events: events[range].to_vec(),
-        };
+            events[range].to_vec(),
+        );
         store.append(request).expect("append");
     }
     collect(store.read_from(0))

@@ -28,8 +28,8 @@ use sled::transaction::{abort, ConflictableTransactionError, TransactionError, T
 use crate::encoding::{chain_hash, encode_body, frame, unframe};
 use crate::verify::ChainVerifier;
 use crate::{
-    AppendRequest, Appended, AsOf, Break, BreakKind, ChainHash, Clock, Digest, EventStore, Events,
-    StoreError, StoredEvent, VerifyReport, BATCH_EVENTS_MAX,
+    ActedEvent, AppendRequest, Appended, AsOf, Break, BreakKind, ChainHash, Clock, Digest,
+    EventStore, Events, StoreError, StoredEvent, VerifyReport, BATCH_EVENTS_MAX,
 };
 use layout::{
     parse_stream_key, parse_u64, seq_key, stream_key, CommandEntry, Head, LAYOUT_VERSION,
@@ -299,7 +299,7 @@ impl SledStore {
             let recorded_at = head.map_or(now, |h| h.recorded_at.max(now));
             let mut versions: HashMap<StreamId, u64> = HashMap::new();
             let mut seq = head_seq;
-            for (index, event) in request.events.iter().enumerate() {
+            for (index, ActedEvent { actor, event }) in request.events.iter().enumerate() {
                 seq += 1;
                 let stream = event.stream();
                 let version = match versions.get(&stream) {
@@ -327,7 +327,7 @@ impl SledStore {
                     event_id: StoredEvent::derive_event_id(&request.command_id, index as u64),
                     command_id: request.command_id,
                     recorded_at,
-                    actor: request.actor.clone(),
+                    actor: actor.clone(),
                     event: event.clone(),
                     prev_hash,
                     hash: ChainHash::GENESIS,
@@ -587,9 +587,9 @@ fn fingerprint(request: &AppendRequest) -> ChainHash {
         hasher.update((bytes.len() as u64).to_be_bytes());
         hasher.update(bytes);
     };
-    part(request.actor.user.as_str().as_bytes());
-    part(request.actor.role.as_str().as_bytes());
-    for event in &request.events {
+    for ActedEvent { actor, event } in &request.events {
+        part(actor.user.as_str().as_bytes());
+        part(actor.role.as_str().as_bytes());
         part(&event.to_json());
     }
     ChainHash(hasher.finalize().into())
