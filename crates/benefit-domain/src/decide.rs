@@ -19,7 +19,7 @@ pub fn authorize(claim: Option<&ClaimedActor>) -> Result<Actor, Refusal> {
     let claim = claim.ok_or(Refusal::NoActor)?;
     let role = Role::parse(&claim.role).map_err(|_| Refusal::RoleNotAllowed {
         user: claim.user.clone(),
-        role: claim.role.chars().take(40).collect(),
+        role: benefit_events::excerpt(&claim.role),
     })?;
     Ok(Actor {
         user: claim.user.clone(),

@@ -205,7 +205,7 @@ pub fn provision(
                 (other, _, _) => {
                     return Err(format!(
                         "credit plan '{}' is not one of: monthly annual-bulk",
-                        other.chars().take(40).collect::<String>()
+                        benefit_events::excerpt(other)
                     ))
                 }
             };

@@ -49,6 +49,22 @@ fn r1_an_actor_with_no_allowed_role_is_refused() {
 }
 
 #[test]
+fn r3_a_refused_role_that_holds_a_key_is_shown_masked() {
+    let command = Command {
+        actor: Some(ClaimedActor {
+            user: user("eve@contoso.com"),
+            role: "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE".into(),
+        }),
+        ..on("2026-01-01", register("ann@contoso.com"))
+    };
+    let message = refused(&given(vec![]), command).to_string();
+    assert!(
+        message.contains("'*****-*****-*****-*****-EEEEE'"),
+        "{message}"
+    );
+}
+
+#[test]
 fn r1_both_allowed_roles_may_change_the_ledger() {
     for role in ["global-admin", "mpn-partner-admin"] {
         let claim = ClaimedActor {

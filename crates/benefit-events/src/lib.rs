@@ -45,7 +45,7 @@ pub use seats::Seats;
 /// Shortens untrusted text before it is echoed in an error message, so that a
 /// hostile input (a 10 MB line) cannot flood a terminal or a log, and masks
 /// anything key-shaped in it (R3).
-pub(crate) fn excerpt(text: &str) -> String {
+pub fn excerpt(text: &str) -> String {
     const EXCERPT_CHARS_MAX: usize = 40;
     let text = key::mask_keys_in(text);
     let mut out: String = text
