@@ -29,9 +29,17 @@ fn a_ledger_written_by_version_1_keeps_its_digest_and_verifies() {
     let ledger = fixture_copy();
     let verified = ledger.run(&["verify", "--digest", FIXTURE_HEAD]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
-    assert!(verified.stdout.contains(FIXTURE_HEAD), "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains(FIXTURE_HEAD),
+        "{}",
+        verified.stdout
+    );
     let rebuilt = ledger.run(&["rebuild"]);
-    assert_eq!(rebuilt.code, 0, "persisted projections of v1 equal a rebuild: {}", rebuilt.stdout);
+    assert_eq!(
+        rebuilt.code, 0,
+        "persisted projections of v1 equal a rebuild: {}",
+        rebuilt.stdout
+    );
 }
 
 #[test]
@@ -41,11 +49,33 @@ fn a_ledger_written_by_version_1_reports_what_it_reported_then() {
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     for (name, args) in [
-        ("subscriptions", &["report", "subscriptions", "--on", "2026-08-01", "--format", "json"][..]),
+        (
+            "subscriptions",
+            &[
+                "report",
+                "subscriptions",
+                "--on",
+                "2026-08-01",
+                "--format",
+                "json",
+            ][..],
+        ),
         ("audit", &["report", "audit", "--format", "json"]),
         ("credits", &["report", "credits", "--format", "json"]),
         ("benefits", &["report", "benefits", "--format", "json"]),
-        ("as_of_20", &["report", "subscriptions", "--on", "2026-08-01", "--as-of-seq", "20", "--format", "csv"]),
+        (
+            "as_of_20",
+            &[
+                "report",
+                "subscriptions",
+                "--on",
+                "2026-08-01",
+                "--as-of-seq",
+                "20",
+                "--format",
+                "csv",
+            ],
+        ),
     ] {
         let out = ledger.run(args);
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
@@ -57,10 +87,21 @@ fn a_ledger_written_by_version_1_reports_what_it_reported_then() {
 fn a_ledger_written_by_version_1_takes_new_events() {
     let ledger = fixture_copy();
     let mut args = ACTOR.to_vec();
-    args.extend(["append", "user-registered", "--user", "new@contoso.com", "--on", "2026-11-24"]);
+    args.extend([
+        "append",
+        "user-registered",
+        "--user",
+        "new@contoso.com",
+        "--on",
+        "2026-11-24",
+    ]);
     let out = ledger.run(&args);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let verified = ledger.run(&["verify", "--digest", FIXTURE_HEAD]);
-    assert_eq!(verified.code, 0, "the old history is still there: {}", verified.stderr);
+    assert_eq!(
+        verified.code, 0,
+        "the old history is still there: {}",
+        verified.stderr
+    );
     assert!(verified.stdout.contains("47:"), "{}", verified.stdout);
 }
