@@ -11,6 +11,7 @@
 //! (R1 on every append and import).
 
 mod catalogue;
+mod crash;
 
 #[path = "../support/cli.rs"]
 mod cli;

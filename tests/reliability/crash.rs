@@ -1,0 +1,183 @@
+//! Crash safety through the CLI (issue 7): `benefit-ledger append --file`
+//! of a large import is killed with SIGKILL at random moments. After each
+//! kill the ledger holds all of that import or none of it (its head moved
+//! by the import's length or not at all), `verify` passes and `rebuild`
+//! finds no difference. Every import that was not wholly appended is tried
+//! again in the next round, so an event lost would show as a head that
+//! disagrees with the imports appended.
+//!
+//! `BENEFIT_CRASH_ROUNDS` sets the number of kills (default
+//! [`ROUNDS_DEFAULT`]); `BENEFIT_CRASH_SEED` replays the moments of a run
+//! (the seed is printed).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use benefit_domain::authorize;
+use benefit_domain::jsonl::to_line;
+use benefit_workload::Workload;
+
+use crate::cli::{command, TempLedger, ACTOR};
+
+/// Kills in a normal test run; `BENEFIT_CRASH_ROUNDS=200` for the long one.
+const ROUNDS_DEFAULT: u64 = 12;
+/// The lines of one import.
+const IMPORT_LINES: usize = 2_000;
+/// A ledger grown past this many events is replaced by a fresh one, so that
+/// a long run stays as fast per round as a short one.
+const LEDGER_EVENTS_MAX: u64 = 20_000;
+/// The seed of the workload and of the kill moments, unless replayed.
+const SEED_DEFAULT: u64 = 7;
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
+/// splitmix64: the kill moments, reproducible from the seed.
+struct Moments(u64);
+
+impl Moments {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A duration in `0..=max`.
+    fn up_to(&mut self, max: Duration) -> Duration {
+        let micros = u64::try_from(max.as_micros()).unwrap_or(u64::MAX).max(1);
+        Duration::from_micros(self.next() % (micros + 1))
+    }
+}
+
+/// A rule-abiding history, handed out as imports of [`IMPORT_LINES`] lines
+/// by one operator, in the export format.
+struct Imports {
+    workload: Workload,
+}
+
+impl Imports {
+    fn new(seed: u64) -> Self {
+        Self {
+            workload: Workload::new(seed),
+        }
+    }
+
+    fn next(&mut self) -> String {
+        let actor = authorize(Some(self.workload.actor())).expect("the workload's actor may act");
+        let mut text = String::new();
+        for _ in 0..IMPORT_LINES {
+            let (_, event) = self.workload.next_command();
+            text.push_str(&to_line(&event, &actor));
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// The head sequence `verify` prints; `verify` must pass.
+fn verified_seq(ledger: &TempLedger) -> u64 {
+    let head = ledger.head();
+    let (seq, _) = head.split_once(':').expect("SEQ:HASH");
+    seq.parse().expect("a sequence")
+}
+
+fn import_args(file: &Path) -> Vec<String> {
+    let mut args: Vec<String> = ACTOR.iter().map(|a| (*a).to_owned()).collect();
+    args.extend(["append", "--file", file.to_str().expect("utf-8")].map(String::from));
+    args
+}
+
+/// Runs the import to the end; returns how long it took.
+fn import_whole(ledger: &TempLedger, file: &Path) -> Duration {
+    let started = Instant::now();
+    let mut all = vec!["--ledger".to_owned(), ledger.arg().to_owned()];
+    all.extend(import_args(file));
+    let args: Vec<&str> = all.iter().map(String::as_str).collect();
+    let output = command(&args).output().expect("the binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    started.elapsed()
+}
+
+#[test]
+fn a_killed_import_leaves_all_of_it_or_none_and_the_ledger_verifies() {
+    let rounds = env_u64("BENEFIT_CRASH_ROUNDS").unwrap_or(ROUNDS_DEFAULT);
+    let seed = env_u64("BENEFIT_CRASH_SEED").unwrap_or(SEED_DEFAULT);
+    println!("crash through the CLI: {rounds} rounds, seed {seed} (BENEFIT_CRASH_SEED={seed} replays them)");
+    let mut moments = Moments(seed);
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let file = scratch.path().join("import.jsonl");
+    let (mut all, mut none, mut finished, mut ledgers) = (0u64, 0u64, 0u64, 1u64);
+    let mut imports = Imports::new(seed);
+    let mut ledger = TempLedger::new();
+    let mut pending = imports.next();
+    std::fs::write(&file, &pending).expect("import written");
+    // One whole import first: it creates the ledger and times an import.
+    let whole = import_whole(&ledger, &file);
+    let mut expected = IMPORT_LINES as u64;
+    pending = imports.next();
+    std::fs::write(&file, &pending).expect("import written");
+    for round in 1..=rounds {
+        if expected >= LEDGER_EVENTS_MAX {
+            ledger = TempLedger::new();
+            imports = Imports::new(moments.next());
+            pending = imports.next();
+            std::fs::write(&file, &pending).expect("import written");
+            import_whole(&ledger, &file);
+            expected = IMPORT_LINES as u64;
+            pending = imports.next();
+            std::fs::write(&file, &pending).expect("import written");
+            ledgers += 1;
+        }
+        let wait = moments.up_to(whole + whole / 5);
+        let mut all_args = vec!["--ledger".to_owned(), ledger.arg().to_owned()];
+        all_args.extend(import_args(&file));
+        let args: Vec<&str> = all_args.iter().map(String::as_str).collect();
+        let mut child = command(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        std::thread::sleep(wait);
+        let _ = child.kill(); // SIGKILL; an error means it had already ended.
+        let status = child.wait().expect("the child ends");
+        let seq = verified_seq(&ledger);
+        let rebuilt = ledger.run(&["rebuild"]);
+        assert_eq!(
+            rebuilt.code, 0,
+            "round {round} (seed {seed}): rebuild found differences:\n{}{}",
+            rebuilt.stdout, rebuilt.stderr
+        );
+        if status.success() {
+            finished += 1;
+        }
+        if seq == expected + IMPORT_LINES as u64 {
+            all += 1;
+            expected = seq;
+            pending = imports.next();
+            std::fs::write(&file, &pending).expect("import written");
+        } else {
+            assert_eq!(
+                seq, expected,
+                "round {round} (seed {seed}): killed after {wait:?}, the head is {seq}: neither all ({}) nor none ({expected}) of the import",
+                expected + IMPORT_LINES as u64
+            );
+            assert!(
+                !status.success(),
+                "round {round}: the import said it succeeded, yet nothing was appended"
+            );
+            none += 1;
+        }
+    }
+    println!(
+        "crash through the CLI: {rounds} rounds survived ({all} all, {none} none; {finished} imports ended before their kill), imports of {IMPORT_LINES} lines, killed within {:?}, {ledgers} ledger(s); verify and rebuild passed after every kill; events lost: 0",
+        whole + whole / 5
+    );
+    assert_eq!(all + none, rounds);
+}
