@@ -12,6 +12,7 @@
 
 mod catalogue;
 mod crash;
+mod damage;
 
 #[path = "../support/cli.rs"]
 mod cli;

@@ -18,7 +18,7 @@ use crate::cli::{
     AppendArgs, BenefitGrantedArgs, BenefitTypeArg, CreditArg, CreditUser, EventCommand, KeyUse,
     OfferArg, OnArg,
 };
-use crate::failure::Failure;
+use crate::failure::{Exit, Failure};
 use crate::Context;
 
 /// Parses a flag's value with a value type's parser; the error names the
@@ -240,7 +240,9 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     let fail = |error| Failure::from_app(error, &place);
     let mut ledger = match Ledger::open_existing(&context.ledger, context.clock()) {
         Ok(ledger) => ledger,
-        Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. })) => {
+        Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. }))
+            if nothing_at(&context.ledger) =>
+        {
             // Decide against the empty ledger first, so that a refused or
             // malformed first append does not create a ledger (R41).
             benefit_app::decide_batch(Default::default(), commands.clone(), 1, None)
@@ -249,6 +251,8 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
         }
         Err(error) => return Err(fail(error)),
     };
+    crate::acknowledged::check(&ledger)?;
+    let before = ledger.head().map_err(fail)?;
     let bar = progress_bar(commands.len() as u64, "checking");
     let tick = |decided: usize| bar.set_position(decided as u64);
     let recorded = ledger.record_with(
@@ -260,8 +264,53 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
         },
     );
     bar.finish_and_clear();
-    let recorded = recorded.map_err(fail)?;
+    let recorded = match recorded {
+        Ok(recorded) => recorded,
+        Err(error @ benefit_app::AppError::Projection(_)) => {
+            return Err(stored_but_not_projected(&ledger, &before, error))
+        }
+        Err(error) => return Err(fail(error)),
+    };
+    if !recorded.dry_run {
+        crate::acknowledged::record(&ledger);
+    }
     print_recorded(&recorded, &ledger, out).map_err(Failure::from)
+}
+
+/// The failure of an append whose events may be stored although the
+/// projections could not catch up after it (a full disk, say): when the
+/// head moved, the first line says what was appended, so that nobody takes
+/// exit 3 for "nothing was appended" and records the batch twice.
+fn stored_but_not_projected(
+    ledger: &Ledger,
+    before: &benefit_store::Digest,
+    error: benefit_app::AppError,
+) -> Failure {
+    let after = match ledger.head() {
+        Ok(after) if after.seq > before.seq => after,
+        _ => return Failure::from(error),
+    };
+    Failure::new(
+        Exit::Unusable,
+        format!(
+            "appended {} event(s) (sequences {}-{}, head {after}), but the reports could not be brought up to date: {error}",
+            after.seq - before.seq,
+            before.seq + 1,
+            after.seq
+        ),
+    )
+    .detail("the events are stored: do not append them again; the next command brings the reports up to date, or `benefit-ledger rebuild --repair`")
+}
+
+/// True when `path` is missing or an empty directory: the only places a
+/// first append may create a ledger. A directory that holds files but no
+/// ledger (a database emptied by damage, say) is refused, never replaced
+/// by a new empty ledger.
+fn nothing_at(path: &Path) -> bool {
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(_) => !path.exists(),
+    }
 }
 
 /// Prints what a batch appended (or would append): a summary line, then

@@ -188,6 +188,7 @@ pub fn run(
         ));
         text.extend(refusals);
     }
+    crate::acknowledged::record(&ledger);
     text.push(format!("head {}", ledger.head()?));
     let _ = writeln!(out, "{}", text.join("\n"));
     let options = ReportOptions {

@@ -111,6 +111,9 @@ impl Failure {
             StoreError::InUse { .. } => {
                 failure.detail("wait for the other process to finish, then try again")
             }
+            StoreError::Backend { .. } | StoreError::Io { .. } => failure.detail(
+                "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore from a backup or an export",
+            ),
             _ => failure,
         }
     }

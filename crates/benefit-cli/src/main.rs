@@ -14,6 +14,7 @@
 //! outputs are reproducible byte for byte.
 #![forbid(unsafe_code)]
 
+mod acknowledged;
 mod append;
 mod cli;
 mod demo;
@@ -63,9 +64,13 @@ impl Context {
         }
     }
 
-    /// Opens the ledger for a read: a missing ledger is an error.
+    /// Opens the ledger for a read: a missing ledger is an error, and so is
+    /// a log that no longer reaches the head last acknowledged to an
+    /// operator ([`acknowledged`]).
     pub fn open_existing(&self) -> Result<Ledger, Failure> {
-        Ok(Ledger::open_existing(&self.ledger, self.clock())?)
+        let ledger = Ledger::open_existing(&self.ledger, self.clock())?;
+        acknowledged::check(&ledger)?;
+        Ok(ledger)
     }
 }
 
