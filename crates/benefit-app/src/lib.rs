@@ -12,9 +12,12 @@
 //! and `benefit-store` (log, export, verify).
 //!
 //! A key design decision: the domain state is loaded in exactly one place,
-//! [`load_state`], and kept in the `Ledger` between commands, so that the
-//! planned optimisation (a persisted state snapshot) changes one function.
-//! Reads never load it.
+//! [`load_state`], and lazily: before each command it loads only the
+//! entities the command reads ([`benefit_domain::reads`]) from the state
+//! documents the projections' catch-up keeps current
+//! (`benefit_projections::state`), never the whole log; the unchanged
+//! [`decide`] runs on that partial state. What was loaded is kept in the
+//! `Ledger` between commands. Reads never load it.
 //!
 //! This crate reads no clock and no terminal: the clock comes in with
 //! [`Ledger::create_or_open`], today's date with each command.
@@ -26,10 +29,16 @@ pub mod import;
 use std::path::Path;
 
 use benefit_domain::jsonl::to_line;
-use benefit_domain::{authorize, decide, end_change, evolve, explain, Command, Explanation, State};
+use std::collections::BTreeSet;
+
+use benefit_domain::{
+    authorize, decide, end_change, evolve, explain, reads, Command, EntityKey, Explanation, State,
+};
 use benefit_events::{Actor, Date, Event, StreamId};
+use benefit_projections::state::load_entity;
 use benefit_projections::{
-    Docs, ProjectionError, Projections, RebuildMode, RebuildReport, RederiveFinding,
+    DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode, RebuildReport,
+    RederiveFinding,
 };
 use benefit_store::{
     ActedEvent, AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, SledStore,
@@ -43,24 +52,60 @@ pub use import::{read_import, Import, IMPORT_LINES_MAX};
 /// The namespace of command ids derived from a batch's content.
 const COMMAND_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_4a2e_9c3d_4e57_8a10_b2c4_d6e8_f001);
 
-/// The state the decider sees and the sequence of the last event in it.
+/// The state the decider sees: the entities loaded so far (and what
+/// evolving them with the batch's own events made of them), current at
+/// sequence `seq`.
+///
+/// It is partial: [`load_state`] puts in only what each command reads, from
+/// the persisted state documents (`benefit_projections::state`). [`fold_state`]
+/// builds the whole state, for checks.
 #[derive(Clone, Debug, Default)]
 pub struct LoadedState {
-    /// The domain state.
+    /// The domain state (partial, unless made by [`fold_state`]).
     pub state: State,
-    /// The last sequence folded into it (0: the empty ledger).
+    /// The last sequence the state is current at (0: the empty ledger).
     pub seq: u64,
+    /// Every entity looked up so far, found or not: a whole state has looked
+    /// everything up.
+    looked_up: Option<BTreeSet<EntityKey>>,
 }
 
-/// Loads the domain state of a ledger: a fold of [`evolve`] over the whole
-/// log.
+/// Loads into `loaded` the entities `command` reads (and those its events
+/// will change) that it does not hold yet, from the persisted state
+/// documents in `docs`, which must be current at `loaded.seq`.
 ///
-/// This is the only place the state is loaded. It is linear in the length
-/// of the log; the planned optimisation is a persisted state snapshot with
-/// its sequence (written beside the projections), so that appending one
-/// event to a ledger of 1 000 000 events folds only the events after the
-/// snapshot (the target is under 150 ms for the whole CLI call).
-pub fn load_state(store: &dyn EventStore) -> Result<LoadedState, AppError> {
+/// This is the only place the state is loaded for a decision. It asks
+/// [`benefit_domain::reads`] until it names nothing new (a key's benefit is
+/// known once the key is loaded), so a command reads a handful of documents
+/// whatever the length of the log.
+pub fn load_state(
+    docs: &dyn Docs,
+    loaded: &mut LoadedState,
+    command: &Command,
+) -> Result<(), AppError> {
+    let Some(looked_up) = loaded.looked_up.as_mut() else {
+        return Ok(()); // a whole state
+    };
+    loop {
+        let missing: Vec<EntityKey> = reads(&loaded.state, command)
+            .into_iter()
+            .filter(|key| !looked_up.contains(key))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        for key in missing {
+            if let Some(entity) = load_entity(docs, &key)? {
+                loaded.state.insert(key.clone(), entity);
+            }
+            looked_up.insert(key);
+        }
+    }
+}
+
+/// The whole domain state: a fold of [`evolve`] over the whole log. Linear
+/// in the log; for checks and tests, never on the path of a decision.
+pub fn fold_state(store: &dyn EventStore) -> Result<LoadedState, AppError> {
     let mut loaded = LoadedState::default();
     for record in store.read_from(1) {
         let record = record?;
@@ -141,18 +186,41 @@ pub struct Decided {
 /// Every command of a batch decided in order, each against the state left by
 /// the ones before it; the events are numbered from `first_seq`. The first
 /// refusal ends it with [`AppError::Refused`] naming the command's index.
+/// `state` must be whole (a fold of the log, or the empty ledger's).
 pub fn decide_batch(
-    mut state: State,
+    state: State,
     commands: Vec<Command>,
     first_seq: u64,
     progress: Option<&dyn Fn(usize)>,
 ) -> Result<Decided, AppError> {
+    let whole = LoadedState {
+        state,
+        seq: first_seq.saturating_sub(1),
+        looked_up: None,
+    };
+    let decided = decide_loading(whole, commands, first_seq, progress, &DocMap::default())?;
+    Ok(Decided {
+        state: decided.0.state,
+        events: decided.1,
+    })
+}
+
+/// [`decide_batch`] on a partial state: before each command, what it reads
+/// is loaded from `docs` ([`load_state`]).
+fn decide_loading(
+    mut loaded: LoadedState,
+    commands: Vec<Command>,
+    first_seq: u64,
+    progress: Option<&dyn Fn(usize)>,
+    docs: &dyn Docs,
+) -> Result<(LoadedState, Vec<RecordedEvent>), AppError> {
     let mut events = Vec::with_capacity(commands.len());
     for (index, command) in commands.into_iter().enumerate() {
         let refused = |refusal| AppError::Refused { index, refusal };
         let actor = authorize(command.actor.as_ref()).map_err(refused)?;
-        for event in decide(&state, command).map_err(refused)? {
-            state = evolve(state, &event);
+        load_state(docs, &mut loaded, &command)?;
+        for event in decide(&loaded.state, command).map_err(refused)? {
+            loaded.state = evolve(loaded.state, &event);
             events.push(RecordedEvent {
                 index,
                 seq: first_seq + events.len() as u64,
@@ -164,7 +232,7 @@ pub fn decide_batch(
             progress(index + 1);
         }
     }
-    Ok(Decided { state, events })
+    Ok((loaded, events))
 }
 
 /// Which projections a report reads.
@@ -274,10 +342,15 @@ impl Ledger {
         if commands.is_empty() {
             return Err(AppError::Empty);
         }
-        let loaded = self.take_state()?;
         let head = self.store.head()?;
-        let Decided { state, mut events } =
-            decide_batch(loaded.state, commands, head.seq + 1, options.progress)?;
+        let loaded = self.take_state(head.seq)?;
+        let (loaded, mut events) = decide_loading(
+            loaded,
+            commands,
+            head.seq + 1,
+            options.progress,
+            &Persisted(&self.store),
+        )?;
         let command_id = options
             .command_id
             .unwrap_or_else(|| derive_command_id(&head, &events));
@@ -307,8 +380,8 @@ impl Ledger {
         }
         if !stored.repeat {
             self.loaded = Some(LoadedState {
-                state,
                 seq: stored.last,
+                ..loaded
             });
         }
         Projections::new(&self.store).catch_up()?;
@@ -321,12 +394,19 @@ impl Ledger {
     }
 
     /// The state to decide on, taken out of the ledger: a refusal or a dry
-    /// run leaves it consumed, and the next batch loads it again.
-    fn take_state(&mut self) -> Result<LoadedState, AppError> {
-        let head = self.store.head()?.seq;
+    /// run leaves it consumed, and the next batch starts again from the
+    /// persisted state documents, brought up to the head first.
+    fn take_state(&mut self, head: u64) -> Result<LoadedState, AppError> {
         match self.loaded.take() {
             Some(loaded) if loaded.seq == head => Ok(loaded),
-            _ => load_state(&self.store),
+            _ => {
+                Projections::new(&self.store).catch_up()?;
+                Ok(LoadedState {
+                    state: State::default(),
+                    seq: head,
+                    looked_up: Some(BTreeSet::new()),
+                })
+            }
         }
     }
 

@@ -9,7 +9,7 @@
 //!   ledger's own time);
 //! - a refused command leaves the head digest as it was.
 
-use benefit_app::{load_state, AppError, Ledger};
+use benefit_app::{fold_state, AppError, Ledger};
 use benefit_domain::jsonl::parse_line;
 use benefit_domain::{evolve, Action, ClaimedActor, Command, State};
 use benefit_events::{parse_date, Event};
@@ -114,7 +114,7 @@ proptest! {
             ledger.record(commands).expect("the workload's commands are accepted");
         }
 
-        let loaded = load_state(ledger.store()).expect("load");
+        let loaded = fold_state(ledger.store()).expect("load");
         prop_assert_eq!(&loaded.state, &expected);
         let rebuilt = ledger.rebuild(RebuildMode::Check).expect("rebuild");
         prop_assert_eq!(rebuilt.differences.len(), 0);
@@ -128,7 +128,7 @@ proptest! {
         let mut replay = Ledger::create_or_open(dir.path().join("b"), clock()).expect("open");
         replay.record(commands).expect("the export replays");
         prop_assert_eq!(events(&replay), events(&ledger));
-        prop_assert_eq!(load_state(replay.store()).expect("load").state, loaded.state);
+        prop_assert_eq!(fold_state(replay.store()).expect("load").state, loaded.state);
         prop_assert_eq!(documents(&replay), documents(&ledger));
         prop_assert_eq!(replay.store().head().expect("head").seq, ledger.store().head().expect("head").seq);
     }

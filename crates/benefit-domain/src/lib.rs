@@ -23,6 +23,7 @@
 
 mod command;
 mod decide;
+mod entity;
 pub mod jsonl;
 mod rederive;
 mod refusal;
@@ -32,6 +33,7 @@ pub mod term;
 
 pub use command::{Action, ClaimedActor, Command};
 pub use decide::{authorize, decide};
+pub use entity::{reads, touches, Entity, EntityKey};
 pub use rederive::{end_change, explain, rederive, Mismatch};
 pub use refusal::Refusal;
 pub use state::{evolve, Benefit, CreditHolders, Key, KeyUse, State, Subscription, User};

@@ -9,13 +9,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use benefit_events::{
     BenefitId, BenefitType, Credit, Date, Event, EventType, Offer, ProductKey, ProductName,
     Provision, Seats, SubscriptionId, UserName,
 };
 
 /// A granted benefit.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Benefit {
     /// The product.
     pub product: ProductName,
@@ -32,7 +34,7 @@ pub struct Benefit {
 }
 
 /// A granted key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
     /// The benefit it belongs to (R4).
     pub benefit: BenefitId,
@@ -43,7 +45,7 @@ pub struct Key {
 }
 
 /// The one use of a key (R6).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyUse {
     /// The subscription it went into.
     pub subscription: SubscriptionId,
@@ -54,7 +56,7 @@ pub struct KeyUse {
 }
 
 /// A license-based subscription.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     /// Its product (R8).
     pub product: ProductName,
@@ -69,7 +71,7 @@ pub struct Subscription {
 }
 
 /// A user of the partner's directory.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// A guest of the tenant.
     pub guest: bool,
@@ -78,7 +80,7 @@ pub struct User {
 }
 
 /// Who holds a credit, and when it last changed (R22).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditHolders {
     /// The holders (one at most for an annual bulk credit, R32).
     pub holders: BTreeSet<UserName>,

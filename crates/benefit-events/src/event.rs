@@ -255,7 +255,7 @@ pub enum Event {
 }
 
 /// The type of an event, without its data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventType {
     /// [`BenefitGranted`]
     BenefitGranted,

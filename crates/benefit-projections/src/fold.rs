@@ -103,7 +103,8 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
             Some(&e.from),
         )?,
     }
-    Ok(())
+    // The domain state per entity, for the shell's lazily loaded decisions.
+    crate::state::apply_state(docs, record)
 }
 
 /// The three events that use a key on a subscription.

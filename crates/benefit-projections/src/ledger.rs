@@ -7,6 +7,7 @@ use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
+use crate::state::has_state;
 use crate::ProjectionError;
 
 /// How many events a catch-up applies per atomic commit: bounds the memory
@@ -104,6 +105,12 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
                 seq: checkpoint,
                 what: format!("event: the projections are ahead of the log's head {head}"),
             });
+        }
+        if checkpoint > 0 && !has_state(&Persisted(self.store))? {
+            // Written before the state documents existed: rebuild them all,
+            // once, so that the shell can load the state from them.
+            self.store.projection_reset()?;
+            checkpoint = 0;
         }
         let mut events = self.store.read_from(checkpoint + 1);
         while checkpoint < head {

@@ -9,7 +9,10 @@
 //!   the rule's own numbers ([`benefit_domain::explain`]);
 //! - **credits** — plan, amount, holders and their history;
 //! - **benefits and keys** — every key, used or not, and where;
-//! - **expiring** — a query over the two above for a window of dates.
+//! - **expiring** — a query over the two above for a window of dates;
+//!
+//! and the domain state itself, one document per entity ([`state`]), which
+//! the application shell loads before deciding instead of folding the log.
 //!
 //! A key design decision: one fold ([`fold::apply`]) writes documents
 //! through an [`Overlay`], whatever is underneath. Over the persisted
@@ -24,6 +27,7 @@ pub mod fold;
 mod ledger;
 pub mod model;
 pub mod reports;
+pub mod state;
 
 pub use docs::{DocMap, Docs, Overlay};
 pub use ledger::{
