@@ -11,8 +11,11 @@
 //! (R1 on every append and import).
 
 mod catalogue;
+mod contention;
 mod crash;
 mod damage;
+mod disk;
+mod roles;
 
 #[path = "../support/cli.rs"]
 mod cli;

@@ -238,6 +238,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
         _ => None,
     };
     let fail = |error| Failure::from_app(error, &place);
+    crate::space::check(&context.ledger, commands.len())?;
     let mut ledger = match Ledger::open_existing(&context.ledger, context.clock()) {
         Ok(ledger) => ledger,
         Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. }))

@@ -21,6 +21,7 @@ mod demo;
 mod failure;
 mod log;
 mod report;
+mod space;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,8 +67,10 @@ impl Context {
 
     /// Opens the ledger for a read: a missing ledger is an error, and so is
     /// a log that no longer reaches the head last acknowledged to an
-    /// operator ([`acknowledged`]).
+    /// operator ([`acknowledged`]), or a disk too full to open it safely
+    /// ([`space`]).
     pub fn open_existing(&self) -> Result<Ledger, Failure> {
+        space::check(&self.ledger, 0)?;
         let ledger = Ledger::open_existing(&self.ledger, self.clock())?;
         acknowledged::check(&ledger)?;
         Ok(ledger)

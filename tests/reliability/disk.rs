@@ -1,0 +1,206 @@
+//! A full disk and a read-only one (issue 7), on a small tmpfs mounted for
+//! the test (it needs root; without it the test says so and checks what it
+//! can: a ledger in a directory it may not write). Appends run until the
+//! disk is too full: the refusal is clear (exit 3), and once there is room
+//! again `verify` passes and the head is one an append acknowledged.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::{TempLedger, ACTOR};
+
+/// The tmpfs's size: room for a few imports above the CLI's free-space
+/// floor (8 MiB).
+const TMPFS_SIZE: &str = "12m";
+/// Room enough again, after the disk was full.
+const TMPFS_SIZE_AFTER: &str = "64m";
+/// Users registered by one import.
+const IMPORT_LINES: usize = 200;
+/// Imports tried at most before the test gives up on filling the disk.
+const IMPORTS_MAX: usize = 200;
+
+/// A tmpfs mounted on a temporary directory, unmounted when dropped.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        mount(
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+            dir.path(),
+        )?;
+        Ok(Self { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn remount(&self, options: &str) {
+        mount(&["-o", &format!("remount,{options}")], self.path()).expect("remounted");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn mount(options: &[&str], dir: &Path) -> Result<(), String> {
+    let output = Command::new("mount")
+        .args(options)
+        .arg(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+}
+
+/// A ledger at `path` (inside a mount the test owns).
+fn ledger_at(path: PathBuf) -> TempLedger {
+    let mut ledger = TempLedger::new();
+    ledger.path = path;
+    ledger
+}
+
+fn import(ledger: &TempLedger, scratch: &Path, round: usize) -> crate::cli::Output {
+    let lines: Vec<String> = (0..IMPORT_LINES)
+        .map(|i| format!(r#"{{"event": "UserRegistered", "on": "2026-01-02", "user": "user{i}@round{round}.example"}}"#))
+        .collect();
+    let file = scratch.join(format!("round{round}.jsonl"));
+    std::fs::write(&file, lines.join("\n")).expect("import written");
+    let mut args = ACTOR.to_vec();
+    args.extend(["append", "--file", file.to_str().expect("utf-8")]);
+    ledger.run(&args)
+}
+
+/// The head an output names (`head SEQ:HASH` of an append, or the one an
+/// append that was stored but not projected names in its first line).
+fn named_head(text: &str) -> Option<String> {
+    let at = text.find("head ")?;
+    let rest = &text[at + 5..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_hexdigit() || c == ':'))
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_owned())
+}
+
+#[test]
+fn a_full_disk_refuses_clearly_and_loses_nothing_acknowledged() {
+    let tmpfs = match Tmpfs::mount(TMPFS_SIZE) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => {
+            println!("disk full: SKIPPED, a tmpfs cannot be mounted here ({why}); the read-only test below still runs");
+            return;
+        }
+    };
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let ledger = ledger_at(tmpfs.path().join("ledger"));
+    let mut acknowledged = Vec::new();
+    let mut refusal = None;
+    for round in 0..IMPORTS_MAX {
+        let output = import(&ledger, scratch.path(), round);
+        if output.code == 0 {
+            acknowledged.push(named_head(&output.stdout).expect("an append names its head"));
+            continue;
+        }
+        assert_eq!(output.code, 3, "a full disk is exit 3: {}", output.stderr);
+        let first = output.stderr.lines().next().unwrap_or_default().to_owned();
+        assert!(
+            first.starts_with("error: ledger unusable: ") || first.starts_with("error: appended "),
+            "{first}"
+        );
+        if first.starts_with("error: appended ") {
+            acknowledged.push(named_head(&first).expect("the head appended is named"));
+        }
+        refusal = Some(first);
+        break;
+    }
+    let refusal = refusal.expect("the disk filled up");
+    // While full, a read answers, or is refused as clearly and prints
+    // nothing.
+    let read = ledger.run(&["verify"]);
+    assert!(
+        read.code == 0 || (read.code == 3 && read.stdout.is_empty()),
+        "{}{}",
+        read.stdout,
+        read.stderr
+    );
+    tmpfs.remount(&format!("size={TMPFS_SIZE_AFTER}"));
+    let head = ledger.head();
+    assert!(
+        acknowledged.contains(&head),
+        "after the disk was full the head {head} is none of the acknowledged {acknowledged:?}"
+    );
+    let rebuilt = ledger.run(&["rebuild"]);
+    assert_eq!(rebuilt.code, 0, "{}{}", rebuilt.stdout, rebuilt.stderr);
+    // And appends go on.
+    assert_eq!(import(&ledger, scratch.path(), IMPORTS_MAX).code, 0);
+    println!(
+        "disk full: a {TMPFS_SIZE} tmpfs took {} imports of {IMPORT_LINES} events, then: {refusal}; after making room verify passed at the last acknowledged head {head}",
+        acknowledged.len()
+    );
+}
+
+#[test]
+fn a_read_only_ledger_refuses_appends_clearly_and_stays_whole() {
+    let ledger = TempLedger::new();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let tmpfs = Tmpfs::mount(TMPFS_SIZE_AFTER);
+    let ledger = match &tmpfs {
+        Ok(tmpfs) => ledger_at(tmpfs.path().join("ledger")),
+        Err(why) => {
+            println!(
+                "read-only disk: no tmpfs here ({why}); using a directory without write permission"
+            );
+            ledger
+        }
+    };
+    assert_eq!(import(&ledger, scratch.path(), 0).code, 0);
+    let before = ledger.head();
+    let read_only = match &tmpfs {
+        Ok(tmpfs) => {
+            tmpfs.remount("ro");
+            true
+        }
+        Err(_) => set_writable(&ledger.path, false),
+    };
+    if !read_only {
+        println!("read-only disk: SKIPPED, running as root without mount: permission bits do not stop root");
+        return;
+    }
+    let output = import(&ledger, scratch.path(), 1);
+    if let Ok(tmpfs) = &tmpfs {
+        tmpfs.remount("rw");
+    } else {
+        set_writable(&ledger.path, true);
+    }
+    assert_eq!(output.code, 3, "{}{}", output.stdout, output.stderr);
+    let first = output.stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: ledger unusable: "), "{first}");
+    assert!(output.stdout.is_empty());
+    assert_eq!(ledger.head(), before, "nothing was appended");
+    println!("read-only disk: the append was refused: {first}; the ledger verifies at {before}");
+}
+
+/// Makes `dir` and its files writable or not by their owner; true when
+/// that stops this process (not for root).
+fn set_writable(dir: &Path, writable: bool) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if writable { 0o700 } else { 0o500 };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    for entry in std::fs::read_dir(dir).expect("dir read") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let mode = if writable { 0o600 } else { 0o400 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+    }
+    writable || std::fs::File::create(dir.join("probe")).is_err()
+}
