@@ -13,7 +13,7 @@ use std::path::Path;
 use benefit_domain::jsonl::IMPORT_LINE_BYTES_MAX;
 use benefit_store::BATCH_EVENTS_MAX;
 
-use crate::cli::{TempLedger, ACTOR};
+use crate::cli::{grant_args, TempLedger, ACTOR};
 use crate::{copy_dir, key_forms};
 
 /// Keys of the prepared history (and one never granted), normalised.
@@ -136,23 +136,10 @@ fn credit(event: &str, benefit: &str, user: &str, on: &str) -> Feed {
     append(&[event, "--benefit", benefit, flag, user, "--on", on])
 }
 
-/// A grant of `b-new` (an Office 365 E3 benefit) from flags, with `extra`.
+/// A grant of `b-new` (an Office 365 E3 benefit granted on 2026-01-02)
+/// from flags, with `extra`.
 fn grant_flags(extra: &[&str]) -> Feed {
-    let mut all = vec![
-        "benefit-granted",
-        "--benefit",
-        "b-new",
-        "--product",
-        "Office 365 E3",
-        "--offer",
-        "action-pack",
-        "--benefit-type",
-        "core",
-        "--expires",
-        "2026-12-31",
-        "--on",
-        "2026-03-01",
-    ];
+    let mut all = grant_args("b-new", &[]);
     all.extend_from_slice(extra);
     append(&all)
 }
