@@ -16,6 +16,9 @@ pub const PRODUCT_NAME_CHARS_MAX: usize = 100;
 pub const USER_NAME_CHARS_MAX: usize = 254;
 /// The longest local part of an e-mail address, in characters.
 const USER_LOCAL_PART_CHARS_MAX: usize = 64;
+/// The longest label (between dots) of an e-mail address's domain, in
+/// characters (RFC 1035).
+const DOMAIN_LABEL_CHARS_MAX: usize = 63;
 
 /// Checks an id: 1 to [`ID_CHARS_MAX`] ASCII letters, digits, `-`, `_` or
 /// `.`, starting with a letter or digit; returns it in lower case, so that
@@ -185,7 +188,7 @@ fn parse_user_name(text: &str) -> Result<String, ValueError> {
     }
     let label_ok = |l: &&str| {
         !l.is_empty()
-            && l.len() <= 63
+            && l.len() <= DOMAIN_LABEL_CHARS_MAX
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
