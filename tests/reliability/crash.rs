@@ -77,9 +77,26 @@ impl Imports {
     }
 }
 
-/// The head sequence `verify` prints; `verify` must pass.
-fn verified_seq(ledger: &TempLedger) -> u64 {
-    let head = ledger.head();
+/// The head sequence `verify` prints. When `verify` fails, the ledger is
+/// kept (its path is printed) for a post-mortem, and the test fails naming
+/// the round.
+fn verified_seq(ledger: &TempLedger, round: u64, seed: u64, wait: Duration) -> u64 {
+    let output = ledger.run(&["verify"]);
+    if output.code != 0 {
+        let kept = std::env::temp_dir().join(format!("benefit-crash-seed{seed}-round{round}"));
+        let _ = std::fs::remove_dir_all(&kept);
+        crate::copy_dir(&ledger.path, &kept);
+        panic!(
+            "round {round} (seed {seed}): killed after {wait:?}, verify failed; the ledger is kept in {}:\n{}",
+            kept.display(),
+            output.stderr
+        );
+    }
+    let head = output
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("head "))
+        .expect("verify prints the head");
     let (seq, _) = head.split_once(':').expect("SEQ:HASH");
     seq.parse().expect("a sequence")
 }
@@ -151,7 +168,7 @@ fn a_killed_import_leaves_all_of_it_or_none_and_the_ledger_verifies() {
         std::thread::sleep(wait);
         let _ = child.kill(); // SIGKILL; an error means it had already ended.
         let status = child.wait().expect("the child ends");
-        let seq = verified_seq(&ledger);
+        let seq = verified_seq(&ledger, round, seed, wait);
         let rebuilt = ledger.run(&["rebuild"]);
         assert_eq!(
             rebuilt.code, 0,
