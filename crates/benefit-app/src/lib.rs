@@ -5,8 +5,9 @@
 //! A [`Ledger`] wraps the event store of one directory. Recording is the
 //! Decider's shell: load the state, [`decide`] every command in order
 //! against the state including the effects of the commands before it, and
-//! only if all are accepted append all their events in one atomic append,
-//! under a command id, then bring the projections up to date. A refused or
+//! only if all are accepted append all their events under a command id in
+//! one atomic, flushed step that also writes what they change in the
+//! projections (`Projections::append`). A refused or
 //! malformed command appends nothing and names its index (R41). Reads
 //! delegate to `benefit-projections` (reports, current or as of a sequence)
 //! and `benefit-store` (log, export, verify).
@@ -330,8 +331,9 @@ impl Ledger {
     /// the commands before it; the first refusal ends the batch with
     /// [`AppError::Refused`] naming the command's index, and nothing is
     /// appended (R41). When all are accepted, their events are appended
-    /// under one command id in one atomic append, and the projections are
-    /// brought up to date. Each event keeps its own actor, so a batch whose
+    /// under one command id in one atomic append that also updates the
+    /// projections and their checkpoint (one transaction, one flush). Each
+    /// event keeps its own actor, so a batch whose
     /// commands name several actors (an import of an export) is still one
     /// atomic append.
     pub fn record_with(
@@ -374,7 +376,14 @@ impl Ledger {
                 })
                 .collect(),
         };
-        let stored = self.store.append(request)?;
+        // One transaction, one flush: the events, the projections' writes
+        // (the state documents included) and their checkpoint.
+        let stored = Projections::new(&self.store)
+            .append(request)
+            .map_err(|e| match e {
+                ProjectionError::Store(e) => AppError::Store(e),
+                other => AppError::Projection(other),
+            })?;
         for (event, seq) in events.iter_mut().zip(stored.first..) {
             event.seq = seq;
         }
@@ -384,7 +393,6 @@ impl Ledger {
                 ..loaded
             });
         }
-        Projections::new(&self.store).catch_up()?;
         Ok(Recorded {
             command_id,
             events,

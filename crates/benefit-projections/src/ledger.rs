@@ -3,7 +3,10 @@
 //! and compared, and the log's stored outcomes re-derived (R40).
 
 use benefit_domain::{rederive, Mismatch};
-use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
+use benefit_store::{
+    AppendRequest, Appended, AsOf, EventStore, ProjectionReader, ProjectionStore, StoreError,
+    StoredEvent,
+};
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
@@ -23,6 +26,23 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     }
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_scan(prefix)?)
+    }
+}
+
+/// The documents as an append's transaction sees them: what the fold reads
+/// when it projects the records being appended.
+struct InTransaction<'r>(&'r dyn ProjectionReader);
+
+impl Docs for InTransaction<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
+        Ok(self.0.get(key)?)
+    }
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        // The fold reads documents by key only.
+        Err(ProjectionError::Document {
+            key: prefix.to_owned(),
+            message: "a scan inside an append's transaction".into(),
+        })
     }
 }
 
@@ -131,6 +151,29 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             checkpoint = last;
         }
         Ok(checkpoint)
+    }
+
+    /// Appends a batch and applies it to the projections in the same
+    /// atomic, flushed step ([`ProjectionStore::append_projected`]): the
+    /// fold runs on the records about to be stored, over the persisted
+    /// documents, and its writes are committed with the events and the new
+    /// checkpoint. Projections that lag the log catch up first.
+    pub fn append(&self, request: AppendRequest) -> Result<Appended, ProjectionError> {
+        self.catch_up()?;
+        let project = |records: &[StoredEvent], reader: &dyn ProjectionReader| {
+            let persisted = InTransaction(reader);
+            let mut overlay = Overlay::new(&persisted);
+            for record in records {
+                apply(&mut overlay, record).map_err(|e| match e {
+                    ProjectionError::Store(e) => e,
+                    other => StoreError::Projection {
+                        message: other.to_string(),
+                    },
+                })?;
+            }
+            Ok(overlay.into_writes())
+        };
+        Ok(self.store.append_projected(request, &project)?)
     }
 
     /// The current projections: caught up, then read from storage.

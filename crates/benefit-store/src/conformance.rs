@@ -24,9 +24,30 @@ use uuid::Uuid;
 
 use crate::encoding::RECORD_BODY_BYTES_MAX;
 use crate::{
-    AppendRequest, Appended, AsOf, BreakKind, ChainHash, Digest, EventStore, SteppingClock,
-    StoreError, StoredEvent,
+    AppendRequest, Appended, AsOf, BreakKind, ChainHash, Digest, EventStore, ProjectionReader,
+    ProjectionStore, SteppingClock, StoreError, StoredEvent,
 };
+
+/// A projection for [`append_projected_stores_events_documents_and_checkpoint_together`]:
+/// one document per record, the record itself, so the test can tell that
+/// the projection saw exactly the records stored.
+fn project_records(
+    records: &[StoredEvent],
+    _: &dyn ProjectionReader,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, StoreError> {
+    Ok(records
+        .iter()
+        .map(|r| (format!("seq/{:04}", r.seq), format!("{r:?}").into_bytes()))
+        .collect())
+}
+
+struct NoDocuments;
+
+impl ProjectionReader for NoDocuments {
+    fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
+}
 
 /// The instant of the conformance clock's first reading.
 pub fn clock_start() -> DateTime<Utc> {
@@ -464,6 +485,68 @@ pub fn verify_against_accepts_every_earlier_digest_and_refuses_others<S: EventSt
     }
 }
 
+/// An append with projection writes stores the events, the documents
+/// computed from exactly the records stored, and the checkpoint, together;
+/// when the projections lag the log it is a conflict and writes nothing; a
+/// failing projection appends nothing; a repeated command id projects
+/// nothing again.
+pub fn append_projected_stores_events_documents_and_checkpoint_together<
+    S: EventStore + ProjectionStore,
+>(
+    store: &S,
+) {
+    let batch = request(0, vec![user_registered(1), user_registered(2)]);
+    let appended = store
+        .append_projected(batch.clone(), &project_records)
+        .expect("the append succeeds");
+    assert_eq!(
+        (appended.first, appended.last, appended.repeat),
+        (1, 2, false)
+    );
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
+    let stored = collect(store.read_from(1));
+    assert_eq!(
+        store.projection_scan("seq/").expect("scan"),
+        project_records(&stored, &NoDocuments)
+            .expect("projected")
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+
+    let repeat = store
+        .append_projected(batch, &|_, _| panic!("a repeat projects nothing"))
+        .expect("a repeat answers");
+    assert!(repeat.repeat);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
+
+    append_ok(store, request(2, vec![user_registered(3)]));
+    match store.append_projected(request(3, vec![user_registered(4)]), &project_records) {
+        Err(StoreError::Conflict {
+            expected: 3,
+            actual: 2,
+        }) => {}
+        other => panic!("expected a conflict with the lagging checkpoint, got {other:?}"),
+    }
+    assert_eq!(store.head().expect("head").seq, 3);
+
+    store
+        .projection_commit(2, 3, Default::default())
+        .expect("caught up");
+    let failing = |_: &[StoredEvent], _: &dyn ProjectionReader| {
+        Err(StoreError::Projection {
+            message: "the fold failed".into(),
+        })
+    };
+    match store.append_projected(request(3, vec![user_registered(4)]), &failing) {
+        Err(StoreError::Projection { .. }) => {}
+        other => panic!("expected the projection's error, got {other:?}"),
+    }
+    assert_eq!(store.head().expect("head").seq, 3);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 3);
+    assert_eq!(store.projection_scan("seq/").expect("scan").len(), 2);
+    store.verify().expect("the ledger is intact");
+}
+
 /// Declares one `#[test]` per conformance function for a backend. The
 /// argument is a closure from a [`SteppingClock`] to `(store, guard)`.
 #[macro_export]
@@ -482,6 +565,7 @@ macro_rules! conformance_tests {
             head_is_the_last_sequence_and_its_hash,
             verify_reports_the_head_events_and_streams_of_a_healthy_log,
             verify_against_accepts_every_earlier_digest_and_refuses_others,
+            append_projected_stores_events_documents_and_checkpoint_together,
         );
     };
     (@each $open:expr; $($name:ident),+ $(,)?) => {

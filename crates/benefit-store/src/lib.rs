@@ -36,7 +36,7 @@ pub mod conformance;
 pub use clock::{Clock, FixedClock, SteppingClock, SystemClock};
 pub use digest::{ChainHash, Digest, DigestParseError};
 pub use error::StoreError;
-pub use projection_store::ProjectionStore;
+pub use projection_store::{Project, ProjectionReader, ProjectionStore};
 pub use record::StoredEvent;
 pub use sled_store::SledStore;
 pub use store::{ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};

@@ -7,9 +7,9 @@
 //! the caller's position and the write are one step however sled schedules
 //! its transactions.
 //!
-//! Projections will later live in the same database, in trees of their own,
-//! and may want to be written in the append's transaction: the database and
-//! the tree names are kept here, in one place, for that.
+//! Projections live in the same database, in two trees of their own
+//! (`projections.rs`); `ProjectionStore::append_projected` writes them in
+//! the append's own transaction, with one flush for both.
 
 mod layout;
 mod projections;
@@ -26,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 use sled::transaction::{abort, ConflictableTransactionError, TransactionError, Transactional};
 
 use crate::encoding::{chain_hash, encode_body, frame, unframe};
+use crate::projection_store::Project;
 use crate::verify::ChainVerifier;
 use crate::{
     ActedEvent, AppendRequest, Appended, AsOf, Break, BreakKind, ChainHash, Clock, Digest,
@@ -253,15 +254,60 @@ impl SledStore {
         reader::decode_record(seq, &value)
     }
 
+    /// The append's one transaction; with `project`, the projection
+    /// documents it computes from the new records and the checkpoint are
+    /// written in the same transaction (see
+    /// [`ProjectionStore::append_projected`]).
+    /// An append, with or without projection writes: checked, serialized,
+    /// one transaction, one flush.
+    pub(crate) fn append_flushed(
+        &self,
+        request: &AppendRequest,
+        project: Option<Project<'_>>,
+    ) -> Result<Appended, StoreError> {
+        if request.events.is_empty() {
+            return Err(StoreError::EmptyBatch);
+        }
+        if request.events.len() > BATCH_EVENTS_MAX {
+            return Err(StoreError::BatchTooLarge {
+                events: request.events.len(),
+                max: BATCH_EVENTS_MAX,
+            });
+        }
+        let fingerprint = fingerprint(request);
+        let now = truncate_to_micros(self.clock.now());
+        // A poisoned lock only means another append panicked; the
+        // transaction it was in did not commit, so the data is intact.
+        let _guard = self
+            .append_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let appended = self.append_transaction(request, fingerprint, now, project)?;
+        // Durability: answer only once the batch is on disk. A repeat
+        // flushes too, in case the original call failed at this step.
+        self.flush()?;
+        Ok(appended)
+    }
+
     fn append_transaction(
         &self,
         request: &AppendRequest,
         fingerprint: ChainHash,
         now: DateTime<Utc>,
+        project: Option<Project<'_>>,
     ) -> Result<Appended, StoreError> {
         let t = &self.trees;
-        let trees = (&t.log, &t.streams, &t.stream_heads, &t.commands, &t.meta);
-        let result = trees.transaction(|(log, streams, stream_heads, commands, meta)| {
+        let trees = (
+            &t.log,
+            &t.streams,
+            &t.stream_heads,
+            &t.commands,
+            &t.meta,
+            &t.projections,
+            &t.projection_meta,
+        );
+        let result = trees.transaction(|trees| {
+            let (log, streams, stream_heads, commands, meta, docs, docs_meta) = trees;
             let command_key = request.command_id.as_bytes();
             if let Some(bytes) = commands.get(command_key)? {
                 let entry = CommandEntry::decode(&bytes).ok_or_else(|| {
@@ -297,7 +343,21 @@ impl SledStore {
             // Recorded-at never goes backwards along the log, whatever the
             // clock does, so that an as-of-time read is a prefix of the log.
             let recorded_at = head.map_or(now, |h| h.recorded_at.max(now));
+            if project.is_some() {
+                let checkpoint = match projections::checkpoint_in(docs_meta)? {
+                    Ok(c) => c,
+                    Err(e) => return abort(e),
+                };
+                if checkpoint != head_seq {
+                    // The projections lag the log: they must catch up first.
+                    return abort(StoreError::Conflict {
+                        expected: head_seq,
+                        actual: checkpoint,
+                    });
+                }
+            }
             let mut versions: HashMap<StreamId, u64> = HashMap::new();
+            let mut records = Vec::new();
             let mut seq = head_seq;
             for (index, ActedEvent { actor, event }) in request.events.iter().enumerate() {
                 seq += 1;
@@ -321,7 +381,7 @@ impl SledStore {
                     }
                 };
                 versions.insert(stream.clone(), version);
-                let record = StoredEvent {
+                let mut record = StoredEvent {
                     seq,
                     stream_version: version,
                     event_id: StoredEvent::derive_event_id(&request.command_id, index as u64),
@@ -340,6 +400,20 @@ impl SledStore {
                 log.insert(&seq_key(seq), frame(&hash, &body))?;
                 streams.insert(stream_key(record.stream.as_str(), version), &seq_key(seq))?;
                 prev_hash = hash;
+                if project.is_some() {
+                    record.hash = hash;
+                    records.push(record);
+                }
+            }
+            if let Some(project) = project {
+                let writes = match project(&records, &projections::InTransaction(docs)) {
+                    Ok(writes) => writes,
+                    Err(e) => return abort(e),
+                };
+                for (key, value) in &writes {
+                    docs.insert(key.as_bytes(), value.as_slice())?;
+                }
+                projections::set_checkpoint_in(docs_meta, seq)?;
             }
             for (stream, version) in &versions {
                 stream_heads.insert(stream.as_str().as_bytes(), &version.to_be_bytes())?;
@@ -478,28 +552,7 @@ impl SledStore {
 
 impl EventStore for SledStore {
     fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
-        if request.events.is_empty() {
-            return Err(StoreError::EmptyBatch);
-        }
-        if request.events.len() > BATCH_EVENTS_MAX {
-            return Err(StoreError::BatchTooLarge {
-                events: request.events.len(),
-                max: BATCH_EVENTS_MAX,
-            });
-        }
-        let fingerprint = fingerprint(&request);
-        let now = truncate_to_micros(self.clock.now());
-        // A poisoned lock only means another append panicked; the
-        // transaction it was in did not commit, so the data is intact.
-        let _guard = self
-            .append_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let appended = self.append_transaction(&request, fingerprint, now)?;
-        // Durability: answer only once the batch is on disk. A repeat
-        // flushes too, in case the original call failed at this step.
-        self.flush()?;
-        Ok(appended)
+        self.append_flushed(&request, None)
     }
 
     fn head(&self) -> Result<Digest, StoreError> {

@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use sled::transaction::{abort, TransactionError, Transactional};
+use sled::transaction::{
+    abort, TransactionError, Transactional, TransactionalTree, UnabortableTransactionError,
+};
 
 use super::SledStore;
-use crate::{ProjectionStore, StoreError};
+use crate::projection_store::Project;
+use crate::{AppendRequest, Appended, ProjectionReader, ProjectionStore, StoreError};
 
 /// document key (UTF-8) → document bytes.
 pub(super) const TREE_PROJECTIONS: &str = "projections";
@@ -30,7 +33,45 @@ fn checkpoint_of(bytes: Option<sled::IVec>) -> Result<u64, StoreError> {
     }
 }
 
+/// The checkpoint, read inside a transaction.
+pub(super) fn checkpoint_in(
+    meta: &TransactionalTree,
+) -> Result<Result<u64, StoreError>, UnabortableTransactionError> {
+    Ok(checkpoint_of(meta.get(CHECKPOINT)?))
+}
+
+/// Sets the checkpoint inside a transaction.
+pub(super) fn set_checkpoint_in(
+    meta: &TransactionalTree,
+    to: u64,
+) -> Result<(), UnabortableTransactionError> {
+    meta.insert(CHECKPOINT, &to.to_be_bytes())?;
+    Ok(())
+}
+
+/// The projection documents as a transaction sees them.
+pub(super) struct InTransaction<'t>(pub(super) &'t TransactionalTree);
+
+impl ProjectionReader for InTransaction<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0
+            .get(key.as_bytes())
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| StoreError::Projection {
+                message: format!("reading a projection in the append's transaction: {e}"),
+            })
+    }
+}
+
 impl ProjectionStore for SledStore {
+    fn append_projected(
+        &self,
+        request: AppendRequest,
+        project: Project<'_>,
+    ) -> Result<Appended, StoreError> {
+        self.append_flushed(&request, Some(project))
+    }
+
     fn projection_checkpoint(&self) -> Result<u64, StoreError> {
         let (_, meta) = self.projection_trees()?;
         let bytes = meta
