@@ -185,6 +185,17 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
             None,
         ),
         ("snapshot missing", Box::new(remove_snapshots), None),
+        // A regression: sled killed while writing a snapshot leaves a
+        // partial `snap.*.generating` that sled 0.34 then reads as the
+        // newest snapshot and refuses as corrupt (found by the crash test).
+        (
+            "an unfinished snapshot left by a killed process",
+            Box::new(|d: &Path| {
+                std::fs::write(d.join("snap.7FFFFFFFFFFFFFFF.generating"), vec![0x5a; 4096])
+                    .expect("written");
+            }),
+            Some(Seen::Recovered),
+        ),
         (
             "a file where the directory should be",
             Box::new(|d: &Path| {

@@ -14,6 +14,7 @@
 mod layout;
 mod projections;
 mod reader;
+mod unfinished;
 
 use std::collections::HashMap;
 use std::fs;
@@ -131,6 +132,7 @@ impl SledStore {
     }
 
     fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
+        unfinished::remove_unfinished_snapshots(path)?;
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
