@@ -6,22 +6,7 @@
 
 use std::path::Path;
 
-use super::{TempLedger, ACTOR};
-
-const REPORTS: [&[&str]; 5] = [
-    &["report", "subscriptions", "--on", "2026-08-01"],
-    &["report", "audit"],
-    &["report", "credits"],
-    &["report", "benefits"],
-    &[
-        "report",
-        "expiring",
-        "--on",
-        "2026-08-01",
-        "--within",
-        "400",
-    ],
-];
+use super::{TempLedger, ACTOR, REPORTS};
 
 const HELP: [&[&str]; 16] = [
     &["--help"],

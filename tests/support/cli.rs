@@ -16,6 +16,22 @@ use std::process::{Command, Stdio};
 
 /// The instant the fake clock starts at.
 pub const FAKE_NOW: &str = "2026-11-24T09:00:00Z";
+/// Every report, over the whole demo history (the expiring window reaches
+/// every end date of the scenarios): what a sweep of all outputs runs.
+pub const REPORTS: [&[&str]; 5] = [
+    &["report", "subscriptions", "--on", "2026-08-01"],
+    &["report", "audit"],
+    &["report", "credits"],
+    &["report", "benefits"],
+    &[
+        "report",
+        "expiring",
+        "--on",
+        "2026-08-01",
+        "--within",
+        "400",
+    ],
+];
 /// An actor allowed to change the ledger.
 pub const ACTOR: [&str; 4] = ["--actor", "ann@contoso.com", "--role", "global-admin"];
 
