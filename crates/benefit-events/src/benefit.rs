@@ -83,8 +83,14 @@ pub struct EnrollmentYear {
 }
 
 /// How an Azure credit is paid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+///
+/// In JSON (the event schema) it is tagged inside: `{"kind": "monthly"}`,
+/// `{"kind": "annual-bulk", "enrollment": {...}}`. A binary format (the
+/// stored documents, record format 2) cannot read a tag inside an object
+/// without knowing the object's shape first, so there it is an ordinary
+/// enum (variant index, then fields); `is_human_readable` tells the two
+/// apart (the private `CreditPlanTagged` and `CreditPlanCompact`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CreditPlan {
     /// An amount a month; users come and go (R31).
     Monthly,
@@ -94,6 +100,56 @@ pub enum CreditPlan {
         /// The enrollment year.
         enrollment: EnrollmentYear,
     },
+}
+
+/// [`CreditPlan`] in human-readable formats (JSON): tagged by `kind`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+enum CreditPlanTagged {
+    Monthly,
+    AnnualBulk { enrollment: EnrollmentYear },
+}
+
+/// [`CreditPlan`] in binary formats: variant index, then fields.
+#[derive(Serialize, Deserialize)]
+enum CreditPlanCompact {
+    Monthly,
+    AnnualBulk { enrollment: EnrollmentYear },
+}
+
+impl Serialize for CreditPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match (*self, serializer.is_human_readable()) {
+            (CreditPlan::Monthly, true) => CreditPlanTagged::Monthly.serialize(serializer),
+            (CreditPlan::AnnualBulk { enrollment }, true) => {
+                CreditPlanTagged::AnnualBulk { enrollment }.serialize(serializer)
+            }
+            (CreditPlan::Monthly, false) => CreditPlanCompact::Monthly.serialize(serializer),
+            (CreditPlan::AnnualBulk { enrollment }, false) => {
+                CreditPlanCompact::AnnualBulk { enrollment }.serialize(serializer)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CreditPlan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(if deserializer.is_human_readable() {
+            match CreditPlanTagged::deserialize(deserializer)? {
+                CreditPlanTagged::Monthly => CreditPlan::Monthly,
+                CreditPlanTagged::AnnualBulk { enrollment } => {
+                    CreditPlan::AnnualBulk { enrollment }
+                }
+            }
+        } else {
+            match CreditPlanCompact::deserialize(deserializer)? {
+                CreditPlanCompact::Monthly => CreditPlan::Monthly,
+                CreditPlanCompact::AnnualBulk { enrollment } => {
+                    CreditPlan::AnnualBulk { enrollment }
+                }
+            }
+        })
+    }
 }
 
 impl CreditPlan {
@@ -134,4 +190,56 @@ pub enum Provision {
     Keys(Vec<GrantedKey>),
     /// A usage-based benefit: an Azure credit.
     Credit(Credit),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans() -> [CreditPlan; 2] {
+        let enrollment = EnrollmentYear {
+            start: crate::parse_date("2026-07-01").expect("a date"),
+            end: crate::parse_date("2027-06-30").expect("a date"),
+        };
+        [CreditPlan::Monthly, CreditPlan::AnnualBulk { enrollment }]
+    }
+
+    #[test]
+    fn credit_plans_keep_their_tag_in_json() {
+        let [monthly, annual] = plans();
+        assert_eq!(
+            serde_json::to_string(&monthly).expect("json"),
+            r#"{"kind":"monthly"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&annual).expect("json"),
+            r#"{"kind":"annual-bulk","enrollment":{"start":"2026-07-01","end":"2027-06-30"}}"#
+        );
+        for plan in plans() {
+            let json = serde_json::to_string(&plan).expect("json");
+            assert_eq!(
+                serde_json::from_str::<CreditPlan>(&json).expect("back"),
+                plan
+            );
+        }
+        let unknown = serde_json::from_str::<CreditPlan>(r#"{"kind":"weekly"}"#);
+        assert!(unknown.is_err(), "{unknown:?}");
+    }
+
+    #[test]
+    fn credit_plans_round_trip_through_a_binary_format() {
+        for plan in plans() {
+            let bytes = postcard::to_stdvec(&plan).expect("postcard");
+            assert_eq!(
+                postcard::from_bytes::<CreditPlan>(&bytes).expect("back"),
+                plan
+            );
+        }
+        // Monthly is variant 0, with no fields: one byte.
+        assert_eq!(
+            postcard::to_stdvec(&CreditPlan::Monthly).expect("postcard"),
+            [0]
+        );
+        assert!(postcard::from_bytes::<CreditPlan>(&[7]).is_err());
+    }
 }
