@@ -193,6 +193,7 @@ fn log_verify_and_rebuild() {
 /// `rebuild --repair` replaces them, and the reports are right again.
 #[test]
 fn rebuild_reports_and_repairs_tampered_projections() {
+    use benefit_projections::docs::{decode_document, encode_document};
     use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
     let ledger = TempLedger::demo();
     let before = ledger
@@ -201,15 +202,16 @@ fn rebuild_reports_and_repairs_tampered_projections() {
     {
         let store = SledStore::open_existing(&ledger.path, SystemClock).expect("open");
         let head = store.head().expect("head").seq;
-        let mut doc: Value = serde_json::from_slice(
+        let mut doc: benefit_projections::SubscriptionView = decode_document(
+            "sub/scenario-a",
             &store
                 .projection_get("sub/scenario-a")
                 .expect("get")
                 .expect("a document"),
         )
-        .expect("json");
-        doc["seats"] = Value::from(999);
-        let writes = [("sub/scenario-a".to_owned(), doc.to_string().into_bytes())].into();
+        .expect("a subscription document");
+        doc.seats = benefit_events::Seats::new(999).expect("seats");
+        let writes = [("sub/scenario-a".to_owned(), encode_document(&doc))].into();
         store.projection_commit(head, head, writes).expect("tamper");
     }
     let tampered = ledger

@@ -47,7 +47,8 @@ fn documents(ledger: &Ledger) -> Vec<(String, Value)> {
         .expect("scan")
         .into_iter()
         .map(|(key, bytes)| {
-            let mut value: Value = serde_json::from_slice(&bytes).expect("JSON document");
+            let mut value: Value =
+                benefit_projections::docs::document_json(&key, &bytes).expect("a document");
             strip(&mut value);
             (key, value)
         })

@@ -196,7 +196,10 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         let seq = self.catch_up()?;
         let rebuilt = fold_all(self.store.read_as_of(AsOf::Sequence(seq)))?;
         let persisted: DocMap = DocMap(self.store.projection_scan("")?.into_iter().collect());
-        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+        let text = |key: &str, b: &Vec<u8>| match crate::docs::document_json(key, b) {
+            Ok(json) => json.to_string(),
+            Err(e) => format!("({} bytes, unreadable: {e})", b.len()),
+        };
         let mut differences = Vec::new();
         let keys: std::collections::BTreeSet<&String> =
             rebuilt.0.keys().chain(persisted.0.keys()).collect();
@@ -205,8 +208,8 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             if a != b {
                 differences.push(Difference {
                     key: key.clone(),
-                    persisted: a.map(text),
-                    rebuilt: b.map(text),
+                    persisted: a.map(|a| text(key, a)),
+                    rebuilt: b.map(|b| text(key, b)),
                 });
             }
         }

@@ -144,16 +144,52 @@ pub struct KeyUsed {
     pub seq: u64,
 }
 
-/// A granted key of a benefit.
+/// A granted key of a benefit. Serialized flat (`key`, `fingerprint`,
+/// `seats`, `used`) through [`GrantedKeyFlat`]: serde's `flatten` writes a
+/// map of unknown length, which the binary document format cannot hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "GrantedKeyFlat", into = "GrantedKeyFlat")]
 pub struct GrantedKeyView {
     /// The key, masked, with its fingerprint.
-    #[serde(flatten)]
     pub key: KeyRef,
     /// Its seats.
     pub seats: Seats,
     /// Its one use, if used (R6).
     pub used: Option<KeyUsed>,
+}
+
+/// [`GrantedKeyView`] as it is written: the key's two fields beside the
+/// others, in this order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct GrantedKeyFlat {
+    key: String,
+    fingerprint: String,
+    seats: Seats,
+    used: Option<KeyUsed>,
+}
+
+impl From<GrantedKeyFlat> for GrantedKeyView {
+    fn from(flat: GrantedKeyFlat) -> Self {
+        Self {
+            key: KeyRef {
+                key: flat.key,
+                fingerprint: flat.fingerprint,
+            },
+            seats: flat.seats,
+            used: flat.used,
+        }
+    }
+}
+
+impl From<GrantedKeyView> for GrantedKeyFlat {
+    fn from(view: GrantedKeyView) -> Self {
+        Self {
+            key: view.key.key,
+            fingerprint: view.key.fingerprint,
+            seats: view.seats,
+            used: view.used,
+        }
+    }
 }
 
 /// A granted benefit.

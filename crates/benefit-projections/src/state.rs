@@ -13,9 +13,11 @@
 //!   `state/holdings/{user}` (an empty list once a user holds nothing);
 //! - `state/key/{sha256 of the key, hex}`: the key itself is a secret (R3)
 //!   and is not written outside the log;
-//! - `state/format`: written by the fold at sequence 1, so that a ledger
-//!   whose projections were written before these documents existed is told
-//!   apart (and rebuilt, see `Projections::catch_up`).
+//! - `state/format`: the format of every projection document, written by
+//!   the fold at sequence 1, so that a ledger whose projections were written
+//!   before these documents existed, or in an older format (1: JSON
+//!   documents; 2: postcard, see [`crate::docs`]), is told apart and rebuilt
+//!   once (see `Projections::catch_up`).
 
 use std::collections::BTreeSet;
 
@@ -26,12 +28,12 @@ use benefit_store::StoredEvent;
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
-use crate::docs::{Docs, Overlay};
+use crate::docs::{decode_document, Docs, Overlay};
 use crate::ProjectionError;
 
-/// The marker document of the state family, and its value.
+/// The marker document of the documents' format, and its value.
 pub const STATE_FORMAT_KEY: &str = "state/format";
-const STATE_FORMAT: u32 = 1;
+const STATE_FORMAT: u32 = 2;
 
 /// The document key of an entity.
 pub fn state_key(key: &EntityKey) -> String {
@@ -56,10 +58,7 @@ pub fn state_key(key: &EntityKey) -> String {
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ProjectionError> {
-    serde_json::from_slice(bytes).map_err(|e| ProjectionError::Document {
-        key: key.to_owned(),
-        message: e.to_string(),
-    })
+    decode_document(key, bytes)
 }
 
 /// Reads one entity from persisted (or in-memory) documents.
@@ -78,9 +77,38 @@ pub fn load_entity(docs: &dyn Docs, key: &EntityKey) -> Result<Option<Entity>, P
     }))
 }
 
-/// Whether the documents hold the state family (see [`STATE_FORMAT_KEY`]).
+/// Whether the documents hold the state family, in today's format (see
+/// [`STATE_FORMAT_KEY`]).
 pub fn has_state(docs: &dyn Docs) -> Result<bool, ProjectionError> {
-    Ok(docs.get(STATE_FORMAT_KEY)?.is_some())
+    Ok(docs
+        .get(STATE_FORMAT_KEY)?
+        .is_some_and(|bytes| decode::<u32>(STATE_FORMAT_KEY, &bytes).ok() == Some(STATE_FORMAT)))
+}
+
+/// A state document as JSON (see [`crate::docs::document_json`]).
+pub(crate) fn state_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, ProjectionError> {
+    let entity = |family: &str| -> Result<serde_json::Value, ProjectionError> {
+        let value = match family {
+            "format" => serde_json::to_value(decode::<u32>(key, bytes)?),
+            "benefit" => serde_json::to_value(decode::<Benefit>(key, bytes)?),
+            "key" => serde_json::to_value(decode::<Key>(key, bytes)?),
+            "sub" => serde_json::to_value(decode::<Subscription>(key, bytes)?),
+            "user" => serde_json::to_value(decode::<User>(key, bytes)?),
+            "credit" => serde_json::to_value(decode::<CreditHolders>(key, bytes)?),
+            "holdings" => serde_json::to_value(decode::<BTreeSet<BenefitId>>(key, bytes)?),
+            _ => {
+                return Err(ProjectionError::Document {
+                    key: key.to_owned(),
+                    message: "not a state document".into(),
+                })
+            }
+        };
+        value.map_err(|e| ProjectionError::Document {
+            key: key.to_owned(),
+            message: e.to_string(),
+        })
+    };
+    entity(key.split('/').nth(1).unwrap_or_default())
 }
 
 fn load_in_overlay(docs: &Overlay<'_>, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
