@@ -3,14 +3,17 @@
 //! Every event serializes as `{"type": "KeyRedeemed", "version": 1, "data":
 //! {...}}`: the past-tense name, the schema version of that event type, and
 //! its fields in snake_case with dates as `YYYY-MM-DD`. A released version is
-//! never edited; a change adds a version and [`Event::from_json`] upcasts the
-//! older one on read.
+//! never edited; a change adds a version and [`Event::from_parts`] upcasts the
+//! older one on read, for the JSON form ([`Event::from_json`]) and for any
+//! other format that stores the type, the version and the data apart (the
+//! store's binary record format, which writes the data with
+//! [`Event::serialize_data`]).
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::ser::SerializeStruct;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use thiserror::Error;
 
@@ -395,52 +398,95 @@ impl Event {
         serde_json::to_vec(self).expect("events always serialize to JSON")
     }
 
-    /// Reads the JSON form, upcasting an older schema version to today's.
+    /// Reads the JSON form, upcasting an older schema version to today's
+    /// (through [`Event::from_parts`]).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventDecodeError> {
         let wire: Wire<'_> =
             serde_json::from_slice(bytes).map_err(|e| EventDecodeError::Envelope(e.to_string()))?;
-        let Some(event_type) = EventType::from_name(&wire.event_type) else {
-            return Err(EventDecodeError::UnknownType(crate::excerpt(
-                &wire.event_type,
-            )));
+        let mut data = serde_json::Deserializer::from_str(wire.data.get());
+        let event = Self::from_parts(&wire.event_type, wire.version, &mut data)?;
+        // `data` is one JSON value (a `RawValue`), so nothing can follow it;
+        // checked all the same, as `serde_json::from_str` would.
+        data.end().map_err(|e| EventDecodeError::Data {
+            event_type: event.event_type(),
+            message: crate::mask_keys_in(&e.to_string()),
+        })?;
+        Ok(event)
+    }
+
+    /// Reads an event from its three stored parts, whatever the format they
+    /// were stored in: the type's name (`KeyRedeemed`), its schema version,
+    /// and a deserializer at the start of its data (JSON in the JSON form
+    /// and record format 1, postcard in record format 2).
+    ///
+    /// This is the one place that knows which (type, version) pairs exist
+    /// and how each becomes today's [`Event`]: when an event type gets a
+    /// schema version 2, its upcast from version 1 goes here and serves
+    /// every format. The caller checks that nothing follows the data.
+    /// Error messages are masked (R3): a key in the data is never echoed.
+    pub fn from_parts<'de, D: Deserializer<'de>>(
+        type_name: &str,
+        version: u32,
+        data: D,
+    ) -> Result<Self, EventDecodeError> {
+        let Some(event_type) = EventType::from_name(type_name) else {
+            return Err(EventDecodeError::UnknownType(crate::excerpt(type_name)));
         };
-        if wire.version != EVENT_SCHEMA_VERSION {
+        if version != EVENT_SCHEMA_VERSION {
             // Version 1 is the only version so far; when an event type gets a
             // version 2, its upcast from 1 goes here.
             return Err(EventDecodeError::UnknownVersion {
                 event_type,
-                version: wire.version,
+                version,
             });
         }
-        let data = wire.data.get();
-        let fail = |e: serde_json::Error| EventDecodeError::Data {
+        let fail = |e: D::Error| EventDecodeError::Data {
             event_type,
             message: crate::mask_keys_in(&e.to_string()),
         };
         Ok(match event_type {
             EventType::BenefitGranted => {
-                Event::BenefitGranted(serde_json::from_str(data).map_err(fail)?)
+                Event::BenefitGranted(BenefitGranted::deserialize(data).map_err(fail)?)
             }
             EventType::UserRegistered => {
-                Event::UserRegistered(serde_json::from_str(data).map_err(fail)?)
+                Event::UserRegistered(UserRegistered::deserialize(data).map_err(fail)?)
             }
-            EventType::KeyRedeemed => Event::KeyRedeemed(serde_json::from_str(data).map_err(fail)?),
+            EventType::KeyRedeemed => {
+                Event::KeyRedeemed(KeyRedeemed::deserialize(data).map_err(fail)?)
+            }
             EventType::LicensesAdded => {
-                Event::LicensesAdded(serde_json::from_str(data).map_err(fail)?)
+                Event::LicensesAdded(LicensesAdded::deserialize(data).map_err(fail)?)
             }
             EventType::EndDateExtended => {
-                Event::EndDateExtended(serde_json::from_str(data).map_err(fail)?)
+                Event::EndDateExtended(EndDateExtended::deserialize(data).map_err(fail)?)
             }
             EventType::CreditAssigned => {
-                Event::CreditAssigned(serde_json::from_str(data).map_err(fail)?)
+                Event::CreditAssigned(CreditAssigned::deserialize(data).map_err(fail)?)
             }
             EventType::CreditUnassigned => {
-                Event::CreditUnassigned(serde_json::from_str(data).map_err(fail)?)
+                Event::CreditUnassigned(CreditUnassigned::deserialize(data).map_err(fail)?)
             }
             EventType::CreditTransferred => {
-                Event::CreditTransferred(serde_json::from_str(data).map_err(fail)?)
+                Event::CreditTransferred(CreditTransferred::deserialize(data).map_err(fail)?)
             }
         })
+    }
+
+    /// Writes the event's data alone (the `data` of the JSON form, in
+    /// today's schema version, [`EVENT_SCHEMA_VERSION`]) with any serde
+    /// serializer: record format 2 stores it as postcard beside the type's
+    /// name and the version. [`Event::from_parts`] reads it back.
+    pub fn serialize_data<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Event::BenefitGranted(e) => e.serialize(serializer),
+            Event::UserRegistered(e) => e.serialize(serializer),
+            Event::KeyRedeemed(e) => e.serialize(serializer),
+            Event::LicensesAdded(e) => e.serialize(serializer),
+            Event::EndDateExtended(e) => e.serialize(serializer),
+            Event::CreditAssigned(e) => e.serialize(serializer),
+            Event::CreditUnassigned(e) => e.serialize(serializer),
+            Event::CreditTransferred(e) => e.serialize(serializer),
+        }
     }
 }
 
@@ -459,17 +505,17 @@ impl Serialize for Event {
         let mut s = serializer.serialize_struct("Event", 3)?;
         s.serialize_field("type", self.event_type().as_str())?;
         s.serialize_field("version", &EVENT_SCHEMA_VERSION)?;
-        match self {
-            Event::BenefitGranted(e) => s.serialize_field("data", e)?,
-            Event::UserRegistered(e) => s.serialize_field("data", e)?,
-            Event::KeyRedeemed(e) => s.serialize_field("data", e)?,
-            Event::LicensesAdded(e) => s.serialize_field("data", e)?,
-            Event::EndDateExtended(e) => s.serialize_field("data", e)?,
-            Event::CreditAssigned(e) => s.serialize_field("data", e)?,
-            Event::CreditUnassigned(e) => s.serialize_field("data", e)?,
-            Event::CreditTransferred(e) => s.serialize_field("data", e)?,
-        }
+        s.serialize_field("data", &DataOf(self))?;
         s.end()
+    }
+}
+
+/// An event's data as a value of its own, for [`Event`]'s `Serialize`.
+struct DataOf<'a>(&'a Event);
+
+impl Serialize for DataOf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_data(serializer)
     }
 }
 

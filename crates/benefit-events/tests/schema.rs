@@ -166,3 +166,55 @@ fn unknown_types_versions_and_fields_are_named_errors() {
         assert!(err.to_string().starts_with(message), "{err}");
     }
 }
+
+/// An event's data as a value of its own, the way a binary record format
+/// writes it.
+struct Data<'a>(&'a Event);
+
+impl serde::Serialize for Data<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_data(serializer)
+    }
+}
+
+#[test]
+fn every_example_reads_back_from_postcard_through_from_parts() {
+    // A binary, not self-describing format: no data type may need
+    // `deserialize_any` (internally tagged or untagged enums, `flatten`).
+    for event in examples() {
+        let bytes = postcard::to_allocvec(&Data(&event)).expect("postcard");
+        let mut data = postcard::Deserializer::from_bytes(&bytes);
+        let read = Event::from_parts(event.event_type().as_str(), EVENT_SCHEMA_VERSION, &mut data);
+        assert_eq!(read.as_ref(), Ok(&event));
+        assert_eq!(data.finalize().map(<[u8]>::len), Ok(0), "{event:?}");
+    }
+}
+
+#[test]
+fn from_parts_names_unknown_types_versions_and_bad_data_without_keys() {
+    let event = &examples()[3];
+    let bytes = postcard::to_allocvec(&Data(event)).expect("postcard");
+    let read = |name: &str, version: u32, bytes: &[u8]| {
+        Event::from_parts(
+            name,
+            version,
+            &mut postcard::Deserializer::from_bytes(bytes),
+        )
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        read("KeyStolen", 1, &bytes),
+        Err("unknown event type 'KeyStolen'".into())
+    );
+    assert_eq!(
+        read("KeyRedeemed", 2, &bytes),
+        Err("KeyRedeemed has schema version 2, this program knows version 1".into())
+    );
+    let message = read("KeyRedeemed", 1, &bytes[..bytes.len() - 1]).expect_err("truncated");
+    assert!(
+        message.starts_with("KeyRedeemed data is not valid"),
+        "{message}"
+    );
+    let message = read("UserRegistered", 1, &bytes).expect_err("another type's data");
+    assert!(!contains_key(&message), "{message}");
+}
