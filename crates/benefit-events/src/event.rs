@@ -401,8 +401,10 @@ impl Event {
     /// Reads the JSON form, upcasting an older schema version to today's
     /// (through [`Event::from_parts`]).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EventDecodeError> {
-        let wire: Wire<'_> =
-            serde_json::from_slice(bytes).map_err(|e| EventDecodeError::Envelope(e.to_string()))?;
+        // serde_json quotes a string of the wrong type in its message:
+        // masked, in case it is a key (R3).
+        let wire: Wire<'_> = serde_json::from_slice(bytes)
+            .map_err(|e| EventDecodeError::Envelope(crate::mask_keys_in(&e.to_string())))?;
         let mut data = serde_json::Deserializer::from_str(wire.data.get());
         let event = Self::from_parts(&wire.event_type, wire.version, &mut data)?;
         // `data` is one JSON value (a `RawValue`), so nothing can follow it;

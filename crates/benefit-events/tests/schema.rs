@@ -218,3 +218,14 @@ fn from_parts_names_unknown_types_versions_and_bad_data_without_keys() {
     let message = read("UserRegistered", 1, &bytes).expect_err("another type's data");
     assert!(!contains_key(&message), "{message}");
 }
+
+#[test]
+fn r3_an_envelope_error_does_not_echo_a_key() {
+    // serde_json quotes a string of the wrong type in its message.
+    let json = r#"{"type":"KeyRedeemed","version":"AAAAA-BBBBB-CCCCC-DDDDD-7QXKR","data":{}}"#;
+    let message = Event::from_json(json.as_bytes())
+        .expect_err("a version is a number")
+        .to_string();
+    assert!(message.starts_with("not an event record"), "{message}");
+    assert!(!contains_key(&message), "{message}");
+}
