@@ -1,31 +1,51 @@
 //! The byte format of a stored record: the one module that knows it.
 //!
 //! A record is stored as its **body** (every field of [`StoredEvent`] but the
-//! hash) and its **hash**. Format 1, today's, writes the body as one line of
-//! JSON with the fields in a fixed order and no white space:
+//! hash) and its **hash**. The first byte of a body says its format:
 //!
-//! ```text
-//! {"format":1,"seq":7,"stream":"subscription/contoso-o365","stream_version":2,
-//!  "event_id":"<uuid>","command_id":"<uuid>","recorded_at":"2026-01-15T09:30:00.000000Z",
-//!  "actor":{"user":"ann@contoso.com","role":"global-admin"},
-//!  "event":{"type":"KeyRedeemed","version":1,"data":{...}},"prev_hash":"<64 hex>"}
-//! ```
+//! - `{` (0x7B): **format 1**, the first one, one line of JSON with the
+//!   fields in a fixed order and no white space. No longer written, read for
+//!   ever:
+//!
+//!   ```text
+//!   {"format":1,"seq":7,"stream":"subscription/contoso-o365","stream_version":2,
+//!    "event_id":"<uuid>","command_id":"<uuid>","recorded_at":"2026-01-15T09:30:00.000000Z",
+//!    "actor":{"user":"ann@contoso.com","role":"global-admin"},
+//!    "event":{"type":"KeyRedeemed","version":1,"data":{...}},"prev_hash":"<64 hex>"}
+//!   ```
+//!
+//! - 0x02: **format 2**, written today: the byte 0x02, then the
+//!   [postcard](https://postcard.jamesmunns.com/wire-format) encoding (wire
+//!   format v1) of, in this order: `seq` (u64), `stream` (string),
+//!   `stream_version` (u64), `event_id` and `command_id` (16 raw bytes
+//!   each), `recorded_at` (i64, microseconds since the Unix epoch, UTC),
+//!   the actor's `user` and `role` (strings, the role's name as in format
+//!   1), the event's `type` (its name, as in format 1), `version` (u32, the
+//!   event type's schema version) and `data` (a byte string: the postcard
+//!   encoding of the event's data struct), and `prev_hash` (32 raw bytes).
+//!   Nothing may follow. `docs/storage.md` has the details.
+//! - Any other first byte is refused: 0x03 to 0x1F as a format newer than
+//!   this program ([`DecodeError::UnknownFormat`]), the rest as not a record.
 //!
 //! The hash is `SHA-256(prev_hash ‖ body)`: the 32 raw bytes of the previous
 //! record's hash followed by the body bytes exactly as stored. Hashing the
 //! stored bytes, not a re-encoding of the decoded record, is deliberate: an
-//! old record that is upcast on read keeps its hash, and an auditor can check
-//! the chain without parsing the body at all.
+//! old record that is upcast on read keeps its hash, records of different
+//! formats chain in one log, and an auditor can check the chain without
+//! parsing the body at all.
 //!
-//! Nothing outside this module depends on the body being JSON. A later format
-//! (binary, say) gets a new `format` number, and [`decode`] keeps reading
-//! every older one.
+//! Nothing outside this module depends on the body's format. In both
+//! formats the event is read by [`Event::from_parts`], the events crate's
+//! one upcasting reader, so a new schema version of an event type is read
+//! from either format the same way.
 
 use std::borrow::Cow;
 
-use benefit_events::{Actor, Event, EventDecodeError, StreamId};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use benefit_events::{
+    mask_keys_in, Actor, Event, EventDecodeError, Role, StreamId, UserName, EVENT_SCHEMA_VERSION,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 use thiserror::Error;
@@ -33,8 +53,19 @@ use uuid::Uuid;
 
 use crate::{ChainHash, StoredEvent};
 
-/// The record format written today.
-pub const RECORD_FORMAT: u32 = 1;
+/// The record format written today (format 1 stays readable).
+pub const RECORD_FORMAT: u32 = 2;
+
+/// The first byte of every format-1 body (JSON): `{`.
+pub const FORMAT_1_FIRST_BYTE: u8 = b'{';
+
+/// The first byte of every format-2 body; the postcard encoding follows.
+pub const FORMAT_2_FIRST_BYTE: u8 = 0x02;
+
+/// First bytes kept for later binary formats (each starting with its
+/// number, as format 2 does): a body starting with one of them is refused
+/// as [`DecodeError::UnknownFormat`], not as damage.
+const LATER_FORMATS_FIRST_BYTES: std::ops::RangeInclusive<u8> = 0x03..=0x1F;
 
 /// The largest body a record may have, in bytes. A limit on everything: an
 /// event is a handful of fields, a benefit a handful of keys; anything near
@@ -49,43 +80,105 @@ pub fn chain_hash(prev_hash: &ChainHash, body: &[u8]) -> ChainHash {
     ChainHash(hasher.finalize().into())
 }
 
+/// Format 2, after its first byte: the fields in the order they are
+/// written. postcard writes a struct as its fields one after the other, so
+/// the nesting (`actor`, `event`) adds no bytes; it only groups the fields.
 #[derive(Serialize)]
-struct BodyOut<'a> {
-    format: u32,
+struct BodyV2Out<'a> {
     seq: u64,
     stream: &'a StreamId,
     stream_version: u64,
-    event_id: &'a Uuid,
-    command_id: &'a Uuid,
-    recorded_at: String,
-    actor: &'a Actor,
-    event: &'a Event,
-    prev_hash: String,
+    event_id: [u8; 16],
+    command_id: [u8; 16],
+    /// Microseconds since the Unix epoch, UTC.
+    recorded_at: i64,
+    actor: ActorV2<'a>,
+    event: EventV2<'a>,
+    prev_hash: [u8; 32],
 }
 
-/// The body of `record` in today's format: every field but `hash`.
+/// [`BodyV2Out`] as it is read: the same fields, the same order.
+#[derive(Deserialize)]
+struct BodyV2In<'a> {
+    seq: u64,
+    stream: StreamId,
+    stream_version: u64,
+    event_id: [u8; 16],
+    command_id: [u8; 16],
+    recorded_at: i64,
+    #[serde(borrow)]
+    actor: ActorV2<'a>,
+    #[serde(borrow)]
+    event: EventV2<'a>,
+    prev_hash: [u8; 32],
+}
+
+#[derive(Serialize, Deserialize)]
+struct ActorV2<'a> {
+    user: &'a str,
+    role: &'a str,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventV2<'a> {
+    /// The event type's name, as in format 1 (`KeyRedeemed`).
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    /// The event type's schema version.
+    version: u32,
+    /// The postcard encoding of the event's data, as a byte string (its
+    /// length, then its bytes), so that a reader can walk the envelope
+    /// without knowing the data's schema.
+    #[serde(serialize_with = "as_bytes")]
+    data: &'a [u8],
+}
+
+fn as_bytes<S: Serializer>(bytes: &&[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bytes(bytes)
+}
+
+/// An event's data as a value of its own.
+struct DataOf<'a>(&'a Event);
+
+impl Serialize for DataOf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_data(serializer)
+    }
+}
+
+/// The body of `record` in today's format (2): every field but `hash`.
 ///
 /// `recorded_at` is written to the microsecond; the store truncates the
 /// clock's reading to microseconds before it builds the record, so that a
 /// record decodes to exactly what was appended.
 pub fn encode_body(record: &StoredEvent) -> Result<Vec<u8>, EncodeError> {
-    let body = BodyOut {
-        format: RECORD_FORMAT,
+    // Plain structs of strings and numbers always serialize to memory; the
+    // error arms exist only because serde's signature has them.
+    let serialize = |e: postcard::Error| EncodeError::Serialize(e.to_string());
+    let data = postcard::to_allocvec(&DataOf(&record.event)).map_err(serialize)?;
+    let body = BodyV2Out {
         seq: record.seq,
         stream: &record.stream,
         stream_version: record.stream_version,
-        event_id: &record.event_id,
-        command_id: &record.command_id,
-        recorded_at: record
-            .recorded_at
-            .to_rfc3339_opts(SecondsFormat::Micros, true),
-        actor: &record.actor,
-        event: &record.event,
-        prev_hash: record.prev_hash.to_hex(),
+        event_id: record.event_id.into_bytes(),
+        command_id: record.command_id.into_bytes(),
+        recorded_at: record.recorded_at.timestamp_micros(),
+        actor: ActorV2 {
+            user: record.actor.user.as_str(),
+            role: record.actor.role.as_str(),
+        },
+        event: EventV2 {
+            event_type: record.event.event_type().as_str(),
+            version: EVENT_SCHEMA_VERSION,
+            data: &data,
+        },
+        prev_hash: record.prev_hash.0,
     };
-    // Plain structs of strings and numbers always serialize to memory; the
-    // error arm exists only because serde's signature has one.
-    let bytes = serde_json::to_vec(&body).map_err(|e| EncodeError::Json(e.to_string()))?;
+    // The fixed-size fields, the names and lengths, the strings, the data.
+    let capacity = 160 + record.stream.as_str().len() + body.actor.user.len() + data.len();
+    let mut bytes = Vec::with_capacity(capacity);
+    bytes.push(FORMAT_2_FIRST_BYTE);
+    let bytes = postcard::to_extend(&body, bytes).map_err(serialize)?;
     if bytes.len() > RECORD_BODY_BYTES_MAX {
         return Err(EncodeError::TooLarge {
             bytes: bytes.len(),
@@ -95,9 +188,57 @@ pub fn encode_body(record: &StoredEvent) -> Result<Vec<u8>, EncodeError> {
     Ok(bytes)
 }
 
+/// Reads a body of any known format into a record with the given hash. The
+/// event is upcast to today's schema version by [`Event::from_parts`].
+///
+/// Decoding does not check the hash: that is [`crate::verify`]'s job, which
+/// needs the record before it.
+pub fn decode(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
+    if body.len() > RECORD_BODY_BYTES_MAX {
+        return Err(DecodeError::TooLarge {
+            bytes: body.len(),
+            max: RECORD_BODY_BYTES_MAX,
+        });
+    }
+    match body.split_first() {
+        Some((&FORMAT_2_FIRST_BYTE, rest)) => decode_v2(rest, hash),
+        Some((&FORMAT_1_FIRST_BYTE, _)) => decode_json(body, hash),
+        Some((&byte, _)) if LATER_FORMATS_FIRST_BYTES.contains(&byte) => {
+            Err(DecodeError::UnknownFormat {
+                found: u32::from(byte),
+            })
+        }
+        Some((&byte, _)) => Err(DecodeError::Body(format!(
+            "the body starts with byte 0x{byte:02x}, which starts no record format \
+             (format 1 starts with '{{', format 2 with 0x02)"
+        ))),
+        None => Err(DecodeError::Body("the body is empty".into())),
+    }
+}
+
 #[derive(Deserialize)]
 struct FormatProbe {
     format: u32,
+}
+
+/// A JSON body: format 1, the only JSON format.
+fn decode_json(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
+    match decode_v1(body, hash) {
+        Err(DecodeError::Body(message)) => {
+            // Only a body that is not format 1 is probed for the format it
+            // says it has.
+            let probe: FormatProbe =
+                serde_json::from_slice(body).map_err(|_| DecodeError::Body(message.clone()))?;
+            match probe.format {
+                found if found > RECORD_FORMAT => Err(DecodeError::UnknownFormat { found }),
+                1 => Err(DecodeError::Body(message)),
+                found => Err(DecodeError::Body(format!(
+                    "a JSON body is format 1, this one says format {found}"
+                ))),
+            }
+        }
+        decoded => decoded,
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,36 +259,11 @@ struct BodyV1<'a> {
     prev_hash: Cow<'a, str>,
 }
 
-/// Reads a body of any known format into a record with the given hash. The
-/// event is upcast to today's schema version by [`Event::from_json`].
-///
-/// Decoding does not check the hash: that is [`crate::verify`]'s job, which
-/// needs the record before it.
-pub fn decode(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
-    if body.len() > RECORD_BODY_BYTES_MAX {
-        return Err(DecodeError::TooLarge {
-            bytes: body.len(),
-            max: RECORD_BODY_BYTES_MAX,
-        });
-    }
-    // Today's format first: one parse for the common case. Only a body that
-    // is not format 1 is probed for the format it says it has.
-    match decode_v1(body, hash) {
-        Err(DecodeError::Body(message)) => {
-            let probe: FormatProbe =
-                serde_json::from_slice(body).map_err(|_| DecodeError::Body(message.clone()))?;
-            match probe.format {
-                RECORD_FORMAT => Err(DecodeError::Body(message)),
-                found => Err(DecodeError::UnknownFormat { found }),
-            }
-        }
-        decoded => decoded,
-    }
-}
-
 fn decode_v1(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
-    let raw: BodyV1<'_> =
-        serde_json::from_slice(body).map_err(|e| DecodeError::Body(e.to_string()))?;
+    // serde_json quotes a string of the wrong type in its message: masked,
+    // in case it is a key (R3).
+    let raw: BodyV1<'_> = serde_json::from_slice(body)
+        .map_err(|e| DecodeError::Body(mask_keys_in(&e.to_string())))?;
     if raw.format != 1 {
         return Err(DecodeError::Body(format!("format {} is not 1", raw.format)));
     }
@@ -174,6 +290,120 @@ fn decode_v1(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
         prev_hash,
         hash,
     })
+}
+
+/// A format-2 body after its first byte.
+fn decode_v2(bytes: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
+    let (raw, rest): (BodyV2In<'_>, _) = postcard::take_from_bytes(bytes)
+        .map_err(|e| DecodeError::Body(format!("format 2: {}", postcard_reason(&e))))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::Body(format!(
+            "format 2: {} after the record's last field",
+            bytes_count(rest.len())
+        )));
+    }
+    let recorded_at = DateTime::<Utc>::from_timestamp_micros(raw.recorded_at).ok_or_else(|| {
+        field_error(
+            "recorded_at",
+            format!("{} µs from the Unix epoch is out of range", raw.recorded_at),
+        )
+    })?;
+    let actor = Actor {
+        user: UserName::parse(raw.actor.user).map_err(|e| field_error("actor.user", e))?,
+        role: Role::parse(raw.actor.role).map_err(|e| field_error("actor.role", e))?,
+    };
+    let mut data = postcard::Deserializer::from_bytes(raw.event.data);
+    let event = Event::from_parts(raw.event.event_type, raw.event.version, &mut data)
+        .map_err(|e| DecodeError::Event(reword_data_error(e)))?;
+    let left = data
+        .finalize()
+        .map_err(|e| field_error("event.data", postcard_reason(&e)))?;
+    if !left.is_empty() {
+        return Err(field_error(
+            "event.data",
+            format!(
+                "{} after the {} data's last field",
+                bytes_count(left.len()),
+                event.event_type()
+            ),
+        ));
+    }
+    Ok(StoredEvent {
+        seq: raw.seq,
+        stream: raw.stream,
+        stream_version: raw.stream_version,
+        event_id: Uuid::from_bytes(raw.event_id),
+        command_id: Uuid::from_bytes(raw.command_id),
+        recorded_at,
+        actor,
+        event,
+        prev_hash: ChainHash(raw.prev_hash),
+        hash,
+    })
+}
+
+/// postcard's own words for an error are terse ("Serde Deserialization
+/// Error"); the events crate passes them on as the data's error message.
+/// This puts [`postcard_reason`]'s words in their place.
+fn reword_data_error(error: EventDecodeError) -> EventDecodeError {
+    const WORDED: [postcard::Error; 7] = [
+        postcard::Error::DeserializeUnexpectedEnd,
+        postcard::Error::DeserializeBadVarint,
+        postcard::Error::DeserializeBadUtf8,
+        postcard::Error::DeserializeBadBool,
+        postcard::Error::DeserializeBadOption,
+        postcard::Error::DeserializeBadEnum,
+        postcard::Error::SerdeDeCustom,
+    ];
+    match error {
+        EventDecodeError::Data {
+            event_type,
+            message,
+        } => EventDecodeError::Data {
+            event_type,
+            message: WORDED
+                .iter()
+                .find(|e| e.to_string() == message)
+                .map_or(message, postcard_reason),
+        },
+        other => other,
+    }
+}
+
+/// `1 byte`, `2 bytes`.
+fn bytes_count(count: usize) -> String {
+    match count {
+        1 => "1 byte".into(),
+        n => format!("{n} bytes"),
+    }
+}
+
+fn field_error(field: &'static str, reason: impl ToString) -> DecodeError {
+    DecodeError::Field {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+/// What is wrong, in words, for postcard's errors (which never quote the
+/// input, so they cannot show a key, R3).
+fn postcard_reason(error: &postcard::Error) -> String {
+    match error {
+        postcard::Error::DeserializeUnexpectedEnd => {
+            "the bytes end before the last field (truncated)".into()
+        }
+        postcard::Error::DeserializeBadVarint => "a number is not a valid varint".into(),
+        postcard::Error::DeserializeBadUtf8 => "a text field is not UTF-8".into(),
+        postcard::Error::DeserializeBadBool => "a boolean is neither 0 nor 1".into(),
+        postcard::Error::DeserializeBadOption => "an option tag is neither 0 nor 1".into(),
+        postcard::Error::DeserializeBadEnum => "an enum variant does not exist".into(),
+        postcard::Error::SerdeDeCustom => {
+            "a value is not valid for its field (an id, a name, a key, a date, \
+             a currency, a number of seats or a choice)"
+                .into()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// One stored value holding a whole record: the 32 hash bytes, then the body.
@@ -210,7 +440,7 @@ pub enum EncodeError {
     },
     /// Serialization failed (a bug in a `Serialize` implementation).
     #[error("the record does not serialize: {0}")]
-    Json(String),
+    Serialize(String),
 }
 
 /// Why stored bytes are not a record.
@@ -233,7 +463,7 @@ pub enum DecodeError {
     /// Not a record body of a known shape.
     #[error("not a record: {0}")]
     Body(String),
-    /// A `format` newer than this program knows.
+    /// A `format` newer than this program knows (or a damaged first byte).
     #[error("record format {found} is newer than this program, which reads formats 1 to {RECORD_FORMAT}")]
     UnknownFormat {
         /// The format found.
@@ -251,3 +481,6 @@ pub enum DecodeError {
     #[error("the event does not decode: {0}")]
     Event(EventDecodeError),
 }
+
+#[cfg(test)]
+mod tests;

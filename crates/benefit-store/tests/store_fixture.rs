@@ -1,22 +1,30 @@
-//! Backward compatibility: `tests/fixtures/store-v1/` (at the workspace root)
-//! holds the stored records of a small history, one of every event type, as
-//! the first version of the store wrote them. Every later version must still
-//! decode them, and their chain must still verify to the same head digest.
+//! Backward compatibility: `tests/fixtures/store-vN/` (at the workspace
+//! root) holds the stored records of a small history, one of every event
+//! type, as record format N wrote them: `store-v1` in JSON (format 1, no
+//! longer written), `store-v2` in postcard (format 2, written today). Every
+//! later version must still decode them, and their chains must still verify
+//! to the same head digests. A log may mix formats: format-1 records
+//! followed by format-2 appends verify as one chain, and the old records
+//! keep their hashes.
 //!
 //! The fixture is generated, never hand-typed: with
 //! `BENEFIT_STORE_WRITE_FIXTURE=1` the generator test writes the fixture of
 //! today's record format (`store-v{RECORD_FORMAT}`); without it, it checks
 //! that today's store still writes exactly that fixture. When the format
 //! changes, bump `RECORD_FORMAT`, generate the new fixture beside the old
-//! one, and keep both decode tests.
+//! ones, and keep every decode test.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use benefit_events::{Actor, Event, Role, UserName};
 use benefit_store::conformance::collect;
-use benefit_store::encoding::{encode_body, RECORD_FORMAT};
+use benefit_store::encoding::{
+    chain_hash, decode, encode_body, FORMAT_2_FIRST_BYTE, RECORD_FORMAT,
+};
 use benefit_store::verify::ChainVerifier;
-use benefit_store::{AppendRequest, ChainHash, Digest, EventStore, SledStore, SteppingClock};
+use benefit_store::{
+    AppendRequest, ChainHash, Digest, EventStore, SledStore, SteppingClock, StoredEvent,
+};
 use chrono::{DateTime, TimeDelta};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -25,6 +33,10 @@ use uuid::Uuid;
 /// The head of the version-1 fixture. A change here means old ledgers no
 /// longer verify: never edit it to make the test pass.
 const STORE_V1_HEAD: &str = "9:d34534f6f53d3277116f58b246b06fc17fe8bb5fc3f605e88ed46c2df1afa77c";
+
+/// The head of the version-2 fixture: the same history as version 1,
+/// stored in format 2. Never edit it to make the test pass either.
+const STORE_V2_HEAD: &str = "9:735485c2e02d81f1e1308f13535e8a8b0fad7a1425518703a0ce3af3eda720f7";
 
 /// The events of the fixture's history, one of every type, as the events
 /// crate writes them (schema version 1).
@@ -47,9 +59,8 @@ fn fixture_path(format: u32) -> PathBuf {
         .join("log.jsonl")
 }
 
-/// Appends the fixture's history to a fresh ledger and returns the lines of
-/// its log: `{"seq":N,"hash":"HEX","body":BODY}`, the body verbatim.
-fn generate() -> String {
+/// Appends the fixture's history to a fresh ledger and returns its records.
+fn history() -> Vec<StoredEvent> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let start = DateTime::from_timestamp(1_767_254_400, 0).expect("2026-01-01T08:00:00Z");
     let clock = SteppingClock::new(start, TimeDelta::milliseconds(90_061_001));
@@ -79,15 +90,34 @@ fn generate() -> String {
         store.append(request).expect("append");
     }
     collect(store.read_from(0))
+}
+
+/// The lines of today's fixture: `{"seq":N,"hash":"HEX","body_hex":"HEX"}`,
+/// the body's bytes in lower-case hex (format 2 is binary).
+fn generate() -> String {
+    history()
         .iter()
         .map(|record| {
             let body = encode_body(record).expect("encodes");
-            let body = String::from_utf8(body).expect("format 1 is JSON text");
             format!(
-                "{{\"seq\":{},\"hash\":\"{}\",\"body\":{body}}}\n",
-                record.seq, record.hash
+                "{{\"seq\":{},\"hash\":\"{}\",\"body_hex\":\"{}\"}}\n",
+                record.seq,
+                record.hash,
+                hex(&body)
             )
         })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len() % 2 == 0, "an even number of hex digits");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
         .collect()
 }
 
@@ -118,26 +148,208 @@ struct Line<'a> {
     body: &'a RawValue,
 }
 
-#[test]
-fn store_v1_records_still_decode_chain_and_reach_the_same_head() {
+/// The v1 fixture's records: `(seq, hash, body)`, the body verbatim.
+fn fixture_v1() -> Vec<(u64, ChainHash, Vec<u8>)> {
     let text = std::fs::read_to_string(fixture_path(1)).expect("the v1 fixture is committed");
+    text.lines()
+        .map(|line| {
+            let line: Line<'_> = serde_json::from_str(line).expect("a fixture line");
+            let hash = ChainHash::from_hex(line.hash).expect("a hash");
+            (line.seq, hash, line.body.get().as_bytes().to_vec())
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineV2<'a> {
+    seq: u64,
+    hash: &'a str,
+    body_hex: &'a str,
+}
+
+/// The v2 fixture's records: `(seq, hash, body)`.
+fn fixture_v2() -> Vec<(u64, ChainHash, Vec<u8>)> {
+    let text = std::fs::read_to_string(fixture_path(2)).expect("the v2 fixture is committed");
+    text.lines()
+        .map(|line| {
+            let line: LineV2<'_> = serde_json::from_str(line).expect("a fixture line");
+            let hash = ChainHash::from_hex(line.hash).expect("a hash");
+            (line.seq, hash, unhex(line.body_hex))
+        })
+        .collect()
+}
+
+/// Verifies a fixture's chain and returns its records and head.
+fn verify_fixture(records: &[(u64, ChainHash, Vec<u8>)]) -> (Vec<StoredEvent>, Digest) {
     let mut verifier = ChainVerifier::new();
-    let mut types = std::collections::BTreeSet::new();
-    for line in text.lines() {
-        let line: Line<'_> = serde_json::from_str(line).expect("a fixture line");
-        let hash = ChainHash::from_hex(line.hash).expect("a hash");
-        let record = verifier
-            .check(line.seq, hash, line.body.get().as_bytes())
-            .unwrap_or_else(|b| panic!("the v1 fixture no longer verifies: {b}"));
-        types.insert(record.event.event_type());
-    }
+    let decoded = records
+        .iter()
+        .map(|(seq, hash, body)| {
+            verifier
+                .check(*seq, *hash, body)
+                .unwrap_or_else(|b| panic!("the fixture no longer verifies: {b}"))
+        })
+        .collect::<Vec<_>>();
+    let types: std::collections::BTreeSet<_> =
+        decoded.iter().map(|r| r.event.event_type()).collect();
     assert_eq!(
         types.len(),
         benefit_events::EventType::ALL.len(),
         "one of every event type"
     );
     let report = verifier.report();
-    let pinned: Digest = STORE_V1_HEAD.parse().expect("a digest");
-    assert_eq!(report.head, pinned);
     assert_eq!((report.events, report.streams), (9, 4));
+    (decoded, report.head)
+}
+
+#[test]
+fn store_v1_records_still_decode_chain_and_reach_the_same_head() {
+    let (_, head) = verify_fixture(&fixture_v1());
+    let pinned: Digest = STORE_V1_HEAD.parse().expect("a digest");
+    assert_eq!(head, pinned);
+}
+
+#[test]
+fn store_v2_records_still_decode_chain_and_reach_the_same_head() {
+    let records = fixture_v2();
+    assert!(records
+        .iter()
+        .all(|(_, _, body)| body[0] == FORMAT_2_FIRST_BYTE));
+    let (_, head) = verify_fixture(&records);
+    let pinned: Digest = STORE_V2_HEAD.parse().expect("a digest");
+    assert_eq!(head, pinned);
+}
+
+/// Format 1 decodes to the records that were appended: the same as today's
+/// store builds (and stores in format 2) from the same history, but for
+/// the hashes, which cover the bytes as stored.
+#[test]
+fn format_1_and_format_2_decode_to_the_same_records() {
+    let (v1, _) = verify_fixture(&fixture_v1());
+    let (v2, _) = verify_fixture(&fixture_v2());
+    let today = history();
+    let without_hashes = |records: &[StoredEvent]| -> Vec<StoredEvent> {
+        records
+            .iter()
+            .map(|r| StoredEvent {
+                prev_hash: ChainHash::GENESIS,
+                hash: ChainHash::GENESIS,
+                ..r.clone()
+            })
+            .collect()
+    };
+    assert_eq!(without_hashes(&v1), without_hashes(&today));
+    assert_eq!(v2, today);
+    assert!(fixture_v1().iter().all(|(_, _, body)| body[0] == b'{'));
+}
+
+/// Events to append after a fixture's history: one to a stream it already
+/// has (the annual credit's benefit stream) and one to a new stream.
+fn later_events() -> Vec<Event> {
+    [
+        r#"{"type":"CreditAssigned","version":1,"data":{"on":"2026-09-01","benefit":"contoso-azure-annual","user":"bob@contoso.com"}}"#,
+        r#"{"type":"UserRegistered","version":1,"data":{"on":"2026-09-02","user":"carol@contoso.com","guest":true}}"#,
+    ]
+    .iter()
+    .map(|json| Event::from_json(json.as_bytes()).expect("valid events"))
+    .collect()
+}
+
+/// A log whose first records are format 1 (the v1 fixture) and whose later
+/// ones are format 2 verifies as one chain; the old records keep their
+/// bytes and hashes, and the new ones link to the old head.
+#[test]
+fn format_2_records_appended_after_format_1_records_verify() {
+    let old = fixture_v1();
+    let mut verifier = ChainVerifier::new();
+    for (seq, hash, body) in &old {
+        verifier
+            .check(*seq, *hash, body)
+            .expect("the v1 fixture verifies");
+    }
+    let v1_head: Digest = STORE_V1_HEAD.parse().expect("a digest");
+    let mut prev = verifier.report().head;
+    assert_eq!(prev, v1_head);
+    let last = decode(&old[old.len() - 1].2, old[old.len() - 1].1).expect("decodes");
+    let actor = last.actor.clone();
+    for event in later_events() {
+        let stream = event.stream();
+        let mut record = StoredEvent {
+            seq: prev.seq + 1,
+            stream_version: verifier.stream_version(&stream) + 1,
+            stream,
+            event_id: Uuid::from_u128(0xfeed_0000 + u128::from(prev.seq)),
+            command_id: Uuid::from_u128(0xc0de),
+            recorded_at: last.recorded_at + TimeDelta::days(30),
+            actor: actor.clone(),
+            event,
+            prev_hash: prev.hash,
+            hash: ChainHash::GENESIS,
+        };
+        let body = encode_body(&record).expect("encodes");
+        assert_eq!(body[0], FORMAT_2_FIRST_BYTE);
+        record.hash = chain_hash(&prev.hash, &body);
+        let read = verifier
+            .check(record.seq, record.hash, &body)
+            .unwrap_or_else(|b| panic!("a mixed log verifies: {b}"));
+        assert_eq!(read, record);
+        prev = verifier.report().head;
+    }
+    let report = verifier.report();
+    assert_eq!((report.events, report.streams), (11, 5));
+    // The old records, re-walked on their own, still reach the v1 head.
+    let (_, head) = verify_fixture(&old);
+    assert_eq!(head, v1_head);
+}
+
+/// The head of `tests/fixtures/ledger-v1/` (a whole ledger directory,
+/// format 1), as pinned by `tests/e2e/compat.rs`.
+const LEDGER_V1_HEAD: &str = "46:505b4407146b7a20586d024bddd8b526ad2dc98a0889c10a260293c4a432ecc3";
+
+/// The same through the sled store: a ledger directory written by the
+/// first version takes format-2 appends, and `verify` walks both.
+#[test]
+fn a_version_1_ledger_takes_format_2_appends_and_verifies() {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ledger-v1");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for entry in std::fs::read_dir(&source).expect("the fixture is there") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("a file name");
+        std::fs::copy(&path, dir.path().join(name)).expect("copied");
+    }
+    let start = DateTime::from_timestamp(1_796_000_000, 0).expect("2026-12");
+    let store = SledStore::open(dir.path(), SteppingClock::new(start, TimeDelta::seconds(1)))
+        .expect("the v1 ledger opens");
+    let v1_head: Digest = LEDGER_V1_HEAD.parse().expect("a digest");
+    assert_eq!(store.head().expect("head"), v1_head);
+    let before = collect(store.read_from(0));
+
+    let actor = before[0].actor.clone();
+    let appended = store
+        .append(AppendRequest::by(
+            &actor,
+            Uuid::from_u128(0xc0de),
+            v1_head.seq,
+            later_events(),
+        ))
+        .expect("appends");
+    assert_eq!((appended.first, appended.last), (47, 48));
+
+    let report = store.verify().expect("a mixed log verifies");
+    assert_eq!(report.head, appended.head);
+    store
+        .verify_against(&v1_head)
+        .expect("the v1 history is still there");
+    let after = collect(store.read_from(0));
+    assert_eq!(after[..before.len()], before[..], "old records unchanged");
+    let mut prev = v1_head.hash;
+    for record in &after[before.len()..] {
+        // The format-2 encoding of what was read hashes to the stored hash:
+        // the stored bytes are that encoding.
+        let body = encode_body(record).expect("encodes");
+        assert_eq!(body[0], FORMAT_2_FIRST_BYTE);
+        assert_eq!(chain_hash(&prev, &body), record.hash);
+        prev = record.hash;
+    }
 }
