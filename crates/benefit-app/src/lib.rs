@@ -295,6 +295,13 @@ impl Ledger {
         }
     }
 
+    /// Closes the ledger at the end of a process: everything is flushed,
+    /// and sled's teardown is left to the operating system
+    /// ([`SledStore::close_for_exit`]).
+    pub fn close_for_exit(self) -> Result<(), AppError> {
+        Ok(self.store.close_for_exit()?)
+    }
+
     /// The store underneath, for what this shell does not wrap.
     pub fn store(&self) -> &SledStore {
         &self.store

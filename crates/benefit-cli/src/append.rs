@@ -275,7 +275,8 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     if !recorded.dry_run {
         crate::acknowledged::record(&ledger);
     }
-    print_recorded(&recorded, &ledger, out).map_err(Failure::from)
+    print_recorded(&recorded, &ledger, out).map_err(Failure::from)?;
+    crate::close(ledger)
 }
 
 /// The failure of an append whose events may be stored although the

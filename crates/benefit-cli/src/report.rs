@@ -391,7 +391,8 @@ pub fn run(context: &Context, report: &Report, out: &mut dyn Write) -> Result<()
         | Report::Benefits { options }
         | Report::Expiring { options, .. } => options,
     };
-    print(context, &ledger, report, options, out)
+    print(context, &ledger, report, options, out)?;
+    crate::close(ledger)
 }
 
 /// Prints one report from an open ledger (also used by `demo`).

@@ -237,6 +237,23 @@ impl SledStore {
         })
     }
 
+    /// Closes the store for a process that is about to exit: flushes,
+    /// removes the pid file, and leaves sled's in-memory page table and
+    /// threads to the operating system instead of tearing them down.
+    ///
+    /// Everything written is durable before this returns; what is skipped
+    /// is only sled's own drop, which on a 1 000 000-event ledger took
+    /// 65-180 ms of a CLI call (freeing the page table it built at open,
+    /// joining its flusher). The file lock is released when the process
+    /// exits. Not for a process that goes on working: the memory stays
+    /// allocated and the ledger stays locked until exit.
+    pub fn close_for_exit(self) -> Result<(), StoreError> {
+        self.flush()?;
+        let _ = fs::remove_file(self.path.join(PID_FILE));
+        std::mem::forget(self);
+        Ok(())
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db
             .flush()
