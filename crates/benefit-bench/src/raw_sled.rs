@@ -21,14 +21,10 @@ use crate::measure::{peak_rss_kib, Latencies};
 use crate::workload::Prepared;
 use crate::BenchResult;
 
-/// The ledger's cache size, so both engines work with the same memory.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
+/// sled configured as the ledger configures it (cache size, mode), so that
+/// both measure the same engine.
 fn open(dir: &Path) -> BenchResult<(sled::Db, sled::Tree)> {
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(CACHE_BYTES)
-        .open()?;
+    let db = benefit_store::sled_config(dir).open()?;
     let log = db.open_tree("log")?;
     Ok((db, log))
 }

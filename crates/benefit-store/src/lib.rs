@@ -38,6 +38,6 @@ pub use digest::{ChainHash, Digest, DigestParseError};
 pub use error::StoreError;
 pub use projection_store::{Project, ProjectionReader, ProjectionStore};
 pub use record::StoredEvent;
-pub use sled_store::SledStore;
+pub use sled_store::{sled_config, SledStore};
 pub use store::{ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};
 pub use verify::{Break, BreakKind, VerifyReport};

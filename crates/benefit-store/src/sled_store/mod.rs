@@ -44,6 +44,21 @@ use reader::{LogReader, StreamReader};
 /// bound on the memory the store may take.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How the store configures sled for the database in `path` (the bench's
+/// raw-sled engine uses the same, so that it measures the same engine).
+///
+/// `HighThroughput`: on the 100 000-event bench, two runs each, it imported
+/// 21% faster (13 863 against 11 414 events/s), replayed 11% faster and had
+/// a lower p99 than sled's default `LowSpace`, for the same bytes on disk.
+/// The mode is not persisted by sled, so ledgers written under either mode
+/// open under the other.
+pub fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(CACHE_BYTES)
+        .mode(sled::Mode::HighThroughput)
+}
+
 /// An [`EventStore`] in a sled database in one directory.
 pub struct SledStore {
     path: PathBuf,
@@ -133,11 +148,7 @@ impl SledStore {
 
     fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
         unfinished::remove_unfinished_snapshots(path)?;
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| open_error(path, e))?;
+        let db = sled_config(path).open().map_err(|e| open_error(path, e))?;
         let trees = Trees::open(&db)?;
         let store = Self {
             path: path.to_path_buf(),
