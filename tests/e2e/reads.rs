@@ -202,7 +202,7 @@ fn rebuild_reports_and_repairs_tampered_projections() {
     {
         let store = SledStore::open_existing(&ledger.path, SystemClock).expect("open");
         let head = store.head().expect("head").seq;
-        let mut doc: benefit_projections::SubscriptionView = decode_document(
+        let mut doc: benefit_projections::SubDoc = decode_document(
             "sub/scenario-a",
             &store
                 .projection_get("sub/scenario-a")
@@ -210,7 +210,7 @@ fn rebuild_reports_and_repairs_tampered_projections() {
                 .expect("a document"),
         )
         .expect("a subscription document");
-        doc.seats = benefit_events::Seats::new(999).expect("seats");
+        doc.view.seats = benefit_events::Seats::new(999).expect("seats");
         let writes = [("sub/scenario-a".to_owned(), encode_document(&doc))].into();
         store.projection_commit(head, head, writes).expect("tamper");
     }

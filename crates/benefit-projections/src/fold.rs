@@ -77,7 +77,12 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
                 provides,
                 keys,
             };
-            docs.store(benefit_key(e.benefit.as_str()), view);
+            // The keys' domain state is filled in by `apply_state`, next.
+            let doc = BenefitDoc {
+                keys: vec![None; view.keys.len()],
+                view,
+            };
+            docs.store(benefit_key(e.benefit.as_str()), doc);
         }
         Event::UserRegistered(_) => {}
         Event::KeyRedeemed(e) => apply_key_use(docs, record, KeyEvent::Redeemed(e))?,
@@ -132,9 +137,10 @@ fn apply_key_use(
 
     // The benefit: the key is used, here, now.
     let bkey = benefit_key(benefit.as_str());
-    let mut granted: BenefitView = docs
+    let mut doc: BenefitDoc = docs
         .load(&bkey)?
         .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
+    let granted = &mut doc.view;
     let key_ref = key_ref(key);
     let slot = granted
         .keys
@@ -148,13 +154,15 @@ fn apply_key_use(
         seq,
     });
     let expires = granted.expires;
-    docs.store(bkey, granted);
+    docs.store(bkey, doc);
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
-    let existing: Option<SubscriptionView> = docs.load(&skey)?;
-    let seats_before = existing.as_ref().map(|s| s.seats);
-    let mut view = match (&key_event, existing) {
+    let existing: Option<SubDoc> = docs.load(&skey)?;
+    let seats_before = existing.as_ref().map(|s| s.view.seats);
+    // The domain state is set by `apply_state`, next.
+    let state = existing.as_ref().and_then(|s| s.state.clone());
+    let mut view = match (&key_event, existing.map(|s| s.view)) {
         (KeyEvent::Redeemed(e), previous) => {
             let (keys, benefits) = previous.map(|p| (p.keys, p.benefits)).unwrap_or_default();
             SubscriptionView {
@@ -194,7 +202,7 @@ fn apply_key_use(
         });
     }
     let seats_after = view.seats;
-    docs.store(skey, view);
+    docs.store(skey, SubDoc { view, state });
 
     // The audit trail: why the end date is what it is.
     let (old_end, new_end) = end_change(event).expect("key events change an end date");

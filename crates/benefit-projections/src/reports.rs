@@ -36,8 +36,7 @@ pub struct SubscriptionRow {
 
 /// R20, R21: every subscription with its status on `on`, by id.
 pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, ProjectionError> {
-    let views: Vec<SubscriptionView> = load_all(docs, "sub/")?;
-    Ok(views
+    Ok(sub_views(docs)?
         .into_iter()
         .map(|v| SubscriptionRow {
             expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
@@ -75,7 +74,14 @@ pub fn credits(docs: &dyn Docs) -> Result<Vec<CreditView>, ProjectionError> {
 
 /// Every benefit with its keys, by benefit id.
 pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
-    load_all(docs, "benefit/")
+    let docs: Vec<BenefitDoc> = load_all(docs, "benefit/")?;
+    Ok(docs.into_iter().map(|d| d.view).collect())
+}
+
+/// Every subscription's view, by id.
+fn sub_views(docs: &dyn Docs) -> Result<Vec<SubscriptionView>, ProjectionError> {
+    let docs: Vec<SubDoc> = load_all(docs, "sub/")?;
+    Ok(docs.into_iter().map(|d| d.view).collect())
 }
 
 /// A key not used yet, with its benefit's expiry: what is about to be wasted.
@@ -138,7 +144,7 @@ pub fn expiring(
 ) -> Result<Vec<ExpiringItem>, ProjectionError> {
     let last = on + chrono::Days::new(u64::from(within_days));
     let in_window = |d: Date| d >= on && d <= last;
-    let subs: Vec<SubscriptionView> = load_all(docs, "sub/")?;
+    let subs = sub_views(docs)?;
     let mut items: Vec<ExpiringItem> = subs
         .into_iter()
         .filter(|s| in_window(s.end))

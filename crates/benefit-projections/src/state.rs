@@ -7,35 +7,46 @@
 //! partial [`State`], runs the domain's own [`benefit_domain::evolve`] on it,
 //! and writes those entities back. No rule is re-implemented here.
 //!
-//! Document keys (each holds the entity's value as JSON):
+//! Where each entity is stored:
 //! - `state/benefit/{benefit}`, `state/credit/{benefit}`,
-//!   `state/sub/{subscription}`, `state/user/{user}`,
-//!   `state/holdings/{user}` (an empty list once a user holds nothing);
-//! - `state/key/{sha256 of the key, hex}`: the key itself is a secret (R3)
-//!   and is not written outside the log;
+//!   `state/user/{user}`, `state/holdings/{user}` (an empty list once a user
+//!   holds nothing): a document of its own each;
+//! - a subscription: inside its `sub/{subscription}` document
+//!   ([`crate::SubDoc`]), which every key use writes anyway;
+//! - a key: inside its benefit's `benefit/{benefit}` document
+//!   ([`crate::BenefitDoc`]), found through `state/key/{sha256 of the key,
+//!   hex}` ([`crate::KeyIndex`]), written once at the grant. The key itself
+//!   is a secret (R3) and is not written outside the log.
+//!
+//! Storing the two entities every key use changes inside the documents that
+//! key use writes anyway halved the sled keys a key use writes (issue 6).
 //! - `state/format`: the format of every projection document, written by
 //!   the fold at sequence 1, so that a ledger whose projections were written
 //!   before these documents existed, or in an older format (1: JSON
-//!   documents; 2: postcard, see [`crate::docs`]), is told apart and rebuilt
-//!   once (see `Projections::catch_up`).
+//!   documents; 2: postcard, see [`crate::docs`]; 3: subscriptions and keys
+//!   inside the view documents), is told apart and rebuilt once (see
+//!   `Projections::catch_up`).
 
 use std::collections::BTreeSet;
 
+use benefit_domain::User;
 use benefit_domain::{evolve, touches, Benefit, CreditHolders, Entity, EntityKey, Key, State};
-use benefit_domain::{Subscription, User};
-use benefit_events::BenefitId;
+use benefit_events::{BenefitId, Event, Provision};
 use benefit_store::StoredEvent;
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
+use std::any::Any;
 
-use crate::docs::{decode_document, Docs, Overlay};
+use crate::docs::{benefit_key, decode_document, sub_key, Docs, Overlay};
+use crate::model::{BenefitDoc, KeyIndex, SubDoc};
 use crate::ProjectionError;
 
 /// The marker document of the documents' format, and its value.
 pub const STATE_FORMAT_KEY: &str = "state/format";
-const STATE_FORMAT: u32 = 2;
+const STATE_FORMAT: u32 = 3;
 
-/// The document key of an entity.
+/// The document key of an entity's own document; for a key, of its
+/// [`KeyIndex`]; for a subscription, of the [`SubDoc`] that holds it.
 pub fn state_key(key: &EntityKey) -> String {
     match key {
         EntityKey::Benefit(id) => format!("state/benefit/{id}"),
@@ -50,7 +61,7 @@ pub fn state_key(key: &EntityKey) -> String {
             }
             out
         }
-        EntityKey::Subscription(id) => format!("state/sub/{id}"),
+        EntityKey::Subscription(id) => sub_key(id.as_str()),
         EntityKey::User(name) => format!("state/user/{name}"),
         EntityKey::Credit(id) => format!("state/credit/{id}"),
         EntityKey::Holdings(name) => format!("state/holdings/{name}"),
@@ -61,20 +72,75 @@ fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ProjectionE
     decode_document(key, bytes)
 }
 
-/// Reads one entity from persisted (or in-memory) documents.
-pub fn load_entity(docs: &dyn Docs, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
-    let doc = state_key(key);
-    let Some(bytes) = docs.get(&doc)? else {
+/// Typed reads of documents: through an [`Overlay`] (the fold), or
+/// straight from [`Docs`] (the shell, before deciding).
+trait Typed {
+    fn typed<T: DeserializeOwned + Clone + Any>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ProjectionError>;
+}
+
+impl Typed for Overlay<'_> {
+    fn typed<T: DeserializeOwned + Clone + Any>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ProjectionError> {
+        self.load(key)
+    }
+}
+
+impl Typed for &dyn Docs {
+    fn typed<T: DeserializeOwned + Clone + Any>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, ProjectionError> {
+        self.get(key)?.map(|b| decode(key, &b)).transpose()
+    }
+}
+
+/// The benefit document holding a key, and the key's position in it.
+fn key_place(
+    docs: &impl Typed,
+    key: &EntityKey,
+) -> Result<Option<(KeyIndex, BenefitDoc)>, ProjectionError> {
+    let Some(index) = docs.typed::<KeyIndex>(&state_key(key))? else {
         return Ok(None);
     };
-    Ok(Some(match key {
-        EntityKey::Benefit(_) => Entity::Benefit(decode(&doc, &bytes)?),
-        EntityKey::Key(_) => Entity::Key(decode(&doc, &bytes)?),
-        EntityKey::Subscription(_) => Entity::Subscription(decode(&doc, &bytes)?),
-        EntityKey::User(_) => Entity::User(decode(&doc, &bytes)?),
-        EntityKey::Credit(_) => Entity::Credit(decode(&doc, &bytes)?),
-        EntityKey::Holdings(_) => Entity::Holdings(decode(&doc, &bytes)?),
-    }))
+    let doc = docs
+        .typed::<BenefitDoc>(&benefit_key(index.benefit.as_str()))?
+        .ok_or_else(|| ProjectionError::Document {
+            key: state_key(key),
+            message: format!("names benefit {} which has no document", index.benefit),
+        })?;
+    Ok(Some((index, doc)))
+}
+
+fn load_with(docs: &impl Typed, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
+    let doc = state_key(key);
+    Ok(match key {
+        EntityKey::Benefit(_) => docs.typed::<Benefit>(&doc)?.map(Entity::Benefit),
+        EntityKey::Key(_) => key_place(docs, key)?
+            .and_then(|(index, doc)| {
+                let position = usize::try_from(index.position).ok()?;
+                doc.keys.into_iter().nth(position).flatten()
+            })
+            .map(Entity::Key),
+        EntityKey::Subscription(_) => docs
+            .typed::<SubDoc>(&doc)?
+            .and_then(|d| d.state)
+            .map(Entity::Subscription),
+        EntityKey::User(_) => docs.typed::<User>(&doc)?.map(Entity::User),
+        EntityKey::Credit(_) => docs.typed::<CreditHolders>(&doc)?.map(Entity::Credit),
+        EntityKey::Holdings(_) => docs
+            .typed::<BTreeSet<BenefitId>>(&doc)?
+            .map(Entity::Holdings),
+    })
+}
+
+/// Reads one entity from persisted (or in-memory) documents.
+pub fn load_entity(docs: &dyn Docs, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
+    load_with(&docs, key)
 }
 
 /// Whether the documents hold the state family, in today's format (see
@@ -91,8 +157,7 @@ pub(crate) fn state_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, P
         let value = match family {
             "format" => serde_json::to_value(decode::<u32>(key, bytes)?),
             "benefit" => serde_json::to_value(decode::<Benefit>(key, bytes)?),
-            "key" => serde_json::to_value(decode::<Key>(key, bytes)?),
-            "sub" => serde_json::to_value(decode::<Subscription>(key, bytes)?),
+            "key" => serde_json::to_value(decode::<KeyIndex>(key, bytes)?),
             "user" => serde_json::to_value(decode::<User>(key, bytes)?),
             "credit" => serde_json::to_value(decode::<CreditHolders>(key, bytes)?),
             "holdings" => serde_json::to_value(decode::<BTreeSet<BenefitId>>(key, bytes)?),
@@ -111,20 +176,6 @@ pub(crate) fn state_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, P
     entity(key.split('/').nth(1).unwrap_or_default())
 }
 
-fn load_in_overlay(docs: &Overlay<'_>, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
-    let doc = state_key(key);
-    Ok(match key {
-        EntityKey::Benefit(_) => docs.load::<Benefit>(&doc)?.map(Entity::Benefit),
-        EntityKey::Key(_) => docs.load::<Key>(&doc)?.map(Entity::Key),
-        EntityKey::Subscription(_) => docs.load::<Subscription>(&doc)?.map(Entity::Subscription),
-        EntityKey::User(_) => docs.load::<User>(&doc)?.map(Entity::User),
-        EntityKey::Credit(_) => docs.load::<CreditHolders>(&doc)?.map(Entity::Credit),
-        EntityKey::Holdings(_) => docs
-            .load::<BTreeSet<BenefitId>>(&doc)?
-            .map(Entity::Holdings),
-    })
-}
-
 /// Applies one stored event to the state documents: the entities it
 /// touches, loaded into a partial state, evolved, written back.
 pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
@@ -134,7 +185,7 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
     let touched = touches(&record.event);
     let mut state = State::default();
     for key in &touched {
-        if let Some(entity) = load_in_overlay(docs, key)? {
+        if let Some(entity) = load_with(docs, key)? {
             state.insert(key.clone(), entity);
         }
     }
@@ -143,8 +194,19 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
         let doc = state_key(&key);
         match state.entity(&key) {
             Some(Entity::Benefit(v)) => docs.store(doc, v),
-            Some(Entity::Key(v)) => docs.store(doc, v),
-            Some(Entity::Subscription(v)) => docs.store(doc, v),
+            Some(Entity::Key(v)) => store_key(docs, record, &key, v)?,
+            Some(Entity::Subscription(v)) => {
+                // The fold wrote the view of this event's subscription just
+                // before (`fold::apply_key_use`).
+                let mut sub: SubDoc =
+                    docs.load(&doc)?
+                        .ok_or_else(|| ProjectionError::Inconsistent {
+                            seq: record.seq,
+                            what: format!("document {doc} for the subscription's state"),
+                        })?;
+                sub.state = Some(v);
+                docs.store(doc, sub);
+            }
             Some(Entity::User(v)) => docs.store(doc, v),
             Some(Entity::Credit(v)) => docs.store(doc, v),
             Some(Entity::Holdings(v)) => docs.store(doc, v),
@@ -157,5 +219,61 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
             None => {}
         }
     }
+    Ok(())
+}
+
+/// Writes a key's state into its benefit's document; at the grant, also
+/// the index that finds it.
+fn store_key(
+    docs: &mut Overlay<'_>,
+    record: &StoredEvent,
+    key: &EntityKey,
+    value: Key,
+) -> Result<(), ProjectionError> {
+    let inconsistent = |what: String| ProjectionError::Inconsistent {
+        seq: record.seq,
+        what,
+    };
+    let (index, mut doc) = match key_place(docs, key)? {
+        Some(found) => found,
+        None => {
+            // The grant: the key's place is its place in the grant's list,
+            // which is the order of the benefit's view (`fold::apply`).
+            let EntityKey::Key(product_key) = key else {
+                return Err(inconsistent(
+                    "key entity under another entity's name".into(),
+                ));
+            };
+            let position = match &record.event {
+                Event::BenefitGranted(e) => match &e.provides {
+                    Provision::Keys(keys) => keys.iter().position(|k| &k.key == product_key),
+                    Provision::Credit(_) => None,
+                },
+                _ => None,
+            }
+            .and_then(|p| u32::try_from(p).ok())
+            .ok_or_else(|| inconsistent(format!("grant of key {product_key}")))?;
+            let index = KeyIndex {
+                benefit: value.benefit.clone(),
+                position,
+            };
+            let doc: BenefitDoc = docs
+                .load(&benefit_key(value.benefit.as_str()))?
+                .ok_or_else(|| inconsistent(format!("benefit {} of a key", value.benefit)))?;
+            docs.store(state_key(key), index.clone());
+            (index, doc)
+        }
+    };
+    let slot = usize::try_from(index.position)
+        .ok()
+        .and_then(|p| doc.keys.get_mut(p))
+        .ok_or_else(|| {
+            inconsistent(format!(
+                "place {} in benefit {}",
+                index.position, index.benefit
+            ))
+        })?;
+    *slot = Some(value);
+    docs.store(benefit_key(index.benefit.as_str()), doc);
     Ok(())
 }
