@@ -16,7 +16,9 @@ fn main() {
         // The engine alone: sled's own open and close, no ledger checks.
         for _ in 0..runs {
             let start = Instant::now();
-            let db = benefit_store::sled_config(dir.as_ref()).open().expect("sled opens");
+            let db = benefit_store::sled_config(dir.as_ref())
+                .open()
+                .expect("sled opens");
             let opened = start.elapsed();
             drop(db);
             println!(
