@@ -7,14 +7,25 @@ use chrono::{DateTime, Utc};
 use crate::{Appended, ChainHash, Digest};
 
 /// The version of this layout, stored under [`META_LAYOUT`]. A ledger with
-/// another layout is refused rather than misread.
-pub(super) const LAYOUT_VERSION: u32 = 1;
+/// a newer layout is refused rather than misread; layout 1 is upgraded in
+/// place when opened (see `SledStore::check_layout`).
+///
+/// - 1: as 2, plus [`TREE_STREAM_HEADS`], stream name → last version.
+/// - 2: no stream-heads tree: a stream's last version is the last key of
+///   its prefix in [`TREE_STREAMS`]. One sled key fewer per event (issue 6:
+///   sled's per-key insert was most of an import), and nothing that can
+///   disagree with the index.
+pub(super) const LAYOUT_VERSION: u32 = 2;
+
+/// The layout before [`LAYOUT_VERSION`] 2.
+pub(super) const LAYOUT_WITH_STREAM_HEADS: u32 = 1;
 
 /// `seq` → record (hash ‖ body, see [`crate::encoding::frame`]).
 pub(super) const TREE_LOG: &str = "log";
 /// `stream key` → `seq`: the index by stream.
 pub(super) const TREE_STREAMS: &str = "streams";
-/// stream name → last stream version.
+/// Layout 1 only: stream name → last stream version. Dropped by the
+/// upgrade to layout 2.
 pub(super) const TREE_STREAM_HEADS: &str = "stream_heads";
 /// command id → what its append stored ([`CommandEntry`]).
 pub(super) const TREE_COMMANDS: &str = "commands";

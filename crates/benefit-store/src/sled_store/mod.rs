@@ -1,8 +1,9 @@
 //! The sled backend: the only code of the project that knows sled.
 //!
-//! Five trees (see [`layout`]): the log, an index by stream, the last version
-//! of each stream, the commands already appended, and the head. An append
-//! writes all five in one sled transaction, then flushes, then answers.
+//! Four trees (see [`layout`]): the log, an index by stream (whose last key
+//! per stream is that stream's last version), the commands already
+//! appended, and the head. An append writes all four in one sled
+//! transaction, then flushes, then answers.
 //! Appends are also serialized by a mutex of our own, so that the check of
 //! the caller's position and the write are one step however sled schedules
 //! its transactions.
@@ -34,9 +35,9 @@ use crate::{
     EventStore, Events, StoreError, StoredEvent, VerifyReport, BATCH_EVENTS_MAX,
 };
 use layout::{
-    parse_stream_key, parse_u64, seq_key, stream_key, CommandEntry, Head, LAYOUT_VERSION,
-    META_HEAD, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_COMMANDS, TREE_LOG, TREE_META,
-    TREE_STREAMS, TREE_STREAM_HEADS,
+    parse_stream_key, parse_u64, seq_key, stream_key, stream_prefix, CommandEntry, Head,
+    LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, META_HEAD, META_LAYOUT, PID_FILE, SLED_DATA_FILE,
+    TREE_COMMANDS, TREE_LOG, TREE_META, TREE_STREAMS, TREE_STREAM_HEADS,
 };
 use reader::{LogReader, StreamReader};
 
@@ -71,7 +72,6 @@ pub struct SledStore {
 struct Trees {
     log: sled::Tree,
     streams: sled::Tree,
-    stream_heads: sled::Tree,
     commands: sled::Tree,
     meta: sled::Tree,
     /// The projections' two trees, opened once with the others: reopening
@@ -89,7 +89,6 @@ impl Trees {
         Ok(Self {
             log: open(TREE_LOG)?,
             streams: open(TREE_STREAMS)?,
-            stream_heads: open(TREE_STREAM_HEADS)?,
             commands: open(TREE_COMMANDS)?,
             meta: open(TREE_META)?,
             projections: open(projections::TREE_PROJECTIONS)?,
@@ -175,7 +174,21 @@ impl SledStore {
             .get(META_LAYOUT)
             .map_err(|e| StoreError::backend("reading the layout version", e))?;
         match stored {
-            Some(bytes) if bytes.as_ref() == LAYOUT_VERSION.to_be_bytes() => Ok(()),
+            Some(bytes) if bytes.as_ref() == LAYOUT_VERSION.to_be_bytes() => {
+                // Finishes an upgrade that stopped after writing the layout.
+                self.drop_stream_heads()
+            }
+            Some(bytes) if bytes.as_ref() == LAYOUT_WITH_STREAM_HEADS.to_be_bytes() => {
+                // Layout 1 → 2: the layout first, then the tree, so that a
+                // crash between leaves a layout-2 ledger (which an older
+                // program refuses) with a tree nobody reads.
+                self.trees
+                    .meta
+                    .insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
+                    .map_err(|e| StoreError::backend("upgrading the layout version", e))?;
+                self.flush()?;
+                self.drop_stream_heads()
+            }
             Some(bytes) => Err(StoreError::UnsupportedLayout {
                 path: self.path.clone(),
                 found: match <[u8; 4]>::try_from(bytes.as_ref()) {
@@ -195,6 +208,43 @@ impl SledStore {
                 path: self.path.clone(),
                 reason: "the directory holds a database but no ledger",
             }),
+        }
+    }
+
+    /// Removes layout 1's stream-heads tree, if it is there.
+    fn drop_stream_heads(&self) -> Result<(), StoreError> {
+        let present = self
+            .db
+            .tree_names()
+            .iter()
+            .any(|name| name.as_ref() == TREE_STREAM_HEADS.as_bytes());
+        if present {
+            self.db
+                .drop_tree(TREE_STREAM_HEADS)
+                .map_err(|e| StoreError::backend("dropping layout 1's stream heads", e))?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The last version of `stream` in the stream index (0 for a new
+    /// stream). Read outside the append's transaction: appends are
+    /// serialized by `append_lock` in this process and by sled's file lock
+    /// across processes, and nothing else writes the index.
+    fn last_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
+        let prefix = stream_prefix(stream.as_str());
+        match self.trees.streams.scan_prefix(&prefix).next_back() {
+            None => Ok(0),
+            Some(item) => {
+                let (key, _) =
+                    item.map_err(|e| StoreError::backend("reading the stream index", e))?;
+                parse_stream_key(&key)
+                    .filter(|(name, _)| *name == stream.as_str())
+                    .map(|(_, version)| version)
+                    .ok_or_else(|| {
+                        index_break(0, format!("a stream index key of {stream}"), "another key")
+                    })
+            }
         }
     }
 
@@ -327,17 +377,25 @@ impl SledStore {
         project: Option<Project<'_>>,
     ) -> Result<Appended, StoreError> {
         let t = &self.trees;
+        // Each stream's last version before this batch (see `last_version`).
+        let mut last_versions: HashMap<StreamId, u64> = HashMap::new();
+        for ActedEvent { event, .. } in &request.events {
+            let stream = event.stream();
+            if let std::collections::hash_map::Entry::Vacant(slot) = last_versions.entry(stream) {
+                let last = self.last_version(slot.key())?;
+                slot.insert(last);
+            }
+        }
         let trees = (
             &t.log,
             &t.streams,
-            &t.stream_heads,
             &t.commands,
             &t.meta,
             &t.projections,
             &t.projection_meta,
         );
         let result = trees.transaction(|trees| {
-            let (log, streams, stream_heads, commands, meta, docs, docs_meta) = trees;
+            let (log, streams, commands, meta, docs, docs_meta) = trees;
             let command_key = request.command_id.as_bytes();
             if let Some(bytes) = commands.get(command_key)? {
                 let entry = CommandEntry::decode(&bytes).ok_or_else(|| {
@@ -394,21 +452,7 @@ impl SledStore {
                 let stream = event.stream();
                 let version = match versions.get(&stream) {
                     Some(last) => last + 1,
-                    None => {
-                        let last = stream_heads.get(stream.as_str().as_bytes())?;
-                        match last.as_deref().map(parse_u64) {
-                            None => 1,
-                            Some(Some(last)) => last + 1,
-                            Some(None) => {
-                                return abort(StoreError::from(Break::new(
-                                    seq,
-                                    BreakKind::Index,
-                                    format!("an 8-byte version for stream {stream}"),
-                                    "something else",
-                                )))
-                            }
-                        }
-                    }
+                    None => last_versions.get(&stream).copied().unwrap_or(0) + 1,
                 };
                 versions.insert(stream.clone(), version);
                 let mut record = StoredEvent {
@@ -445,9 +489,6 @@ impl SledStore {
                 }
                 projections::set_checkpoint_in(docs_meta, seq)?;
             }
-            for (stream, version) in &versions {
-                stream_heads.insert(stream.as_str().as_bytes(), &version.to_be_bytes())?;
-            }
             let appended = Appended {
                 first: head_seq + 1,
                 last: seq,
@@ -479,8 +520,8 @@ impl SledStore {
 
     /// Checks the indexes against the log, after the chain walk: every
     /// stream-index entry points at a record of that stream and version, and
-    /// there is one per event; the stream heads are the last versions; every
-    /// command entry names the records its command wrote.
+    /// there is one per event; every command entry names the records its
+    /// command wrote.
     fn verify_indexes(&self, verifier: &ChainVerifier, batches: u64) -> Result<(), StoreError> {
         let report = verifier.report();
         let head = self.stored_head()?.map_or(Digest::EMPTY, |h| h.digest());
@@ -526,29 +567,10 @@ impl SledStore {
                 entries,
             ));
         }
-        for (stream, version) in verifier.stream_versions() {
-            let stored = self
-                .trees
-                .stream_heads
-                .get(stream.as_str().as_bytes())
-                .map_err(|e| StoreError::backend("reading the stream heads", e))?;
-            let stored = stored.as_deref().and_then(parse_u64);
-            if stored != Some(version) {
-                return Err(index_break(
-                    report.head.seq,
-                    format!("{stream} at version {version} in the stream heads"),
-                    stored.map_or("no entry".to_string(), |v| format!("version {v}")),
-                ));
-            }
-        }
-        let streams = self.trees.stream_heads.len() as u64;
-        if streams != report.streams {
-            return Err(index_break(
-                report.head.seq,
-                format!("{} stream heads", report.streams),
-                streams,
-            ));
-        }
+        // Each stream's versions run 1, 2, ... (the chain walk checks each
+        // record's version against the one before it in its stream); the
+        // index has one entry per event, each naming its record: so the
+        // last key of a stream's prefix is its last version.
         let mut commands = 0u64;
         for item in self.trees.commands.iter() {
             let (key, value) = item.map_err(|e| StoreError::backend("reading the commands", e))?;

@@ -209,3 +209,66 @@ fn a_new_ledger_directory_is_private_to_its_owner_and_names_its_process() {
     drop(store);
     assert_eq!(read_pid(&path), None, "the pid file goes with the process");
 }
+
+/// Layout 1 kept a stream-heads tree; opening such a ledger writes layout 2
+/// and drops the tree, and later appends take their stream versions from
+/// the stream index.
+#[test]
+fn a_layout_1_ledger_is_upgraded_on_open_and_keeps_counting_versions() {
+    let (store, _dir) = new_store();
+    fill(&store, 4);
+    let heads = store
+        .db
+        .open_tree(TREE_STREAM_HEADS)
+        .expect("layout 1's tree");
+    heads
+        .insert(b"user/stale", &7u64.to_be_bytes())
+        .expect("write");
+    store
+        .trees
+        .meta
+        .insert(META_LAYOUT, &LAYOUT_WITH_STREAM_HEADS.to_be_bytes())
+        .expect("write under the store");
+    drop(heads);
+
+    store.check_layout(false).expect("a layout-1 ledger opens");
+    let layout = store.trees.meta.get(META_LAYOUT).expect("read");
+    assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
+    assert!(!store
+        .db
+        .tree_names()
+        .iter()
+        .any(|name| name.as_ref() == TREE_STREAM_HEADS.as_bytes()));
+
+    let stream = credit_assigned("monthly-credit", 0).stream();
+    let last = store.last_version(&stream).expect("the index");
+    assert!(last > 1, "{last}");
+    let head = store.head().expect("head").seq;
+    store
+        .append(request(head, vec![credit_assigned("monthly-credit", 9)]))
+        .expect("append");
+    let record = store.record_at(head + 1).expect("the new record");
+    assert_eq!((record.stream, record.stream_version), (stream, last + 1));
+    store.verify().expect("verifies");
+}
+
+#[test]
+fn a_newer_layout_is_refused_not_misread() {
+    let (store, _dir) = new_store();
+    store
+        .trees
+        .meta
+        .insert(META_LAYOUT, &(LAYOUT_VERSION + 1).to_be_bytes())
+        .expect("write under the store");
+    match store.check_layout(false) {
+        Err(StoreError::UnsupportedLayout {
+            found, supported, ..
+        }) => {
+            assert_eq!(
+                (found, supported),
+                ((LAYOUT_VERSION + 1).to_string(), LAYOUT_VERSION)
+            );
+        }
+        other => panic!("expected an unsupported layout, got {other:?}"),
+    }
+}
