@@ -13,7 +13,8 @@
 //! Document keys (ids are `[a-z0-9._-]`, so `/` cannot occur inside one):
 //! - `sub/{subscription}` — [`crate::SubDoc`] (the view and the domain state)
 //! - `audit/{subscription}/{seq:020}` — [`crate::AuditEntry`]
-//! - `benefit/{benefit}` — [`crate::BenefitDoc`] (the view and its keys' state)
+//! - `benefit/{benefit}` — [`crate::BenefitView`] (its key slots also give
+//!   the keys' domain state, see [`crate::state`])
 //! - `credit/{benefit}` — [`crate::CreditView`]
 
 use std::any::Any;
@@ -154,7 +155,7 @@ pub fn decode_document<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T
 /// The model is chosen by the key's family; product keys inside are masked
 /// as in every report (R3).
 pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, ProjectionError> {
-    use crate::model::{AuditEntry, BenefitDoc, CreditView, SubDoc};
+    use crate::model::{AuditEntry, BenefitView, CreditView, SubDoc};
     fn json<T: DeserializeOwned + Serialize>(
         key: &str,
         bytes: &[u8],
@@ -168,7 +169,7 @@ pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, Proje
     match key.split('/').next() {
         Some("sub") => json::<SubDoc>(key, bytes),
         Some("audit") => json::<AuditEntry>(key, bytes),
-        Some("benefit") => json::<BenefitDoc>(key, bytes),
+        Some("benefit") => json::<BenefitView>(key, bytes),
         Some("credit") => json::<CreditView>(key, bytes),
         Some("state") => crate::state::state_json(key, bytes),
         _ => Err(ProjectionError::Document {

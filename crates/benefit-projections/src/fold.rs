@@ -36,6 +36,10 @@ fn missing(seq: u64, what: String) -> ProjectionError {
 
 /// Applies one stored event to the projections.
 pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
+    // The domain state per entity, for the shell's lazily loaded decisions:
+    // read before this event's writes (a key's state is its slot in the
+    // benefit's view, which the code below changes), written after.
+    let evolved = crate::state::evolve_touched(docs, record)?;
     match &record.event {
         Event::BenefitGranted(e) => {
             let (provides, keys) = match &e.provides {
@@ -77,12 +81,7 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
                 provides,
                 keys,
             };
-            // The keys' domain state is filled in by `apply_state`, next.
-            let doc = BenefitDoc {
-                keys: vec![None; view.keys.len()],
-                view,
-            };
-            docs.store(benefit_key(e.benefit.as_str()), doc);
+            docs.store(benefit_key(e.benefit.as_str()), view);
         }
         Event::UserRegistered(_) => {}
         Event::KeyRedeemed(e) => apply_key_use(docs, record, KeyEvent::Redeemed(e))?,
@@ -108,8 +107,7 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
             Some(&e.from),
         )?,
     }
-    // The domain state per entity, for the shell's lazily loaded decisions.
-    crate::state::apply_state(docs, record)
+    crate::state::store_evolved(docs, record, evolved)
 }
 
 /// The three events that use a key on a subscription.
@@ -137,10 +135,9 @@ fn apply_key_use(
 
     // The benefit: the key is used, here, now.
     let bkey = benefit_key(benefit.as_str());
-    let mut doc: BenefitDoc = docs
+    let mut granted: BenefitView = docs
         .load(&bkey)?
         .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
-    let granted = &mut doc.view;
     let key_ref = key_ref(key);
     let slot = granted
         .keys
@@ -154,13 +151,13 @@ fn apply_key_use(
         seq,
     });
     let expires = granted.expires;
-    docs.store(bkey, doc);
+    docs.store(bkey, granted);
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
     let existing: Option<SubDoc> = docs.load(&skey)?;
     let seats_before = existing.as_ref().map(|s| s.view.seats);
-    // The domain state is set by `apply_state`, next.
+    // The domain state is set by `state::store_evolved`, next.
     let state = existing.as_ref().and_then(|s| s.state.clone());
     let mut view = match (&key_event, existing.map(|s| s.view)) {
         (KeyEvent::Redeemed(e), previous) => {

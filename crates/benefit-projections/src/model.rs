@@ -2,12 +2,12 @@
 //! credit and benefit. Reports print them as JSON, so their field names are
 //! part of the reports' contract; keys appear only masked (R3).
 //!
-//! Two stored documents also carry domain state (see [`crate::state`]): a
+//! Two documents also serve the domain state (see [`crate::state`]): a
 //! subscription's document holds its `benefit_domain::Subscription` beside
-//! its view ([`SubDoc`]), and a benefit's document its keys'
-//! `benefit_domain::Key`s ([`BenefitDoc`]). Both are written by every key
-//! use anyway; one document instead of two halves what a key use writes to
-//! sled, whose per-key insert was most of an import (issue 6).
+//! its view ([`SubDoc`]), and a key's `benefit_domain::Key` is read from its
+//! slot in the benefit's view ([`KeyIndex`] says where). Both documents are
+//! written by every key use anyway, so a key use writes two sled keys fewer
+//! than with separate state documents (issue 6).
 
 use benefit_events::{
     BenefitId, BenefitType, Date, EnrollmentYear, Money, Offer, ProductName, Role, Seats,
@@ -230,22 +230,12 @@ pub struct SubDoc {
     pub state: Option<benefit_domain::Subscription>,
 }
 
-/// What is stored under `benefit/{benefit}`: the report's view, and the
-/// domain state of each of its keys, in the order of `view.keys`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BenefitDoc {
-    /// What the reports show.
-    pub view: BenefitView,
-    /// `benefit_domain::Key` of `view.keys[i]` at `i` (none for a credit).
-    pub keys: Vec<Option<benefit_domain::Key>>,
-}
-
 /// What is stored under `state/key/{SHA-256 of the key}`: where the key's
-/// state is, written once, when the key is granted.
+/// slot is, written once, when the key is granted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyIndex {
     /// The benefit whose document holds the key.
     pub benefit: BenefitId,
-    /// Its position in the benefit's keys.
+    /// Its position in the benefit view's keys.
     pub position: u32,
 }

@@ -74,8 +74,7 @@ pub fn credits(docs: &dyn Docs) -> Result<Vec<CreditView>, ProjectionError> {
 
 /// Every benefit with its keys, by benefit id.
 pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
-    let docs: Vec<BenefitDoc> = load_all(docs, "benefit/")?;
-    Ok(docs.into_iter().map(|d| d.view).collect())
+    load_all(docs, "benefit/")
 }
 
 /// Every subscription's view, by id.

@@ -13,37 +13,42 @@
 //!   holds nothing): a document of its own each;
 //! - a subscription: inside its `sub/{subscription}` document
 //!   ([`crate::SubDoc`]), which every key use writes anyway;
-//! - a key: inside its benefit's `benefit/{benefit}` document
-//!   ([`crate::BenefitDoc`]), found through `state/key/{sha256 of the key,
-//!   hex}` ([`crate::KeyIndex`]), written once at the grant. The key itself
-//!   is a secret (R3) and is not written outside the log.
+//! - a key: its slot in its benefit's view (`benefit/{benefit}`, seats and
+//!   where, when and how it was used), found through `state/key/{sha256 of
+//!   the key, hex}` ([`crate::KeyIndex`]), written once at the grant. After
+//!   each event the key's state as `evolve` computes it is checked against
+//!   the slot the fold wrote: the domain stays the authority, and the facts
+//!   are stored once. The key itself is a secret (R3) and is not written
+//!   outside the log.
 //!
-//! Storing the two entities every key use changes inside the documents that
-//! key use writes anyway halved the sled keys a key use writes (issue 6).
+//! So a key use writes the audit entry, the subscription and the benefit:
+//! two sled keys fewer than with separate state documents (issue 6).
 //! - `state/format`: the format of every projection document, written by
 //!   the fold at sequence 1, so that a ledger whose projections were written
 //!   before these documents existed, or in an older format (1: JSON
-//!   documents; 2: postcard, see [`crate::docs`]; 3: subscriptions and keys
+//!   documents; 2: postcard, see [`crate::docs`]; 4: subscriptions and keys
 //!   inside the view documents), is told apart and rebuilt once (see
 //!   `Projections::catch_up`).
 
 use std::collections::BTreeSet;
 
 use benefit_domain::User;
-use benefit_domain::{evolve, touches, Benefit, CreditHolders, Entity, EntityKey, Key, State};
-use benefit_events::{BenefitId, Event, Provision};
+use benefit_domain::{
+    evolve, touches, Benefit, CreditHolders, Entity, EntityKey, Key, KeyUse, State,
+};
+use benefit_events::{BenefitId, Event, EventType, Provision};
 use benefit_store::StoredEvent;
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 use std::any::Any;
 
 use crate::docs::{benefit_key, decode_document, sub_key, Docs, Overlay};
-use crate::model::{BenefitDoc, KeyIndex, SubDoc};
+use crate::model::{BenefitView, KeyIndex, SubDoc};
 use crate::ProjectionError;
 
 /// The marker document of the documents' format, and its value.
 pub const STATE_FORMAT_KEY: &str = "state/format";
-const STATE_FORMAT: u32 = 3;
+const STATE_FORMAT: u32 = 4;
 
 /// The document key of an entity's own document; for a key, of its
 /// [`KeyIndex`]; for a subscription, of the [`SubDoc`] that holds it.
@@ -99,33 +104,55 @@ impl Typed for &dyn Docs {
     }
 }
 
-/// The benefit document holding a key, and the key's position in it.
-fn key_place(
-    docs: &impl Typed,
-    key: &EntityKey,
-) -> Result<Option<(KeyIndex, BenefitDoc)>, ProjectionError> {
-    let Some(index) = docs.typed::<KeyIndex>(&state_key(key))? else {
+/// A key's state as its slot in its benefit's view records it; none before
+/// its grant.
+fn key_state(docs: &impl Typed, key: &EntityKey) -> Result<Option<Key>, ProjectionError> {
+    let doc = state_key(key);
+    let Some(index) = docs.typed::<KeyIndex>(&doc)? else {
         return Ok(None);
     };
-    let doc = docs
-        .typed::<BenefitDoc>(&benefit_key(index.benefit.as_str()))?
-        .ok_or_else(|| ProjectionError::Document {
-            key: state_key(key),
-            message: format!("names benefit {} which has no document", index.benefit),
+    let unreadable = |message: String| ProjectionError::Document {
+        key: doc.clone(),
+        message,
+    };
+    let view = docs
+        .typed::<BenefitView>(&benefit_key(index.benefit.as_str()))?
+        .ok_or_else(|| {
+            unreadable(format!(
+                "names benefit {}, which has no document",
+                index.benefit
+            ))
         })?;
-    Ok(Some((index, doc)))
+    let slot = usize::try_from(index.position)
+        .ok()
+        .and_then(|p| view.keys.get(p))
+        .ok_or_else(|| {
+            unreadable(format!(
+                "names place {} of benefit {}",
+                index.position, index.benefit
+            ))
+        })?;
+    let used = match &slot.used {
+        None => None,
+        Some(used) => Some(KeyUse {
+            subscription: used.subscription.clone(),
+            on: used.on,
+            how: EventType::from_name(&used.how)
+                .ok_or_else(|| unreadable(format!("a key used by '{}'", used.how)))?,
+        }),
+    };
+    Ok(Some(Key {
+        benefit: index.benefit.clone(),
+        seats: slot.seats,
+        used,
+    }))
 }
 
 fn load_with(docs: &impl Typed, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
     let doc = state_key(key);
     Ok(match key {
         EntityKey::Benefit(_) => docs.typed::<Benefit>(&doc)?.map(Entity::Benefit),
-        EntityKey::Key(_) => key_place(docs, key)?
-            .and_then(|(index, doc)| {
-                let position = usize::try_from(index.position).ok()?;
-                doc.keys.into_iter().nth(position).flatten()
-            })
-            .map(Entity::Key),
+        EntityKey::Key(_) => key_state(docs, key)?.map(Entity::Key),
         EntityKey::Subscription(_) => docs
             .typed::<SubDoc>(&doc)?
             .and_then(|d| d.state)
@@ -176,12 +203,23 @@ pub(crate) fn state_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, P
     entity(key.split('/').nth(1).unwrap_or_default())
 }
 
-/// Applies one stored event to the state documents: the entities it
-/// touches, loaded into a partial state, evolved, written back.
-pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
-    if record.seq == 1 {
-        docs.store(STATE_FORMAT_KEY.to_owned(), STATE_FORMAT);
-    }
+// An event reaches the state documents in two steps around the fold's own
+// writes (`crate::fold::apply`): the entities it touches are loaded into a
+// partial state and evolved before the fold changes the documents that hold
+// them (`evolve_touched`), and written, or checked, after (`store_evolved`).
+
+/// The entities an event touches, after it: loaded as they were before it,
+/// then evolved by the domain.
+pub struct Evolved {
+    touched: Vec<EntityKey>,
+    state: State,
+}
+
+/// Loads the entities `record` touches and evolves them.
+pub fn evolve_touched(
+    docs: &Overlay<'_>,
+    record: &StoredEvent,
+) -> Result<Evolved, ProjectionError> {
     let touched = touches(&record.event);
     let mut state = State::default();
     for key in &touched {
@@ -189,7 +227,23 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
             state.insert(key.clone(), entity);
         }
     }
-    let state = evolve(state, &record.event);
+    Ok(Evolved {
+        state: evolve(state, &record.event),
+        touched,
+    })
+}
+
+/// Writes evolved entities where they are stored; a key's is checked
+/// against the slot the fold wrote.
+pub fn store_evolved(
+    docs: &mut Overlay<'_>,
+    record: &StoredEvent,
+    evolved: Evolved,
+) -> Result<(), ProjectionError> {
+    if record.seq == 1 {
+        docs.store(STATE_FORMAT_KEY.to_owned(), STATE_FORMAT);
+    }
+    let Evolved { touched, state } = evolved;
     for key in touched {
         let doc = state_key(&key);
         match state.entity(&key) {
@@ -222,8 +276,9 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
     Ok(())
 }
 
-/// Writes a key's state into its benefit's document; at the grant, also
-/// the index that finds it.
+/// A key's state after an event: at the grant, its index is written; the
+/// slot the fold wrote in the benefit's view must then say what `evolve`
+/// says, or the projections are inconsistent.
 fn store_key(
     docs: &mut Overlay<'_>,
     record: &StoredEvent,
@@ -234,46 +289,38 @@ fn store_key(
         seq: record.seq,
         what,
     };
-    let (index, mut doc) = match key_place(docs, key)? {
-        Some(found) => found,
-        None => {
-            // The grant: the key's place is its place in the grant's list,
-            // which is the order of the benefit's view (`fold::apply`).
-            let EntityKey::Key(product_key) = key else {
-                return Err(inconsistent(
-                    "key entity under another entity's name".into(),
-                ));
-            };
-            let position = match &record.event {
-                Event::BenefitGranted(e) => match &e.provides {
-                    Provision::Keys(keys) => keys.iter().position(|k| &k.key == product_key),
-                    Provision::Credit(_) => None,
-                },
-                _ => None,
-            }
-            .and_then(|p| u32::try_from(p).ok())
-            .ok_or_else(|| inconsistent(format!("grant of key {product_key}")))?;
-            let index = KeyIndex {
-                benefit: value.benefit.clone(),
-                position,
-            };
-            let doc: BenefitDoc = docs
-                .load(&benefit_key(value.benefit.as_str()))?
-                .ok_or_else(|| inconsistent(format!("benefit {} of a key", value.benefit)))?;
-            docs.store(state_key(key), index.clone());
-            (index, doc)
+    if key_state(docs, key)?.is_none() {
+        // The grant: the key's place is its place in the grant's list,
+        // which is the order of the benefit's view (`fold::apply`).
+        let EntityKey::Key(product_key) = key else {
+            return Err(inconsistent(
+                "key entity under another entity's name".into(),
+            ));
+        };
+        let position = match &record.event {
+            Event::BenefitGranted(e) => match &e.provides {
+                Provision::Keys(keys) => keys.iter().position(|k| &k.key == product_key),
+                Provision::Credit(_) => None,
+            },
+            _ => None,
         }
-    };
-    let slot = usize::try_from(index.position)
-        .ok()
-        .and_then(|p| doc.keys.get_mut(p))
-        .ok_or_else(|| {
-            inconsistent(format!(
-                "place {} in benefit {}",
-                index.position, index.benefit
-            ))
-        })?;
-    *slot = Some(value);
-    docs.store(benefit_key(index.benefit.as_str()), doc);
-    Ok(())
+        .and_then(|p| u32::try_from(p).ok())
+        .ok_or_else(|| inconsistent(format!("grant of key {product_key}")))?;
+        let index = KeyIndex {
+            benefit: value.benefit.clone(),
+            position,
+        };
+        docs.store(state_key(key), index);
+    }
+    match key_state(docs, key)? {
+        Some(recorded) if recorded == value => Ok(()),
+        _ => Err(inconsistent(format!(
+            "slot of key {} in benefit {} as the domain has it",
+            match key {
+                EntityKey::Key(k) => k.masked(),
+                _ => String::new(),
+            },
+            value.benefit
+        ))),
+    }
 }
