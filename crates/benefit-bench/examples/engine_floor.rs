@@ -78,6 +78,15 @@ use sled::transaction::{TransactionResult, Transactional};
 use uuid::Uuid;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
+/// The bench's own error type, for the measuring code shared with it.
+type BenchResult<T> = Result<T>;
+
+/// The bench's measuring code (`dir_bytes`), shared rather than copied; the
+/// rest of it is the bench's business.
+#[path = "../src/measure.rs"]
+#[allow(dead_code)]
+mod measure;
+use measure::dir_bytes;
 
 /// The ledger's sled trees (`crates/benefit-store/src/sled_store`), in the
 /// order of its append's transaction; SQLite gets one table of each name.
@@ -672,21 +681,6 @@ fn read_sqlite(dir: &Path, used: &[usize]) -> Result<ReadBack> {
         bytes,
         peak_rss_mib: peak_rss_mib(),
     })
-}
-
-/// The total size of the regular files under `path`, recursively.
-fn dir_bytes(path: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in fs::read_dir(path)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            total += dir_bytes(&entry.path())?;
-        } else if kind.is_file() {
-            total += entry.metadata()?.len();
-        }
-    }
-    Ok(total)
 }
 
 /// A line of this process's `/proc/self/status` in MiB (`VmHWM`: the peak
