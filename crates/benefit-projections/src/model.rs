@@ -152,7 +152,7 @@ pub struct KeyUsed {
 }
 
 /// A granted key of a benefit. Serialized flat (`key`, `fingerprint`,
-/// `seats`, `used`) through [`GrantedKeyFlat`]: serde's `flatten` writes a
+/// `seats`, `used`) through `GrantedKeyFlat`: serde's `flatten` writes a
 /// map of unknown length, which the binary document format cannot hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "GrantedKeyFlat", into = "GrantedKeyFlat")]

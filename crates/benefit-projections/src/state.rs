@@ -289,38 +289,40 @@ fn store_key(
         seq: record.seq,
         what,
     };
-    if key_state(docs, key)?.is_none() {
-        // The grant: the key's place is its place in the grant's list,
-        // which is the order of the benefit's view (`fold::apply`).
-        let EntityKey::Key(product_key) = key else {
-            return Err(inconsistent(
-                "key entity under another entity's name".into(),
-            ));
-        };
-        let position = match &record.event {
-            Event::BenefitGranted(e) => match &e.provides {
-                Provision::Keys(keys) => keys.iter().position(|k| &k.key == product_key),
-                Provision::Credit(_) => None,
-            },
-            _ => None,
+    let EntityKey::Key(product_key) = key else {
+        return Err(inconsistent(
+            "key entity under another entity's name".into(),
+        ));
+    };
+    let recorded = match key_state(docs, key)? {
+        Some(recorded) => recorded,
+        None => {
+            // The grant: the key's place is its place in the grant's list,
+            // which is the order of the benefit's view (`fold::apply`).
+            let position = match &record.event {
+                Event::BenefitGranted(e) => match &e.provides {
+                    Provision::Keys(keys) => keys.iter().position(|k| &k.key == product_key),
+                    Provision::Credit(_) => None,
+                },
+                _ => None,
+            }
+            .and_then(|p| u32::try_from(p).ok())
+            .ok_or_else(|| inconsistent(format!("grant of key {product_key}")))?;
+            let index = KeyIndex {
+                benefit: value.benefit.clone(),
+                position,
+            };
+            docs.store(state_key(key), index);
+            key_state(docs, key)?
+                .ok_or_else(|| inconsistent(format!("index of key {product_key}")))?
         }
-        .and_then(|p| u32::try_from(p).ok())
-        .ok_or_else(|| inconsistent(format!("grant of key {product_key}")))?;
-        let index = KeyIndex {
-            benefit: value.benefit.clone(),
-            position,
-        };
-        docs.store(state_key(key), index);
-    }
-    match key_state(docs, key)? {
-        Some(recorded) if recorded == value => Ok(()),
-        _ => Err(inconsistent(format!(
-            "slot of key {} in benefit {} as the domain has it",
-            match key {
-                EntityKey::Key(k) => k.masked(),
-                _ => String::new(),
-            },
+    };
+    if recorded == value {
+        Ok(())
+    } else {
+        Err(inconsistent(format!(
+            "slot of key {product_key} in benefit {} as the domain has it",
             value.benefit
-        ))),
+        )))
     }
 }
