@@ -58,11 +58,20 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// a lower p99 than sled's default `LowSpace`, for the same bytes on disk.
 /// The mode is not persisted by sled, so ledgers written under either mode
 /// open under the other.
+///
+/// No background flusher (`flush_every_ms(None)`): every write path of the
+/// store flushes before it answers (append, projection commit and reset,
+/// layout), so sled's 500 ms timer only added flushes that competed with
+/// them for the disk and the two cores. At 1 000 000 events the single
+/// command's p99 went from 12.2 to 9.11 ms and import from 7 024 to 7 400
+/// events/s (100 000 events, three runs: p99 6.6, 7.0 and 11.5 ms against
+/// 9.5; import 12 944, 13 533 and 12 895 against 11 128).
 pub fn sled_config(path: &Path) -> sled::Config {
     sled::Config::new()
         .path(path)
         .cache_capacity(CACHE_BYTES)
         .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(None)
 }
 
 /// An [`EventStore`] in a sled database in one directory.
