@@ -220,13 +220,6 @@ impl ChainVerifier {
         self.stream_versions.get(stream).copied().unwrap_or(0)
     }
 
-    /// Every stream seen so far with its last version.
-    pub fn stream_versions(&self) -> impl Iterator<Item = (&StreamId, u64)> {
-        self.stream_versions
-            .iter()
-            .map(|(stream, version)| (stream, *version))
-    }
-
     /// The report for everything checked so far.
     pub fn report(&self) -> VerifyReport {
         let head = self
