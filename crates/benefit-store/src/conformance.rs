@@ -24,30 +24,9 @@ use uuid::Uuid;
 
 use crate::encoding::RECORD_BODY_BYTES_MAX;
 use crate::{
-    AppendRequest, Appended, AsOf, BreakKind, ChainHash, Digest, EventStore, ProjectionReader,
-    ProjectionStore, SteppingClock, StoreError, StoredEvent,
+    AppendRequest, Appended, AsOf, BreakKind, ChainHash, Digest, EventStore, ProjectionStore,
+    Staging, SteppingClock, StoreError, StoredEvent,
 };
-
-/// A projection for [`append_projected_stores_events_documents_and_checkpoint_together`]:
-/// one document per record, the record itself, so the test can tell that
-/// the projection saw exactly the records stored.
-fn project_records(
-    records: &[StoredEvent],
-    _: &dyn ProjectionReader,
-) -> Result<std::collections::BTreeMap<String, Vec<u8>>, StoreError> {
-    Ok(records
-        .iter()
-        .map(|r| (format!("seq/{:04}", r.seq), format!("{r:?}").into_bytes()))
-        .collect())
-}
-
-struct NoDocuments;
-
-impl ProjectionReader for NoDocuments {
-    fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(None)
-    }
-}
 
 /// The instant of the conformance clock's first reading.
 pub fn clock_start() -> DateTime<Utc> {
@@ -120,6 +99,20 @@ pub fn request(expected: u64, events: Vec<Event>) -> AppendRequest {
     AppendRequest::by(&actor(), Uuid::new_v4(), expected, events)
 }
 
+/// `request` with the position of every stream it appends to, read from
+/// the whole log: for tests and tools that append without the projections'
+/// stream index. Linear in the log.
+pub fn positioned<S: EventStore + ?Sized>(store: &S, request: AppendRequest) -> AppendRequest {
+    let mut last: std::collections::HashMap<StreamId, u64> = std::collections::HashMap::new();
+    for record in store.read_from(1) {
+        let record = record.expect("reads of a healthy store succeed");
+        last.insert(record.stream, record.stream_version);
+    }
+    request
+        .at_stream_heads(|stream| Ok(last.get(stream).copied().unwrap_or(0)))
+        .expect("positions from memory")
+}
+
 /// A deterministic pseudo-random number generator (xorshift64) for tests
 /// that pick bytes or moments at random: the same seed replays a failure.
 /// The state must not be 0.
@@ -142,7 +135,9 @@ fn seqs(records: &[StoredEvent]) -> Vec<u64> {
 }
 
 fn append_ok<S: EventStore>(store: &S, request: AppendRequest) -> Appended {
-    store.append(request).expect("the append succeeds")
+    store
+        .append(positioned(store, request))
+        .expect("the append succeeds")
 }
 
 /// Three batches: `user/...1`, `benefit/b` ×2; `benefit/b`, `user/...2`;
@@ -245,7 +240,7 @@ pub fn append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing<S:
 ) {
     let appended = append_ok(store, request(0, vec![user_registered(1)]));
     for expected in [0, 2, 99] {
-        match store.append(request(expected, vec![user_registered(2)])) {
+        match store.append(positioned(store, request(expected, vec![user_registered(2)]))) {
             Err(StoreError::Conflict {
                 expected: e,
                 actual,
@@ -255,7 +250,8 @@ pub fn append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing<S:
     }
     assert_eq!(store.head().expect("head"), appended.head);
     assert_eq!(seqs(&collect(store.read_from(0))), vec![1]);
-    assert!(collect(store.read_stream(&user_registered(2).stream())).is_empty());
+    let streams: Vec<StreamId> = collect(store.read_from(0)).into_iter().map(|r| r.stream).collect();
+    assert!(!streams.contains(&user_registered(2).stream()));
 }
 
 /// The same command id again returns the original result, flagged as a
@@ -285,7 +281,7 @@ pub fn append_of_a_command_id_again_returns_the_original_result_and_appends_noth
     let mut different = original_request.clone();
     different.events = request(0, vec![user_registered(9)]).events;
     different.expected = head.seq;
-    match store.append(different) {
+    match store.append(positioned(store, different)) {
         Err(StoreError::CommandIdReused { command_id }) => {
             assert_eq!(command_id, original_request.command_id)
         }
@@ -300,7 +296,7 @@ pub fn append_of_a_command_id_again_returns_the_original_result_and_appends_noth
 pub fn a_failed_append_leaves_nothing_behind<S: EventStore>(store: &S) {
     let before = append_ok(store, request(0, vec![user_registered(1)]));
     assert!(matches!(
-        store.append(request(1, vec![])),
+        store.append(positioned(store, request(1, vec![]))),
         Err(StoreError::EmptyBatch)
     ));
 
@@ -316,18 +312,12 @@ pub fn a_failed_append_leaves_nothing_behind<S: EventStore>(store: &S) {
             benefit_granted("big", keys),
         ],
     );
-    match store.append(failing.clone()) {
+    match store.append(positioned(store, failing.clone())) {
         Err(StoreError::Encode { index: 2, .. }) => {}
         other => panic!("expected the third event to be refused as too large, got {other:?}"),
     }
     assert_eq!(store.head().expect("head"), before.head);
     assert_eq!(seqs(&collect(store.read_from(0))), vec![1]);
-    for stream in [
-        StreamId::benefit(&BenefitId::parse("b").expect("id")),
-        user_registered(2).stream(),
-    ] {
-        assert!(collect(store.read_stream(&stream)).is_empty(), "{stream}");
-    }
     store.verify().expect("the ledger is intact");
 
     let mut retry = failing;
@@ -374,21 +364,58 @@ pub fn read_from_a_sequence_returns_it_and_everything_after<S: EventStore>(store
     assert!(collect(store.read_from(u64::MAX)).is_empty());
 }
 
-/// A stream read returns that stream's events only, in version order.
-pub fn read_stream_returns_one_streams_events_in_version_order<S: EventStore>(store: &S) {
+/// Each record can be read by its sequence; nothing beyond the head.
+pub fn record_returns_the_record_at_a_sequence<S: EventStore>(store: &S) {
     three_batches(store);
-    let benefit =
-        collect(store.read_stream(&StreamId::benefit(&BenefitId::parse("b").expect("id"))));
-    assert_eq!(seqs(&benefit), vec![2, 3, 4]);
-    assert_eq!(
-        benefit.iter().map(|r| r.stream_version).collect::<Vec<_>>(),
-        vec![1, 2, 3]
-    );
-    let user = collect(store.read_stream(&user_registered(1).stream()));
-    assert_eq!(seqs(&user), vec![1, 6]);
-    assert!(collect(store.read_stream(&user_registered(7).stream())).is_empty());
     let all = collect(store.read_from(0));
-    assert_eq!(user[1], all[5]);
+    for record in &all {
+        assert_eq!(store.record(record.seq).expect("read").as_ref(), Some(record));
+    }
+    assert_eq!(store.record(0).expect("read"), None);
+    assert_eq!(store.record(7).expect("read"), None);
+    assert_eq!(store.record(u64::MAX).expect("read"), None);
+}
+
+/// A staged append shows the records it will store and writes nothing until
+/// it is committed; dropped, it leaves the log as it was and the next
+/// append goes ahead.
+pub fn a_staged_append_writes_nothing_until_committed<S: EventStore>(store: &S) {
+    append_ok(store, request(0, vec![user_registered(1)]));
+    let head = store.head().expect("head");
+    let staged_request = positioned(store, request(1, vec![user_registered(1), credit_assigned("b", 1)]));
+    let Staging::Staged(staged) = store.stage(staged_request.clone()).expect("stages") else {
+        panic!("a new command id is staged, not a repeat");
+    };
+    let records: Vec<(u64, u64)> = staged.records().iter().map(|r| (r.seq, r.stream_version)).collect();
+    assert_eq!(records, vec![(2, 2), (3, 1)]);
+    drop(staged);
+    assert_eq!(store.head().expect("head"), head);
+    assert_eq!(store.find_command(&staged_request.command_id).expect("lookup"), None);
+
+    let Staging::Staged(staged) = store.stage(staged_request.clone()).expect("stages") else {
+        panic!("a dropped staging leaves the command id unused");
+    };
+    let expected = staged.records().to_vec();
+    let appended = staged.commit().expect("commits");
+    assert_eq!(collect(store.read_from(2)), expected);
+    assert_eq!(store.find_command(&staged_request.command_id).expect("lookup"), Some(Appended { repeat: true, ..appended }));
+    match store.stage(staged_request).expect("stages") {
+        Staging::Repeat(repeat) => assert_eq!(repeat, Appended { repeat: true, ..appended }),
+        Staging::Staged(_) => panic!("a stored command id is a repeat"),
+    }
+}
+
+/// A request that does not name the position of one of its streams is
+/// refused, and appends nothing.
+pub fn an_append_without_a_streams_position_is_refused<S: EventStore>(store: &S) {
+    let bare = request(0, vec![user_registered(1)]);
+    match store.append(bare) {
+        Err(StoreError::StreamHeadMissing { index: 0, stream }) => {
+            assert_eq!(stream, user_registered(1).stream().to_string())
+        }
+        other => panic!("expected the missing position to be refused, got {other:?}"),
+    }
+    assert_eq!(store.head().expect("head"), Digest::EMPTY);
 }
 
 /// An as-of read by sequence stops at that sequence.
@@ -488,66 +515,36 @@ pub fn verify_against_accepts_every_earlier_digest_and_refuses_others<S: EventSt
     }
 }
 
-/// An append with projection writes stores the events, the documents
-/// computed from exactly the records stored, and the checkpoint, together;
-/// when the projections lag the log it is a conflict and writes nothing; a
-/// failing projection appends nothing; a repeated command id projects
-/// nothing again.
-pub fn append_projected_stores_events_documents_and_checkpoint_together<
+/// The documents: a commit writes them with the checkpoint, refuses a
+/// stale starting checkpoint, and a reset drops them all with the
+/// checkpoint.
+pub fn projection_documents_commit_with_their_checkpoint_and_reset<
     S: EventStore + ProjectionStore,
 >(
     store: &S,
 ) {
-    let batch = request(0, vec![user_registered(1), user_registered(2)]);
-    let appended = store
-        .append_projected(batch.clone(), &project_records)
-        .expect("the append succeeds");
-    assert_eq!(
-        (appended.first, appended.last, appended.repeat),
-        (1, 2, false)
-    );
-    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
-    let stored = collect(store.read_from(1));
-    assert_eq!(
-        store.projection_scan("seq/").expect("scan"),
-        project_records(&stored, &NoDocuments)
-            .expect("projected")
-            .into_iter()
-            .collect::<Vec<_>>()
-    );
-
-    let repeat = store
-        .append_projected(batch, &|_, _| panic!("a repeat projects nothing"))
-        .expect("a repeat answers");
-    assert!(repeat.repeat);
-    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
-
-    append_ok(store, request(2, vec![user_registered(3)]));
-    match store.append_projected(request(3, vec![user_registered(4)]), &project_records) {
-        Err(StoreError::Conflict {
-            expected: 3,
-            actual: 2,
-        }) => {}
-        other => panic!("expected a conflict with the lagging checkpoint, got {other:?}"),
-    }
-    assert_eq!(store.head().expect("head").seq, 3);
-
-    store
-        .projection_commit(2, 3, Default::default())
-        .expect("caught up");
-    let failing = |_: &[StoredEvent], _: &dyn ProjectionReader| {
-        Err(StoreError::Projection {
-            message: "the fold failed".into(),
-        })
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+    let writes = |keys: &[&str]| -> std::collections::BTreeMap<String, Vec<u8>> {
+        keys.iter().map(|k| (k.to_string(), k.as_bytes().to_vec())).collect()
     };
-    match store.append_projected(request(3, vec![user_registered(4)]), &failing) {
-        Err(StoreError::Projection { .. }) => {}
-        other => panic!("expected the projection's error, got {other:?}"),
+    store
+        .projection_commit(0, 2, writes(&["a/1", "a/2", "b/1"]))
+        .expect("commits");
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
+    assert_eq!(store.projection_get("a/2").expect("get"), Some(b"a/2".to_vec()));
+    assert_eq!(store.projection_get("a/3").expect("get"), None);
+    let scanned: Vec<String> = store.projection_scan("a/").expect("scan").into_iter().map(|(k, _)| k).collect();
+    assert_eq!(scanned, vec!["a/1", "a/2"]);
+    assert_eq!(store.projection_last("a/").expect("last").map(|(k, _)| k), Some("a/2".to_string()));
+    assert_eq!(store.projection_last("c/").expect("last"), None);
+    match store.projection_commit(1, 3, writes(&["c/1"])) {
+        Err(StoreError::Conflict { expected: 1, actual: 2 }) => {}
+        other => panic!("expected a stale checkpoint to be refused, got {other:?}"),
     }
-    assert_eq!(store.head().expect("head").seq, 3);
-    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 3);
-    assert_eq!(store.projection_scan("seq/").expect("scan").len(), 2);
-    store.verify().expect("the ledger is intact");
+    assert_eq!(store.projection_get("c/1").expect("get"), None);
+    store.projection_reset().expect("resets");
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+    assert!(store.projection_scan("").expect("scan").is_empty());
 }
 
 /// Declares one `#[test]` per conformance function for a backend. The
@@ -562,13 +559,15 @@ macro_rules! conformance_tests {
             a_failed_append_leaves_nothing_behind,
             one_append_keeps_each_events_own_actor,
             read_from_a_sequence_returns_it_and_everything_after,
-            read_stream_returns_one_streams_events_in_version_order,
+            record_returns_the_record_at_a_sequence,
+            a_staged_append_writes_nothing_until_committed,
+            an_append_without_a_streams_position_is_refused,
             read_as_of_a_sequence_stops_there,
             read_as_of_a_time_returns_what_was_recorded_by_then,
             head_is_the_last_sequence_and_its_hash,
             verify_reports_the_head_events_and_streams_of_a_healthy_log,
             verify_against_accepts_every_earlier_digest_and_refuses_others,
-            append_projected_stores_events_documents_and_checkpoint_together,
+            projection_documents_commit_with_their_checkpoint_and_reset,
         );
     };
     (@each $open:expr; $($name:ident),+ $(,)?) => {

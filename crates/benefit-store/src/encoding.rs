@@ -427,6 +427,78 @@ pub fn unframe(value: &[u8]) -> Result<(ChainHash, &[u8]), DecodeError> {
     Ok((ChainHash(bytes), body))
 }
 
+/// The first byte of a segment: its format.
+pub const SEGMENT_FORMAT_1: u8 = 0x01;
+
+/// Records per segment: the log packs this many consecutive records into one
+/// value of the backend (a segment), and segment `n` holds sequences
+/// `n * SEGMENT_RECORDS + 1 ..= (n + 1) * SEGMENT_RECORDS`.
+///
+/// Chosen by measurement (issue 11, `docs/performance.md`): sled writes and
+/// scans packed values ten times faster than one key per record, and gains
+/// little beyond 64 records; the last, partial segment is rewritten by every
+/// append, so a single command rewrites at most 63 records (about 16 KiB).
+pub const SEGMENT_RECORDS: u64 = 64;
+
+/// The segment that holds `seq` (from 1).
+pub fn segment_of(seq: u64) -> u64 {
+    seq.saturating_sub(1) / SEGMENT_RECORDS
+}
+
+/// Appends one record to a segment's bytes (an empty `segment` starts a new
+/// one): `body length (u32, big-endian) ‖ hash (32) ‖ body`. Each record is
+/// still hashed and chained on its own; the segment only packs them.
+pub fn pack_record(segment: &mut Vec<u8>, hash: &ChainHash, body: &[u8]) {
+    if segment.is_empty() {
+        segment.push(SEGMENT_FORMAT_1);
+    }
+    // A body is at most RECORD_BODY_BYTES_MAX bytes (encode_body refuses
+    // more), so its length fits a u32.
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    segment.extend_from_slice(&len.to_be_bytes());
+    segment.extend_from_slice(&hash.0);
+    segment.extend_from_slice(body);
+}
+
+/// The records of a segment, in order, as `(hash, body)`: each body is then
+/// read by [`decode`]. Damage in the packing itself is an error naming the
+/// record's place in the segment.
+pub fn unpack_segment(segment: &[u8]) -> Result<Vec<(ChainHash, &[u8])>, DecodeError> {
+    let Some((&format, mut rest)) = segment.split_first() else {
+        return Err(DecodeError::Body("an empty segment".into()));
+    };
+    if format != SEGMENT_FORMAT_1 {
+        return Err(DecodeError::Body(format!(
+            "a segment of format {format}; this program reads format {SEGMENT_FORMAT_1}"
+        )));
+    }
+    let mut records = Vec::with_capacity(SEGMENT_RECORDS as usize);
+    while !rest.is_empty() {
+        let place = records.len() + 1;
+        let damaged = |what: &str| DecodeError::Body(format!("record {place} of its segment {what}"));
+        let (len, after) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| damaged("has a cut length"))?;
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > RECORD_BODY_BYTES_MAX {
+            return Err(DecodeError::TooLarge {
+                bytes: len,
+                max: RECORD_BODY_BYTES_MAX,
+            });
+        }
+        let (hash, after) = after
+            .split_first_chunk::<32>()
+            .ok_or_else(|| damaged("has a cut hash"))?;
+        if after.len() < len {
+            return Err(damaged("is cut short"));
+        }
+        let (body, after) = after.split_at(len);
+        records.push((ChainHash(*hash), body));
+        rest = after;
+    }
+    Ok(records)
+}
+
 /// Why a record cannot be written.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EncodeError {

@@ -77,6 +77,15 @@ pub enum StoreError {
         /// [`crate::BATCH_EVENTS_MAX`].
         max: usize,
     },
+    /// An append whose request does not name the position of a stream one
+    /// of its events belongs to. Nothing was appended.
+    #[error("event {index} of the batch belongs to stream {stream}, whose last version the request does not name")]
+    StreamHeadMissing {
+        /// The event's index in the batch, from 0.
+        index: usize,
+        /// The stream.
+        stream: String,
+    },
     /// A command id already used for a different batch.
     #[error("command id {command_id} was already used for a different batch; a retry must send the same events")]
     CommandIdReused {
@@ -103,7 +112,8 @@ pub enum StoreError {
     /// checks what it reads (sequences contiguous, indexes consistent).
     #[error(transparent)]
     Broken(#[from] Break),
-    /// The persisted projections are not in the form the store wrote them.
+    /// The persisted projection documents are not in the form the store
+    /// wrote them.
     #[error("projection storage is damaged: {message}")]
     Projection {
         /// What is wrong.

@@ -1,11 +1,13 @@
 //! The durable home of every event: an append-only, tamper-evident event log.
 //!
-//! The crate offers one trait, [`EventStore`], spoken in ledger terms
-//! (sequences, streams, command ids, digests), and one backend,
-//! [`SledStore`]; it is the only crate of the project that knows sled. A
-//! PostgreSQL backend is expected later: it implements the same trait and must
-//! pass the same conformance suite (module `conformance`, behind the
-//! `conformance` feature).
+//! The crate offers two traits that know nothing of each other:
+//! [`EventStore`], the log, spoken in ledger terms (sequences, streams,
+//! command ids, digests), and [`ProjectionStore`], where derived documents
+//! are kept with their checkpoint. Two backends implement both: [`SledStore`]
+//! (the only code of the project that knows sled) and [`MemoryStore`] (for
+//! fast tests and fault injection). A PostgreSQL backend implements the same
+//! traits and must pass the same conformance suite (module `conformance`,
+//! behind the `conformance` feature).
 //!
 //! A key design decision: every record is hashed as the exact bytes that are
 //! stored, chained to the hash of the record before it
@@ -24,9 +26,11 @@ mod clock;
 mod digest;
 pub mod encoding;
 mod error;
+mod memory_store;
 mod projection_store;
 mod record;
 mod sled_store;
+pub mod staging;
 mod store;
 pub mod verify;
 
@@ -36,8 +40,13 @@ pub mod conformance;
 pub use clock::{Clock, FixedClock, SteppingClock, SystemClock};
 pub use digest::{ChainHash, Digest, DigestParseError};
 pub use error::StoreError;
-pub use projection_store::{Project, ProjectionReader, ProjectionStore};
+pub use encoding::SEGMENT_RECORDS;
+pub use memory_store::{Fault, MemoryStore};
+pub use projection_store::ProjectionStore;
 pub use record::StoredEvent;
 pub use sled_store::{sled_config, SledStore};
-pub use store::{ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, BATCH_EVENTS_MAX};
+pub use store::{
+    ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, StagedAppend, Staging,
+    BATCH_EVENTS_MAX,
+};
 pub use verify::{Break, BreakKind, VerifyReport};

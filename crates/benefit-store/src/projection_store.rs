@@ -1,53 +1,24 @@
-//! The seam where read models are persisted beside the log: documents under
-//! string keys, and a checkpoint (the last sequence applied), changed
-//! together in one atomic, flushed step.
+//! The seam where derived documents are persisted: documents under string
+//! keys and a checkpoint (the last sequence folded into them), changed
+//! together in one atomic, durable write.
 //!
-//! It belongs to the store's side of the boundary so that a backend holds the
-//! log and the projections together (sled trees here, tables in a later
-//! PostgreSQL backend) while the projections crate stays free of any
-//! database. The documents' contents are the projections crate's business;
-//! the store only keeps bytes.
+//! A backend implements it beside [`crate::EventStore`], and the two know
+//! nothing of each other: the log's commit never writes a document, and a
+//! document write never touches the log. The shell commits the log first and
+//! the documents after, so a crash in between leaves the checkpoint behind
+//! the head, and the next open catches up from the log. The documents'
+//! contents are the projections crate's business; the store keeps bytes.
 
 use std::collections::BTreeMap;
 
-use crate::{AppendRequest, Appended, StoreError, StoredEvent};
+use crate::StoreError;
 
-/// Reads projection documents inside an append's transaction (see
-/// [`ProjectionStore::append_projected`]).
-pub trait ProjectionReader {
-    /// The document under `key`, as the transaction sees it.
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-}
-
-/// Computes the projection writes for records about to be stored (in
-/// order, with their sequences, hashes and recorded-at), reading the
-/// persisted documents through the append's own transaction.
-pub type Project<'a> = &'a dyn Fn(
-    &[StoredEvent],
-    &dyn ProjectionReader,
-) -> Result<BTreeMap<String, Vec<u8>>, StoreError>;
-
-/// Persistence for projections, implemented by every backend of the log.
+/// Persistence for projections and decision state, implemented by every
+/// backend of the log.
 pub trait ProjectionStore {
-    /// Appends `request` as [`crate::EventStore::append`] does and, in the
-    /// same atomic, durable step (one transaction, one flush), writes the
-    /// documents `project` computes from the records being stored (reading
-    /// documents through the same transaction, never around it) and moves
-    /// the checkpoint from the head to the batch's last sequence.
-    ///
-    /// The checkpoint must be the head: if the projections lag the log,
-    /// nothing is written and the answer is [`StoreError::Conflict`] with
-    /// the head as `expected` and the checkpoint as `actual` (catch up
-    /// first). A repeat of a command id answers as `append` does and writes
-    /// no projections. An error from `project` appends nothing. A SQL
-    /// backend does the same in one SQL transaction.
-    fn append_projected(
-        &self,
-        request: AppendRequest,
-        project: Project<'_>,
-    ) -> Result<Appended, StoreError>;
-
-    /// The last sequence applied to the persisted projections (0: none).
+    /// The last sequence folded into the persisted documents (0: none).
+    /// A reset that a crash interrupted is finished first, so that no fold
+    /// ever starts over documents a reset meant to remove.
     fn projection_checkpoint(&self) -> Result<u64, StoreError>;
 
     /// The document under `key`.
@@ -56,10 +27,13 @@ pub trait ProjectionStore {
     /// Every document whose key starts with `prefix`, in key order.
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
+    /// The last document (in key order) whose key starts with `prefix`.
+    fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+
     /// Writes the documents and moves the checkpoint from `from` to `to`,
-    /// atomically and durably. If the checkpoint is not `from` (another
-    /// writer caught up first), nothing is written and the answer is
-    /// [`StoreError::Conflict`] with both positions.
+    /// in one atomic, durable write. If the checkpoint is not `from`
+    /// (another writer caught up first), nothing is written and the answer
+    /// is [`StoreError::Conflict`] with both positions.
     fn projection_commit(
         &self,
         from: u64,
@@ -68,6 +42,8 @@ pub trait ProjectionStore {
     ) -> Result<(), StoreError>;
 
     /// Drops every document and sets the checkpoint to 0: the start of a
-    /// rebuild. Projections are derived data; the log is never touched.
+    /// rebuild. Crash-safe: an interrupted reset is finished by the next
+    /// [`ProjectionStore::projection_checkpoint`], before anything reads the
+    /// documents it left. The log is never touched.
     fn projection_reset(&self) -> Result<(), StoreError>;
 }

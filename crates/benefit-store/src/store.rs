@@ -5,6 +5,8 @@
 //! underneath, so that a second backend can implement it and prove itself
 //! against the `conformance` module.
 
+use std::collections::BTreeMap;
+
 use benefit_events::{Actor, Event, StreamId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -35,6 +37,13 @@ pub struct AppendRequest {
     /// The last sequence the caller saw when it decided these events (0: the
     /// empty ledger). If the ledger has moved on, the append is a conflict.
     pub expected: u64,
+    /// The last version of every stream the events belong to, as of
+    /// `expected` (0: a stream with no event yet). The log does not index
+    /// streams (the index is derived data, kept with the projections), so
+    /// the caller names each stream's position, as it names the head's; a
+    /// stream missing here is refused ([`StoreError::StreamHeadMissing`]).
+    /// `verify` re-checks every stream version along the chain.
+    pub stream_heads: BTreeMap<StreamId, u64>,
     /// The events, in order; each belongs to its `event.stream()`.
     pub events: Vec<ActedEvent>,
 }
@@ -50,6 +59,7 @@ impl AppendRequest {
         Self {
             command_id,
             expected,
+            stream_heads: BTreeMap::new(),
             events: events
                 .into_iter()
                 .map(|event| ActedEvent {
@@ -58,6 +68,22 @@ impl AppendRequest {
                 })
                 .collect(),
         }
+    }
+
+    /// The same request with each stream's position from `last_version`
+    /// (the last version of a stream as of `expected`).
+    pub fn at_stream_heads(
+        mut self,
+        mut last_version: impl FnMut(&StreamId) -> Result<u64, StoreError>,
+    ) -> Result<Self, StoreError> {
+        for acted in &self.events {
+            let stream = acted.event.stream();
+            if !self.stream_heads.contains_key(&stream) {
+                let last = last_version(&stream)?;
+                self.stream_heads.insert(stream, last);
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -100,8 +126,26 @@ pub type Events<'a> = Box<dyn Iterator<Item = Result<StoredEvent, StoreError>> +
 ///   by command id;
 /// - reads check what they read and end with an error rather than skip.
 pub trait EventStore {
-    /// Appends a batch atomically, after checking the caller's position.
-    fn append(&self, request: AppendRequest) -> Result<Appended, StoreError>;
+    /// Stages a batch under the store's append lock: the command id, the
+    /// expected head and the streams' positions are checked, and sequences,
+    /// stream versions, the recorded-at time and hashes are assigned.
+    /// Nothing is written until [`StagedAppend::commit`]; dropping the staged
+    /// append writes nothing and releases the lock. A command id already in
+    /// the log is answered with its original result ([`Staging::Repeat`]),
+    /// or refused as [`StoreError::CommandIdReused`] if its content differs.
+    fn stage(&self, request: AppendRequest) -> Result<Staging<'_>, StoreError>;
+
+    /// Appends a batch atomically, after checking the caller's position:
+    /// [`EventStore::stage`], then [`StagedAppend::commit`].
+    fn append(&self, request: AppendRequest) -> Result<Appended, StoreError> {
+        match self.stage(request)? {
+            Staging::Repeat(appended) => Ok(appended),
+            Staging::Staged(staged) => staged.commit(),
+        }
+    }
+
+    /// The command id's original result, if the log holds it.
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError>;
 
     /// The last sequence and its hash ([`Digest::EMPTY`] for an empty log).
     fn head(&self) -> Result<Digest, StoreError>;
@@ -112,9 +156,14 @@ pub trait EventStore {
     /// Every event up to a sequence or a recorded-at instant.
     fn read_as_of(&self, as_of: AsOf) -> Events<'_>;
 
-    /// One stream's events in stream-version order, through an index by
-    /// stream (not a scan of the log).
-    fn read_stream(&self, stream: &StreamId) -> Events<'_>;
+    /// The record at `seq`, checked; `None` beyond the head.
+    fn record(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        if seq == 0 {
+            return Ok(None);
+        }
+        let record = self.read_from(seq).next().transpose()?;
+        Ok(record.filter(|r| r.seq == seq))
+    }
 
     /// Walks the whole log and its indexes; the first inconsistency is a
     /// [`StoreError::Broken`] naming its sequence.
@@ -142,8 +191,8 @@ pub trait EventStore {
             )
             .into());
         }
-        let found = match self.read_from(digest.seq).next() {
-            Some(record) => record?,
+        let found = match self.record(digest.seq)? {
+            Some(record) => record,
             None => {
                 return Err(
                     Break::new(digest.seq, BreakKind::Digest, digest.hash, "no record").into(),
@@ -155,4 +204,27 @@ pub trait EventStore {
         }
         Ok(report)
     }
+}
+
+/// What [`EventStore::stage`] made of a request.
+pub enum Staging<'s> {
+    /// The command id is in the log with this content: its original result.
+    /// Nothing is staged.
+    Repeat(Appended),
+    /// The batch, staged and holding the append lock until it is committed
+    /// or dropped.
+    Staged(Box<dyn StagedAppend + 's>),
+}
+
+/// A batch staged under the append lock, not yet written.
+pub trait StagedAppend {
+    /// The records as they will be stored: sequences, stream versions,
+    /// recorded-at and hashes assigned. A shell folds its projections over
+    /// them before committing.
+    fn records(&self) -> &[StoredEvent];
+
+    /// Writes the batch, the new head and the command id in one atomic
+    /// write, makes it durable, and releases the lock. Once this returns
+    /// `Ok` the batch is acknowledged.
+    fn commit(self: Box<Self>) -> Result<Appended, StoreError>;
 }

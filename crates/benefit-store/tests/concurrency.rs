@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::sync::{Barrier, Mutex};
 
-use benefit_store::conformance::{clock, collect, credit_assigned, request, user_registered};
+use benefit_store::conformance::{
+    clock, collect, credit_assigned, positioned, request, user_registered,
+};
 use benefit_store::{EventStore, SledStore, StoreError};
 
 const THREADS: u64 = 4;
@@ -31,7 +33,7 @@ fn racing_appends_at_one_position_have_exactly_one_winner_and_lose_nothing() {
                         user_registered(round * THREADS + thread),
                         credit_assigned("shared", thread),
                     ];
-                    let attempt = request(expected, events);
+                    let attempt = positioned(store, request(expected, events));
                     match store.append(attempt.clone()) {
                         Ok(appended) => winners.lock().expect("lock").push((
                             round,
@@ -73,7 +75,8 @@ fn racing_appends_at_one_position_have_exactly_one_winner_and_lose_nothing() {
             .collect();
         assert_eq!(batch, vec![appended.first, appended.last]);
     }
-    let shared = collect(store.read_stream(&credit_assigned("shared", 0).stream()));
+    let stream = credit_assigned("shared", 0).stream();
+    let shared: Vec<_> = records.iter().filter(|r| r.stream == stream).collect();
     assert_eq!(
         shared.iter().map(|r| r.stream_version).collect::<Vec<_>>(),
         (1..=ROUNDS).collect::<Vec<_>>()

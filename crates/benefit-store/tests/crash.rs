@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use benefit_store::conformance::{credit_assigned, request, user_registered, xorshift};
+use benefit_store::conformance::{credit_assigned, positioned, request, user_registered, xorshift};
 use benefit_store::{EventStore, SledStore, StoreError, SystemClock};
 use uuid::Uuid;
 
@@ -55,7 +55,7 @@ fn append_until_killed(dir: &std::path::Path) {
             })
             .collect();
         let expected = store.head().expect("head").seq;
-        let batch = request(expected, events);
+        let batch = positioned(&store, request(expected, events));
         writeln!(out, "try {} {size}", batch.command_id).expect("stdout");
         out.flush().expect("stdout");
         let appended = store

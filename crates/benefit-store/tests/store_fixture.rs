@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use benefit_events::{Actor, Event, Role, UserName};
-use benefit_store::conformance::collect;
+use benefit_store::conformance::{collect, positioned};
 use benefit_store::encoding::{
     chain_hash, decode, encode_body, FORMAT_2_FIRST_BYTE, RECORD_FORMAT,
 };
@@ -87,7 +87,7 @@ fn history() -> Vec<StoredEvent> {
             expected,
             events[range].to_vec(),
         );
-        store.append(request).expect("append");
+        store.append(positioned(&store, request)).expect("append");
     }
     collect(store.read_from(0))
 }
@@ -327,11 +327,9 @@ fn a_version_1_ledger_takes_format_2_appends_and_verifies() {
 
     let actor = before[0].actor.clone();
     let appended = store
-        .append(AppendRequest::by(
-            &actor,
-            Uuid::from_u128(0xc0de),
-            v1_head.seq,
-            later_events(),
+        .append(positioned(
+            &store,
+            AppendRequest::by(&actor, Uuid::from_u128(0xc0de), v1_head.seq, later_events()),
         ))
         .expect("appends");
     assert_eq!((appended.first, appended.last), (47, 48));

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{Appended, ChainHash, Digest};
 
+
 /// The version of this layout, stored under [`META_LAYOUT`]. A ledger with
 /// a newer layout is refused rather than misread; layout 1 is upgraded in
 /// place when opened (see `SledStore::check_layout`).
@@ -15,26 +16,86 @@ use crate::{Appended, ChainHash, Digest};
 ///   its prefix in [`TREE_STREAMS`]. One sled key fewer per event (issue 6:
 ///   sled's per-key insert was most of an import), and nothing that can
 ///   disagree with the index.
-pub(super) const LAYOUT_VERSION: u32 = 2;
+/// - 3: the log alone in one tree, [`TREE_JOURNAL`]: records packed into
+///   segments, the head and the command ids, all written by one
+///   `apply_batch` per append (issue 11). The stream index and every
+///   projection are derived documents in [`TREE_DOCUMENTS`]. Layouts 1 and
+///   2 are upgraded in place on open (`upgrade.rs`), record bytes unchanged.
+pub(super) const LAYOUT_VERSION: u32 = 3;
+
+/// Layout 2: one key per record in `log`, a stream index, a commands tree,
+/// the head in `meta`, projections in their own two trees.
+pub(super) const LAYOUT_PER_RECORD_KEYS: u32 = 2;
 
 /// The layout before [`LAYOUT_VERSION`] 2.
 pub(super) const LAYOUT_WITH_STREAM_HEADS: u32 = 1;
 
-/// `seq` → record (hash ‖ body, see [`crate::encoding::frame`]).
+/// Layout 3: segments, the head and the command ids (see the key
+/// functions below).
+pub(super) const TREE_JOURNAL: &str = "journal";
+/// Layout 3: projection documents, their checkpoint and the reset marker.
+pub(super) const TREE_DOCUMENTS: &str = "documents";
+
+/// [`TREE_JOURNAL`]: the prefix of a segment key (then its number, u64).
+pub(super) const JOURNAL_SEGMENT: u8 = b'L';
+/// [`TREE_JOURNAL`]: the key of the head ([`Head`]); absent while empty.
+pub(super) const JOURNAL_HEAD: &[u8] = b"H";
+/// [`TREE_JOURNAL`]: the prefix of a command id's key (then its 16 bytes).
+pub(super) const JOURNAL_COMMAND: u8 = b'C';
+
+/// [`TREE_DOCUMENTS`]: the prefix of every document's key.
+pub(super) const DOCUMENT_PREFIX: u8 = b'D';
+/// [`TREE_DOCUMENTS`]: the checkpoint (u64).
+pub(super) const DOCUMENTS_CHECKPOINT: &[u8] = b"Mcheckpoint";
+/// [`TREE_DOCUMENTS`]: present while a reset is under way.
+pub(super) const DOCUMENTS_RESETTING: &[u8] = b"Mresetting";
+
+/// The [`TREE_JOURNAL`] key of segment `n`.
+pub(super) fn segment_key(n: u64) -> [u8; 9] {
+    let mut key = [JOURNAL_SEGMENT; 9];
+    key[1..].copy_from_slice(&n.to_be_bytes());
+    key
+}
+
+/// The segment number of a [`TREE_JOURNAL`] segment key.
+pub(super) fn parse_segment_key(key: &[u8]) -> Option<u64> {
+    match key.split_first() {
+        Some((&JOURNAL_SEGMENT, n)) => parse_u64(n),
+        _ => None,
+    }
+}
+
+/// The [`TREE_JOURNAL`] key of a command id.
+pub(super) fn command_key(id: &uuid::Uuid) -> [u8; 17] {
+    let mut key = [JOURNAL_COMMAND; 17];
+    key[1..].copy_from_slice(id.as_bytes());
+    key
+}
+
+/// The [`TREE_DOCUMENTS`] key of a document.
+pub(super) fn document_key(key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + key.len());
+    out.push(DOCUMENT_PREFIX);
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+/// Layouts 1 and 2: `seq` → record (hash ‖ body, see
+/// [`crate::encoding::frame`]).
 pub(super) const TREE_LOG: &str = "log";
-/// `stream key` → `seq`: the index by stream.
+/// Layouts 1 and 2: `stream key` → `seq`: the index by stream.
 pub(super) const TREE_STREAMS: &str = "streams";
 /// Layout 1 only: stream name → last stream version. Dropped by the
 /// upgrade to layout 2.
 pub(super) const TREE_STREAM_HEADS: &str = "stream_heads";
-/// command id → what its append stored ([`CommandEntry`]).
+/// Layouts 1 and 2: command id → what its append stored ([`CommandEntry`]).
 pub(super) const TREE_COMMANDS: &str = "commands";
-/// [`META_LAYOUT`] and [`META_HEAD`].
+/// [`META_LAYOUT`] (and, in layouts 1 and 2, [`META_HEAD`]).
 pub(super) const TREE_META: &str = "meta";
 
 /// Key of the layout version (`u32`).
 pub(super) const META_LAYOUT: &[u8] = b"layout";
-/// Key of the head ([`Head`]); absent while the log is empty.
+/// Layouts 1 and 2: key of the head ([`Head`]); absent while empty.
 pub(super) const META_HEAD: &[u8] = b"head";
 
 /// The file, inside the ledger directory, where the process holding the
@@ -43,7 +104,11 @@ pub(super) const PID_FILE: &str = "ledger.pid";
 /// sled's data file: its presence tells a ledger directory from any other.
 pub(super) const SLED_DATA_FILE: &str = "db";
 
-/// The key of sequence `seq` in [`TREE_LOG`].
+/// Layouts 1 and 2: the projections' two trees.
+pub(super) const LEGACY_PROJECTION_TREES: [&str; 2] = ["projections", "projection_meta"];
+
+/// The key of sequence `seq` in [`TREE_LOG`] (layouts 1 and 2).
+#[cfg(test)]
 pub(super) fn seq_key(seq: u64) -> [u8; 8] {
     seq.to_be_bytes()
 }
@@ -51,33 +116,6 @@ pub(super) fn seq_key(seq: u64) -> [u8; 8] {
 /// A sequence (or any `u64`) from its 8 big-endian bytes.
 pub(super) fn parse_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
-}
-
-/// The prefix of every [`TREE_STREAMS`] key of a stream: the name's length
-/// (`u32`) and the name. The length keeps `user/a` from being a prefix of
-/// `user/ab`.
-pub(super) fn stream_prefix(stream: &str) -> Vec<u8> {
-    let name = stream.as_bytes();
-    let len = u32::try_from(name.len()).unwrap_or(u32::MAX);
-    let mut key = Vec::with_capacity(4 + name.len() + 8);
-    key.extend_from_slice(&len.to_be_bytes());
-    key.extend_from_slice(name);
-    key
-}
-
-/// The [`TREE_STREAMS`] key of version `version` of a stream.
-pub(super) fn stream_key(stream: &str, version: u64) -> Vec<u8> {
-    let mut key = stream_prefix(stream);
-    key.extend_from_slice(&version.to_be_bytes());
-    key
-}
-
-/// The stream name and version of a [`TREE_STREAMS`] key.
-pub(super) fn parse_stream_key(key: &[u8]) -> Option<(&str, u64)> {
-    let (len, rest) = key.split_at_checked(4)?;
-    let len = usize::try_from(u32::from_be_bytes(len.try_into().ok()?)).ok()?;
-    let (name, version) = rest.split_at_checked(len)?;
-    Some((std::str::from_utf8(name).ok()?, parse_u64(version)?))
 }
 
 fn micros(at: DateTime<Utc>) -> [u8; 8] {
@@ -98,13 +136,6 @@ pub(super) struct Head {
 
 impl Head {
     const BYTES: usize = 8 + 32 + 8;
-
-    pub fn digest(&self) -> Digest {
-        Digest {
-            seq: self.seq,
-            hash: self.hash,
-        }
-    }
 
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(Self::BYTES);
@@ -192,18 +223,6 @@ impl CommandEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stream_keys_sort_by_version_within_a_stream_and_parse_back() {
-        let k1 = stream_key("user/a@x.io", 1);
-        let k2 = stream_key("user/a@x.io", 2);
-        let k256 = stream_key("user/a@x.io", 256);
-        assert!(k1 < k2 && k2 < k256);
-        assert!(k1.starts_with(&stream_prefix("user/a@x.io")));
-        assert!(!stream_key("user/ab@x.io", 1).starts_with(&stream_prefix("user/a@x.io")));
-        assert_eq!(parse_stream_key(&k256), Some(("user/a@x.io", 256)));
-        assert_eq!(parse_stream_key(&k256[..k256.len() - 1]), None);
-    }
 
     #[test]
     fn sequence_keys_sort_numerically() {

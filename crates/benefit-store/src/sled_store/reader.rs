@@ -1,22 +1,25 @@
-//! Lazy reads of the log and of one stream. Each reader holds a sled
-//! iterator and the little state it needs to check what it reads (the next
-//! sequence or stream version, the previous hash), so memory does not grow
-//! with the log. The first error ends the iteration: a reader never skips.
+//! Lazy reads of the packed log. The reader holds a sled iterator over the
+//! segments, the records of the segment it is in, and the little state it
+//! needs to check what it reads (the next sequence, the previous hash), so
+//! memory does not grow with the log. The first error ends the iteration: a
+//! reader never skips.
 
-use benefit_events::StreamId;
-use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
 
-use super::layout::{parse_stream_key, parse_u64, seq_key, stream_prefix};
-use crate::encoding::{chain_hash, decode, unframe};
+use super::layout::{parse_segment_key, segment_key, JOURNAL_SEGMENT};
+use crate::encoding::{chain_hash, decode, segment_of, unpack_segment};
 use crate::verify::{check_link, check_position};
-use crate::{Break, BreakKind, ChainHash, StoreError, StoredEvent};
+use crate::{AsOf, Break, BreakKind, ChainHash, StoreError, StoredEvent, SEGMENT_RECORDS};
 
 type Item = Result<StoredEvent, StoreError>;
 
-/// Decodes the record stored under `seq` and checks its own hash, so that
-/// every read, not only `verify`, notices a changed byte.
-pub(super) fn decode_record(seq: u64, value: &[u8]) -> Result<StoredEvent, StoreError> {
-    let (hash, body) = unframe(value).map_err(|source| StoreError::Decode { seq, source })?;
+/// Decodes a record and checks its own hash, so that every read, not only
+/// `verify`, notices a changed byte.
+pub(super) fn decode_checked(
+    seq: u64,
+    hash: ChainHash,
+    body: &[u8],
+) -> Result<StoredEvent, StoreError> {
     let record = decode(body, hash).map_err(|source| StoreError::Decode { seq, source })?;
     let computed = chain_hash(&record.prev_hash, body);
     if computed != hash {
@@ -25,20 +28,24 @@ pub(super) fn decode_record(seq: u64, value: &[u8]) -> Result<StoredEvent, Store
     Ok(record)
 }
 
-/// Reads the log in sequence order from a given sequence, optionally up to a
-/// recorded-at instant.
-pub(super) struct LogReader {
+/// Reads the log in sequence order from a given sequence, up to an optional
+/// bound.
+pub(super) struct SegmentReader {
     iter: sled::Iter,
+    records: VecDeque<StoredEvent>,
     next: u64,
     prev_hash: Option<ChainHash>,
-    until: Option<DateTime<Utc>>,
+    until: Option<AsOf>,
     done: bool,
 }
 
-impl LogReader {
-    pub fn new(iter: sled::Iter, from: u64, until: Option<DateTime<Utc>>) -> Self {
+impl SegmentReader {
+    pub fn new(journal: &sled::Tree, from: u64, until: Option<AsOf>) -> Self {
+        let start = segment_key(segment_of(from));
+        let end = [JOURNAL_SEGMENT + 1];
         Self {
-            iter,
+            iter: journal.range(start.as_slice()..end.as_slice()),
+            records: VecDeque::new(),
             next: from,
             prev_hash: None,
             until,
@@ -46,41 +53,69 @@ impl LogReader {
         }
     }
 
-    /// The next record, `None` at the end of the range.
-    fn read(
-        &mut self,
-        item: sled::Result<(sled::IVec, sled::IVec)>,
-    ) -> Result<Option<StoredEvent>, StoreError> {
+    /// Reads the next segment into `records`; false at the end of the log.
+    fn fill(&mut self) -> Result<bool, StoreError> {
+        let Some(item) = self.iter.next() else {
+            return Ok(false);
+        };
         let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
-        let seq = parse_u64(&key).ok_or_else(|| {
+        let expected = segment_of(self.next);
+        let n = parse_segment_key(&key).filter(|n| *n == expected).ok_or_else(|| {
             Break::new(
                 self.next,
                 BreakKind::Contiguity,
-                self.next,
-                format!("a key of {} bytes", key.len()),
+                format!("segment {expected}"),
+                format!("the key {key:?}"),
             )
         })?;
-        check_position(self.next, seq)?;
-        let record = decode_record(seq, &value)?;
-        check_link(seq, &record, self.prev_hash)?;
-        if self.until.is_some_and(|until| record.recorded_at > until) {
+        let packed = unpack_segment(&value).map_err(|source| StoreError::Decode {
+            seq: self.next,
+            source,
+        })?;
+        let first = n * SEGMENT_RECORDS + 1;
+        for (i, (hash, body)) in packed.into_iter().enumerate() {
+            let seq = first + i as u64;
+            if seq >= self.next {
+                self.records.push_back(decode_checked(seq, hash, body)?);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next record, `None` at the end of the range.
+    fn read(&mut self) -> Result<Option<StoredEvent>, StoreError> {
+        while self.records.is_empty() {
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+        let Some(record) = self.records.pop_front() else {
+            return Ok(None);
+        };
+        let past = match self.until {
+            Some(AsOf::Sequence(last)) => record.seq > last,
+            Some(AsOf::RecordedAt(at)) => record.recorded_at > at,
+            None => false,
+        };
+        if past {
             return Ok(None);
         }
-        self.next = seq + 1;
+        check_position(self.next, record.seq)?;
+        check_link(record.seq, &record, self.prev_hash)?;
+        self.next = record.seq + 1;
         self.prev_hash = Some(record.hash);
         Ok(Some(record))
     }
 }
 
-impl Iterator for LogReader {
+impl Iterator for SegmentReader {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
         if self.done {
             return None;
         }
-        let item = self.iter.next()?;
-        match self.read(item) {
+        match self.read() {
             Ok(Some(record)) => Some(Ok(record)),
             Ok(None) => {
                 self.done = true;
@@ -91,84 +126,5 @@ impl Iterator for LogReader {
                 Some(Err(error))
             }
         }
-    }
-}
-
-/// Reads one stream through the index by stream: each entry names the
-/// sequence of the stream's next version, which is then read from the log.
-pub(super) struct StreamReader {
-    index: sled::Iter,
-    log: sled::Tree,
-    stream: StreamId,
-    next_version: u64,
-    done: bool,
-}
-
-impl StreamReader {
-    pub fn new(streams: &sled::Tree, log: &sled::Tree, stream: &StreamId) -> Self {
-        Self {
-            index: streams.scan_prefix(stream_prefix(stream.as_str())),
-            log: log.clone(),
-            stream: stream.clone(),
-            next_version: 1,
-            done: false,
-        }
-    }
-
-    fn read(
-        &mut self,
-        item: sled::Result<(sled::IVec, sled::IVec)>,
-    ) -> Result<StoredEvent, StoreError> {
-        let index_break = |seq, expected: String, found: String| -> StoreError {
-            Break::new(seq, BreakKind::Index, expected, found).into()
-        };
-        let (key, value) = item.map_err(|e| StoreError::backend("reading the stream index", e))?;
-        let expected = format!("{} version {}", self.stream, self.next_version);
-        let version = parse_stream_key(&key).map(|(_, version)| version);
-        if version != Some(self.next_version) {
-            return Err(index_break(0, expected, format!("index entry {version:?}")));
-        }
-        let seq = parse_u64(&value).ok_or_else(|| {
-            index_break(
-                0,
-                expected.clone(),
-                format!("a sequence of {} bytes", value.len()),
-            )
-        })?;
-        let stored = self
-            .log
-            .get(seq_key(seq))
-            .map_err(|e| StoreError::backend("reading the log", e))?
-            .ok_or_else(|| index_break(seq, expected.clone(), "no record".to_string()))?;
-        let record = decode_record(seq, &stored)?;
-        if record.seq != seq
-            || record.stream != self.stream
-            || record.stream_version != self.next_version
-        {
-            return Err(index_break(
-                seq,
-                expected,
-                format!(
-                    "{} version {} at sequence {}",
-                    record.stream, record.stream_version, record.seq
-                ),
-            ));
-        }
-        self.next_version += 1;
-        Ok(record)
-    }
-}
-
-impl Iterator for StreamReader {
-    type Item = Item;
-
-    fn next(&mut self) -> Option<Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.index.next()?;
-        let result = self.read(item);
-        self.done = result.is_err();
-        Some(result)
     }
 }

@@ -3,12 +3,13 @@
 
 use std::sync::Mutex;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
 use crate::conformance::{
-    clock, clock_start, collect, credit_assigned, request, user_registered, xorshift,
+    clock, clock_start, collect, credit_assigned, positioned, request, user_registered, xorshift,
 };
+use crate::encoding::frame;
 use crate::FixedClock;
 
 fn new_store() -> (SledStore, tempfile::TempDir) {
@@ -27,8 +28,22 @@ fn fill(store: &SledStore, batches: u64) {
                 _ => credit_assigned(&format!("benefit-{}", b % 4), i),
             })
             .collect();
-        store.append(request(b * 5, events)).expect("append");
+        store
+            .append(positioned(store, request(b * 5, events)))
+            .expect("append");
     }
+}
+
+/// The byte range of record `place` (from 0) of a segment: its hash and
+/// body, after its length.
+fn record_span(segment: &[u8], place: usize) -> std::ops::Range<usize> {
+    let mut offset = 1;
+    for _ in 0..place {
+        let len = u32::from_be_bytes(segment[offset..offset + 4].try_into().expect("4 bytes"));
+        offset += 4 + 32 + len as usize;
+    }
+    let len = u32::from_be_bytes(segment[offset..offset + 4].try_into().expect("4 bytes"));
+    offset + 4..offset + 4 + 32 + len as usize
 }
 
 #[test]
@@ -39,22 +54,14 @@ fn verify_names_exactly_the_record_whose_byte_was_changed_for_every_record() {
     assert_eq!(head.seq, 300);
     let mut random = 0x9e37_79b9_7f4a_7c15;
     for seq in 1..=head.seq {
-        let key = seq_key(seq);
-        let original = store
-            .trees
-            .log
-            .get(key)
-            .expect("read")
-            .expect("record exists");
-        let position = (xorshift(&mut random) % original.len() as u64) as usize;
+        let key = segment_key(segment_of(seq));
+        let original = store.journal.get(key).expect("read").expect("segment exists");
+        let span = record_span(&original, ((seq - 1) % SEGMENT_RECORDS) as usize);
+        let position = span.start + (xorshift(&mut random) % span.len() as u64) as usize;
         let mask = (xorshift(&mut random) % 255 + 1) as u8;
         let mut changed = original.to_vec();
         changed[position] ^= mask;
-        store
-            .trees
-            .log
-            .insert(key, changed)
-            .expect("write under the store");
+        store.journal.insert(key, changed).expect("write under the store");
 
         match store.verify() {
             Err(StoreError::Broken(b)) => assert_eq!(b.seq, seq, "byte {position} of {seq}: {b}"),
@@ -66,62 +73,49 @@ fn verify_names_exactly_the_record_whose_byte_was_changed_for_every_record() {
             .expect("a read of the whole log fails");
         assert_eq!(read_error.seq(), Some(seq), "{read_error}");
 
-        store.trees.log.insert(key, original).expect("restore");
+        store.journal.insert(key, original).expect("restore");
     }
     assert_eq!(store.verify().expect("restored").head, head);
 }
 
 #[test]
-fn verify_notices_a_stream_index_entry_that_points_elsewhere() {
+fn a_segment_that_does_not_unpack_is_an_error_never_a_skip() {
     let (store, _dir) = new_store();
-    fill(&store, 4);
-    let stream = user_registered(0).stream();
-    let key = layout::stream_key(stream.as_str(), 1);
-    let original = store.trees.streams.get(&key).expect("read").expect("entry");
-    store
-        .trees
-        .streams
-        .insert(&key, &seq_key(2))
-        .expect("write under the store");
-    match store.verify() {
-        Err(StoreError::Broken(b)) => assert_eq!(b.kind, BreakKind::Index, "{b}"),
-        other => panic!("expected an index break, got {other:?}"),
+    fill(&store, 30);
+    let key = segment_key(1);
+    let original = store.journal.get(key).expect("read").expect("segment 1");
+    let mut cut = original.to_vec();
+    cut.truncate(original.len() - 3);
+    store.journal.insert(key, cut).expect("write under the store");
+    let items: Vec<_> = store.read_from(0).collect();
+    assert_eq!(items.len(), SEGMENT_RECORDS as usize + 1, "segment 0, then the error");
+    match items.last() {
+        Some(Err(error @ StoreError::Decode { seq, .. })) => {
+            assert_eq!(*seq, SEGMENT_RECORDS + 1, "{error}")
+        }
+        other => panic!("expected a decode error in segment 1, got {other:?}"),
     }
-    assert!(collect_err(store.read_stream(&stream)));
-    store.trees.streams.insert(&key, original).expect("restore");
-    store.verify().expect("restored");
-}
-
-fn collect_err(events: Events<'_>) -> bool {
-    events.into_iter().any(|item| item.is_err())
+    assert!(store.verify().is_err());
 }
 
 #[test]
-fn a_record_that_does_not_decode_is_an_error_naming_its_sequence_never_a_skip() {
+fn an_append_on_a_log_whose_tail_is_damaged_is_refused() {
     let (store, _dir) = new_store();
-    fill(&store, 2);
-    store
-        .trees
-        .log
-        .insert(seq_key(4), &b"short"[..])
-        .expect("write under the store");
-    let items: Vec<_> = store.read_from(0).collect();
-    assert_eq!(
-        items.len(),
-        4,
-        "three records, then the error, then nothing"
-    );
-    match &items[3] {
-        Err(error @ StoreError::Decode { seq: 4, .. }) => {
-            assert!(
-                error
-                    .to_string()
-                    .starts_with("the record at sequence 4 does not decode"),
-                "{error}"
-            )
-        }
-        other => panic!("expected a decode error at 4, got {other:?}"),
+    fill(&store, 3);
+    let head = store.head().expect("head");
+    let key = segment_key(segment_of(head.seq));
+    let original = store.journal.get(key).expect("read").expect("segment");
+    let span = record_span(&original, ((head.seq - 1) % SEGMENT_RECORDS) as usize);
+    let mut changed = original.to_vec();
+    changed[span.end - 1] ^= 0x20;
+    store.journal.insert(key, changed).expect("write under the store");
+    let unread = request(head.seq, vec![user_registered(1)]).at_stream_heads(|_| Ok(0));
+    match store.append(unread.expect("positions")) {
+        Err(StoreError::Broken(b)) => assert_eq!(b.seq, head.seq, "{b}"),
+        other => panic!("expected the damaged tail to refuse the append, got {other:?}"),
     }
+    store.journal.insert(key, original).expect("restore");
+    assert_eq!(store.head().expect("head"), head);
 }
 
 #[test]
@@ -139,7 +133,7 @@ fn recorded_at_never_goes_backwards_even_when_the_clock_does() {
     let times: Vec<_> = (0..3)
         .map(|i| {
             store
-                .append(request(i, vec![user_registered(i)]))
+                .append(positioned(&store, request(i, vec![user_registered(i)])))
                 .expect("append")
                 .recorded_at
         })
@@ -210,53 +204,66 @@ fn a_new_ledger_directory_is_private_to_its_owner_and_names_its_process() {
     assert_eq!(read_pid(&path), None, "the pid file goes with the process");
 }
 
-/// Layout 1 kept a stream-heads tree; opening such a ledger writes layout 2
-/// and drops the tree, and later appends take their stream versions from
-/// the stream index.
+/// A ledger of layout 2 (one key per record, a commands tree, the head in
+/// `meta`) is rewritten as layout 3 on open: the same records, the same
+/// digest, the command ids still known, and appends go on.
 #[test]
-fn a_layout_1_ledger_is_upgraded_on_open_and_keeps_counting_versions() {
-    let (store, _dir) = new_store();
-    fill(&store, 4);
-    let heads = store
-        .db
-        .open_tree(TREE_STREAM_HEADS)
-        .expect("layout 1's tree");
-    heads
-        .insert(b"user/stale", &7u64.to_be_bytes())
-        .expect("write");
-    store
-        .trees
-        .meta
-        .insert(META_LAYOUT, &LAYOUT_WITH_STREAM_HEADS.to_be_bytes())
-        .expect("write under the store");
-    drop(heads);
-
-    store.check_layout(false).expect("a layout-1 ledger opens");
-    let layout = store.trees.meta.get(META_LAYOUT).expect("read");
+fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("ledger");
+    let (head, records, command) = {
+        let store = SledStore::open(&path, clock()).expect("open");
+        fill(&store, 30);
+        let first = collect(store.read_from(1));
+        let head = store.head().expect("head");
+        write_as_layout_2(&store);
+        let command = first[0].command_id;
+        (head, first, command)
+    };
+    let store = SledStore::open_existing(&path, clock()).expect("a layout-2 ledger opens");
+    assert_eq!(store.head().expect("head"), head);
+    assert_eq!(collect(store.read_from(1)), records);
+    assert_eq!(store.verify().expect("verifies").head, head);
+    assert!(store.find_command(&command).expect("lookup").is_some());
+    let layout = store.meta.get(META_LAYOUT).expect("read");
     assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
-    assert!(!store
-        .db
-        .tree_names()
-        .iter()
-        .any(|name| name.as_ref() == TREE_STREAM_HEADS.as_bytes()));
-
-    let stream = credit_assigned("monthly-credit", 0).stream();
-    let last = store.last_version(&stream).expect("the index");
-    assert!(last > 1, "{last}");
-    let head = store.head().expect("head").seq;
+    assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == layout::TREE_LOG.as_bytes()));
     store
-        .append(request(head, vec![credit_assigned("monthly-credit", 9)]))
-        .expect("append");
-    let record = store.record_at(head + 1).expect("the new record");
-    assert_eq!((record.stream, record.stream_version), (stream, last + 1));
+        .append(positioned(&store, request(head.seq, vec![user_registered(1)])))
+        .expect("appends go on");
     store.verify().expect("verifies");
+}
+
+/// Moves a layout-3 ledger's log back into the trees of layout 2.
+fn write_as_layout_2(store: &SledStore) {
+    let log = store.db.open_tree(layout::TREE_LOG).expect("tree");
+    let commands = store.db.open_tree(layout::TREE_COMMANDS).expect("tree");
+    for item in store.journal.iter() {
+        let (key, value) = item.expect("read");
+        if let Some(n) = parse_segment_key(&key) {
+            let packed = unpack_segment(&value).expect("unpacks");
+            for (i, (hash, body)) in packed.into_iter().enumerate() {
+                let seq = n * SEGMENT_RECORDS + i as u64 + 1;
+                log.insert(layout::seq_key(seq), frame(&hash, body)).expect("write");
+            }
+        } else if key.as_ref() == JOURNAL_HEAD {
+            store.meta.insert(layout::META_HEAD, value).expect("write");
+        } else {
+            commands.insert(&key[1..], value).expect("write");
+        }
+    }
+    store.journal.clear().expect("clear");
+    store
+        .meta
+        .insert(META_LAYOUT, &LAYOUT_PER_RECORD_KEYS.to_be_bytes())
+        .expect("write");
+    store.flush().expect("flush");
 }
 
 #[test]
 fn a_newer_layout_is_refused_not_misread() {
     let (store, _dir) = new_store();
     store
-        .trees
         .meta
         .insert(META_LAYOUT, &(LAYOUT_VERSION + 1).to_be_bytes())
         .expect("write under the store");
