@@ -2,8 +2,6 @@
 //! malformed input or usage, 3 the ledger unusable. The first line of
 //! standard error says what and why; nothing is appended.
 
-use benefit_store::{SledStore, SystemClock};
-
 use crate::{grant_args, run, snapshot, transcript, TempLedger, ACTOR};
 
 /// Runs each case, checks its exit code and that the head did not move,
@@ -191,7 +189,7 @@ fn exit_3_when_the_ledger_is_unusable() {
 #[test]
 fn exit_3_when_the_ledger_is_in_use() {
     let ledger = TempLedger::with_a_subscription();
-    let held = SledStore::open_existing(&ledger.path, SystemClock).expect("open the ledger");
+    let held = ledger.open_store();
     for args in [
         vec!["report", "subscriptions"],
         vec![

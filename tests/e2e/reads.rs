@@ -194,15 +194,15 @@ fn log_verify_and_rebuild() {
 #[test]
 fn rebuild_reports_and_repairs_tampered_projections() {
     use benefit_projections::docs::{decode_document, encode_document};
-    use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
+    use benefit_store::{EventStore, ProjectionStore};
     let ledger = TempLedger::demo();
     let before = ledger
         .run(&["report", "subscriptions", "--on", "2026-08-01"])
         .stdout;
     {
-        let store = SledStore::open_existing(&ledger.path, SystemClock).expect("open");
+        let store = ledger.open_store();
         let head = store.head().expect("head").seq;
-        let mut doc: benefit_projections::SubDoc = decode_document(
+        let mut doc: benefit_projections::SubscriptionView = decode_document(
             "sub/scenario-a",
             &store
                 .projection_get("sub/scenario-a")
@@ -210,7 +210,7 @@ fn rebuild_reports_and_repairs_tampered_projections() {
                 .expect("a document"),
         )
         .expect("a subscription document");
-        doc.view.seats = benefit_events::Seats::new(999).expect("seats");
+        doc.seats = benefit_events::Seats::new(999).expect("seats");
         let writes = [("sub/scenario-a".to_owned(), encode_document(&doc))].into();
         store.projection_commit(head, head, writes).expect("tamper");
     }

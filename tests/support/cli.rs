@@ -216,6 +216,23 @@ impl TempLedger {
             .to_owned()
     }
 
+    /// Opens this ledger in-process, waiting up to five seconds while sled
+    /// still reports it in use: sled frees its file lock through deferred
+    /// reclamation, and a CLI process spawned by another test may hold a
+    /// copy of a descriptor between its fork and its exec.
+    pub fn open_store(&self) -> benefit_store::SledStore {
+        let mut tries = 0;
+        loop {
+            match benefit_store::SledStore::open_existing(&self.path, benefit_store::SystemClock) {
+                Err(benefit_store::StoreError::InUse { .. }) if tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other.expect("the ledger opens"),
+            }
+        }
+    }
+
     /// A ledger holding the demo's history.
     pub fn demo() -> Self {
         let ledger = Self::new();

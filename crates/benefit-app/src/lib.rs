@@ -38,12 +38,12 @@ use benefit_domain::{
 use benefit_events::{Actor, Date, Event, StreamId};
 use benefit_projections::state::load_entity;
 use benefit_projections::{
-    DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode, RebuildReport,
-    RederiveFinding,
+    stream_head, stream_seqs, DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode,
+    RebuildReport, RederiveFinding,
 };
 use benefit_store::{
-    ActedEvent, AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, SledStore,
-    VerifyReport,
+    ActedEvent, AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
+    SledStore, Staging, StoreError, VerifyReport,
 };
 use uuid::Uuid;
 
@@ -256,21 +256,22 @@ pub struct Verified {
     pub findings: Vec<RederiveFinding>,
 }
 
-/// One ledger directory, open.
-pub struct Ledger {
-    store: SledStore,
+/// One ledger, open: a log and its derived documents, on any backend of the
+/// store's traits (sled by default).
+pub struct Ledger<S = SledStore> {
+    store: S,
     loaded: Option<LoadedState>,
 }
 
-impl std::fmt::Debug for Ledger {
+impl<S: std::fmt::Debug> std::fmt::Debug for Ledger<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
-            .field("path", &self.store.path())
+            .field("store", &self.store)
             .finish_non_exhaustive()
     }
 }
 
-impl Ledger {
+impl Ledger<SledStore> {
     /// Opens the ledger in `dir`, creating it if there is none. For appends.
     pub fn create_or_open(
         dir: impl AsRef<Path>,
@@ -288,13 +289,6 @@ impl Ledger {
         Ok(Self::over(SledStore::open_existing(dir, clock)?))
     }
 
-    fn over(store: SledStore) -> Self {
-        Self {
-            store,
-            loaded: None,
-        }
-    }
-
     /// Closes the ledger at the end of a process: everything is flushed,
     /// and sled's teardown is left to the operating system
     /// ([`SledStore::close_for_exit`]).
@@ -302,14 +296,24 @@ impl Ledger {
         Ok(self.store.close_for_exit()?)
     }
 
-    /// The store underneath, for what this shell does not wrap.
-    pub fn store(&self) -> &SledStore {
-        &self.store
-    }
-
     /// The ledger's directory.
     pub fn path(&self) -> &Path {
         self.store.path()
+    }
+}
+
+impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
+    /// The ledger held by `store`.
+    pub fn over(store: S) -> Self {
+        Self {
+            store,
+            loaded: None,
+        }
+    }
+
+    /// The store underneath, for what this shell does not wrap.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// The head digest: the last sequence and its hash.
@@ -375,6 +379,7 @@ impl Ledger {
         let request = AppendRequest {
             command_id,
             expected: head.seq,
+            stream_heads: Default::default(),
             events: events
                 .iter()
                 .map(|e| ActedEvent {
@@ -383,18 +388,12 @@ impl Ledger {
                 })
                 .collect(),
         };
-        // One transaction, one flush: the events, the projections' writes
-        // (the state documents included) and their checkpoint.
-        let stored = Projections::new(&self.store)
-            .append(request)
-            .map_err(|e| match e {
-                ProjectionError::Store(e) => AppError::Store(e),
-                other => AppError::Projection(other),
-            })?;
+        let (stored, documents_current) = self.append(request)?;
         for (event, seq) in events.iter_mut().zip(stored.first..) {
             event.seq = seq;
         }
-        if !stored.repeat {
+        if !stored.repeat && documents_current {
+            // The decided state mirrors the documents just committed.
             self.loaded = Some(LoadedState {
                 seq: stored.last,
                 ..loaded
@@ -406,6 +405,33 @@ impl Ledger {
             appended: Some(stored),
             dry_run: false,
         })
+    }
+
+    /// The one write path: stage the batch under the store's lock, fold the
+    /// derived documents over the staged records in memory, commit the log
+    /// (the acknowledgement), then commit the documents with their
+    /// checkpoint. A fold that fails appends nothing. If the documents'
+    /// commit fails after the log's, the append stands (the log is the
+    /// truth) and the documents catch up from the log at the next command
+    /// or report. Answers whether the documents are current at the new head.
+    fn append(&self, request: AppendRequest) -> Result<(Appended, bool), AppError> {
+        let projections = Projections::new(&self.store);
+        let persisted = Persisted(&self.store);
+        let request = request
+            .at_stream_heads(|stream| {
+                stream_head(&persisted, stream).map_err(|e| StoreError::Projection {
+                    message: e.to_string(),
+                })
+            })
+            .map_err(AppError::Store)?;
+        let staged = match self.store.stage(request)? {
+            Staging::Repeat(appended) => return Ok((appended, false)),
+            Staging::Staged(staged) => staged,
+        };
+        let writes = projections.fold_staged(staged.records())?;
+        let appended = staged.commit()?;
+        let committed = projections.commit_staged(appended.first - 1, appended.last, writes);
+        Ok((appended, committed.is_ok()))
     }
 
     /// The state to decide on, taken out of the ledger: a refusal or a dry
@@ -451,9 +477,29 @@ impl Ledger {
 
     /// The stored events, all or one stream's, oldest first.
     pub fn log(&self, stream: Option<&StreamId>) -> Events<'_> {
-        match stream {
-            Some(stream) => self.store.read_stream(stream),
-            None => self.store.read_from(1),
+        let Some(stream) = stream else {
+            return self.store.read_from(1);
+        };
+        // The stream index is derived: read it from the caught-up documents,
+        // then each record from the log.
+        let seqs = Projections::new(&self.store)
+            .current()
+            .and_then(|docs| stream_seqs(&docs, stream));
+        match seqs {
+            Ok(seqs) => Box::new(seqs.into_iter().map(|seq| {
+                self.store.record(seq)?.ok_or_else(|| {
+                    benefit_store::Break::new(
+                        seq,
+                        benefit_store::BreakKind::Index,
+                        "a record",
+                        "none",
+                    )
+                    .into()
+                })
+            })),
+            Err(e) => Box::new(std::iter::once(Err(StoreError::Projection {
+                message: e.to_string(),
+            }))),
         }
     }
 

@@ -11,11 +11,15 @@
 //! show documents as JSON ([`document_json`]); the bytes are never shown.
 //!
 //! Document keys (ids are `[a-z0-9._-]`, so `/` cannot occur inside one):
-//! - `sub/{subscription}` — [`crate::SubDoc`] (the view and the domain state)
+//! - `sub/{subscription}` — [`crate::SubscriptionView`]
 //! - `audit/{subscription}/{seq:020}` — [`crate::AuditEntry`]
 //! - `benefit/{benefit}` — [`crate::BenefitView`] (its key slots also give
 //!   the keys' domain state, see [`crate::state`])
 //! - `credit/{benefit}` — [`crate::CreditView`]
+//! - `stream/{stream}/{version:020}` — the sequence of that version of the
+//!   stream: the index by stream, derived from the log (issue 11: it is no
+//!   longer part of the log's commit)
+//! - `state/...` — the decision state ([`crate::state`])
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -31,6 +35,10 @@ pub trait Docs {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError>;
     /// Every document whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError>;
+    /// The last document (in key order) whose key starts with `prefix`.
+    fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
+        Ok(self.scan(prefix)?.pop())
+    }
 }
 
 /// Documents in memory: a rebuild, or an as-of view.
@@ -155,7 +163,7 @@ pub fn decode_document<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T
 /// The model is chosen by the key's family; product keys inside are masked
 /// as in every report (R3).
 pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, ProjectionError> {
-    use crate::model::{AuditEntry, BenefitView, CreditView, SubDoc};
+    use crate::model::{AuditEntry, BenefitView, CreditView, SubscriptionView};
     fn json<T: DeserializeOwned + Serialize>(
         key: &str,
         bytes: &[u8],
@@ -167,7 +175,8 @@ pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, Proje
         })
     }
     match key.split('/').next() {
-        Some("sub") => json::<SubDoc>(key, bytes),
+        Some("sub") => json::<SubscriptionView>(key, bytes),
+        Some("stream") => json::<u64>(key, bytes),
         Some("audit") => json::<AuditEntry>(key, bytes),
         Some("benefit") => json::<BenefitView>(key, bytes),
         Some("credit") => json::<CreditView>(key, bytes),
@@ -190,6 +199,15 @@ pub fn audit_key(id: &str, seq: u64) -> String {
 /// The key of a benefit's document.
 pub fn benefit_key(id: &str) -> String {
     format!("benefit/{id}")
+}
+/// The prefix of every stream-index document of a stream (ids hold no
+/// `/`, so no stream's prefix is another's).
+pub fn stream_prefix(stream: &str) -> String {
+    format!("stream/{stream}/")
+}
+/// The stream-index document of a stream's version.
+pub fn stream_key(stream: &str, version: u64) -> String {
+    format!("stream/{stream}/{version:020}")
 }
 /// The key of a credit's document.
 pub fn credit_key(id: &str) -> String {

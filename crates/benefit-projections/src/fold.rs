@@ -10,7 +10,7 @@ use benefit_events::{
 use benefit_store::StoredEvent;
 use sha2::{Digest as _, Sha256};
 
-use crate::docs::{audit_key, benefit_key, credit_key, sub_key, Overlay};
+use crate::docs::{audit_key, benefit_key, credit_key, stream_key, sub_key, Overlay};
 use crate::model::*;
 use crate::ProjectionError;
 
@@ -34,12 +34,21 @@ fn missing(seq: u64, what: String) -> ProjectionError {
     ProjectionError::Inconsistent { seq, what }
 }
 
-/// Applies one stored event to the projections.
+/// Applies one stored event to every derived document: the decision state
+/// ([`crate::state::apply_state`]), the stream index, and the report views
+/// ([`apply_views`]). The three read and write disjoint documents.
 pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
-    // The domain state per entity, for the shell's lazily loaded decisions:
-    // read before this event's writes (a key's state is its slot in the
-    // benefit's view, which the code below changes), written after.
-    let evolved = crate::state::evolve_touched(docs, record)?;
+    crate::state::apply_state(docs, record)?;
+    docs.store(
+        stream_key(record.stream.as_str(), record.stream_version),
+        record.seq,
+    );
+    apply_views(docs, record)
+}
+
+/// Applies one stored event to the report views. It reads no decision
+/// state and writes none.
+pub fn apply_views(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
     match &record.event {
         Event::BenefitGranted(e) => {
             let (provides, keys) = match &e.provides {
@@ -107,7 +116,7 @@ pub fn apply(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), Project
             Some(&e.from),
         )?,
     }
-    crate::state::store_evolved(docs, record, evolved)
+    Ok(())
 }
 
 /// The three events that use a key on a subscription.
@@ -155,11 +164,9 @@ fn apply_key_use(
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
-    let existing: Option<SubDoc> = docs.load(&skey)?;
-    let seats_before = existing.as_ref().map(|s| s.view.seats);
-    // The domain state is set by `state::store_evolved`, next.
-    let state = existing.as_ref().and_then(|s| s.state.clone());
-    let mut view = match (&key_event, existing.map(|s| s.view)) {
+    let existing: Option<SubscriptionView> = docs.load(&skey)?;
+    let seats_before = existing.as_ref().map(|s| s.seats);
+    let mut view = match (&key_event, existing) {
         (KeyEvent::Redeemed(e), previous) => {
             let (keys, benefits) = previous.map(|p| (p.keys, p.benefits)).unwrap_or_default();
             SubscriptionView {
@@ -199,7 +206,7 @@ fn apply_key_use(
         });
     }
     let seats_after = view.seats;
-    docs.store(skey, SubDoc { view, state });
+    docs.store(skey, view);
 
     // The audit trail: why the end date is what it is.
     let (old_end, new_end) = end_change(event).expect("key events change an end date");

@@ -3,10 +3,10 @@
 //! and compared, and the log's stored outcomes re-derived (R40).
 
 use benefit_domain::{rederive, Mismatch};
-use benefit_store::{
-    AppendRequest, Appended, AsOf, EventStore, ProjectionReader, ProjectionStore, StoreError,
-    StoredEvent,
-};
+use std::collections::BTreeMap;
+
+use benefit_events::StreamId;
+use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
@@ -32,23 +32,33 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_scan(prefix)?)
     }
+    fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
+        Ok(self.0.projection_last(prefix)?)
+    }
 }
 
-/// The documents as an append's transaction sees them: what the fold reads
-/// when it projects the records being appended.
-struct InTransaction<'r>(&'r dyn ProjectionReader);
+/// The last version of `stream` in the stream index of `docs` (0: none).
+pub fn stream_head(docs: &dyn Docs, stream: &StreamId) -> Result<u64, ProjectionError> {
+    let prefix = crate::docs::stream_prefix(stream.as_str());
+    match docs.last(&prefix)? {
+        None => Ok(0),
+        Some((key, _)) => key[prefix.len()..]
+            .parse()
+            .map_err(|_| ProjectionError::Document {
+                key,
+                message: "not a stream version".into(),
+            }),
+    }
+}
 
-impl Docs for InTransaction<'_> {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
-        Ok(self.0.get(key)?)
-    }
-    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
-        // The fold reads documents by key only.
-        Err(ProjectionError::Document {
-            key: prefix.to_owned(),
-            message: "a scan inside an append's transaction".into(),
-        })
-    }
+/// The sequences of one stream's events, in version order, from the stream
+/// index of `docs`.
+pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, ProjectionError> {
+    let prefix = crate::docs::stream_prefix(stream.as_str());
+    docs.scan(&prefix)?
+        .into_iter()
+        .map(|(key, bytes)| crate::docs::decode_document(&key, &bytes))
+        .collect()
 }
 
 /// Folds every event of a stream of stored events into documents in memory.
@@ -158,27 +168,31 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         Ok(checkpoint)
     }
 
-    /// Appends a batch and applies it to the projections in the same
-    /// atomic, flushed step ([`ProjectionStore::append_projected`]): the
-    /// fold runs on the records about to be stored, over the persisted
-    /// documents, and its writes are committed with the events and the new
-    /// checkpoint. Projections that lag the log catch up first.
-    pub fn append(&self, request: AppendRequest) -> Result<Appended, ProjectionError> {
-        self.catch_up()?;
-        let project = |records: &[StoredEvent], reader: &dyn ProjectionReader| {
-            let persisted = InTransaction(reader);
-            let mut overlay = Overlay::new(&persisted);
-            for record in records {
-                apply(&mut overlay, record).map_err(|e| match e {
-                    ProjectionError::Store(e) => e,
-                    other => StoreError::Projection {
-                        message: other.to_string(),
-                    },
-                })?;
-            }
-            Ok(overlay.into_writes())
-        };
-        Ok(self.store.append_projected(request, &project)?)
+    /// The documents that `records`, about to be committed at the head,
+    /// change: the fold over the persisted documents, in memory. The shell
+    /// commits them with [`Projections::commit_staged`] once the log's
+    /// commit is durable.
+    pub fn fold_staged(
+        &self,
+        records: &[StoredEvent],
+    ) -> Result<BTreeMap<String, Vec<u8>>, ProjectionError> {
+        let persisted = Persisted(self.store);
+        let mut overlay = Overlay::new(&persisted);
+        for record in records {
+            apply(&mut overlay, record)?;
+        }
+        Ok(overlay.into_writes())
+    }
+
+    /// Commits the documents of a batch the log has just stored, moving the
+    /// checkpoint from `from` (the head before the batch) to `to`.
+    pub fn commit_staged(
+        &self,
+        from: u64,
+        to: u64,
+        writes: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), ProjectionError> {
+        Ok(self.store.projection_commit(from, to, writes)?)
     }
 
     /// The current projections: caught up, then read from storage.

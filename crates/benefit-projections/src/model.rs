@@ -2,12 +2,8 @@
 //! credit and benefit. Reports print them as JSON, so their field names are
 //! part of the reports' contract; keys appear only masked (R3).
 //!
-//! Two documents also serve the domain state (see [`crate::state`]): a
-//! subscription's document holds its `benefit_domain::Subscription` beside
-//! its view ([`SubDoc`]), and a key's `benefit_domain::Key` is read from its
-//! slot in the benefit's view ([`KeyIndex`] says where). Both documents are
-//! written by every key use anyway, so a key use writes two sled keys fewer
-//! than with separate state documents (issue 6).
+//! None of them holds decision state: that is [`crate::state`]'s, in
+//! documents of its own (issue 11).
 
 use benefit_events::{
     BenefitId, BenefitType, Date, EnrollmentYear, Money, Offer, ProductName, Role, Seats,
@@ -218,24 +214,4 @@ pub struct BenefitView {
     pub provides: String,
     /// Its keys (empty for a credit).
     pub keys: Vec<GrantedKeyView>,
-}
-
-/// What is stored under `sub/{subscription}`: the report's view and the
-/// domain's state of the subscription, written together.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubDoc {
-    /// What the reports show.
-    pub view: SubscriptionView,
-    /// What `decide` needs; set by the same event that creates the view.
-    pub state: Option<benefit_domain::Subscription>,
-}
-
-/// What is stored under `state/key/{SHA-256 of the key}`: where the key's
-/// slot is, written once, when the key is granted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyIndex {
-    /// The benefit whose document holds the key.
-    pub benefit: BenefitId,
-    /// Its position in the benefit view's keys.
-    pub position: u32,
 }

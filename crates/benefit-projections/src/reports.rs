@@ -79,8 +79,7 @@ pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
 
 /// Every subscription's view, by id.
 fn sub_views(docs: &dyn Docs) -> Result<Vec<SubscriptionView>, ProjectionError> {
-    let docs: Vec<SubDoc> = load_all(docs, "sub/")?;
-    Ok(docs.into_iter().map(|d| d.view).collect())
+    load_all(docs, "sub/")
 }
 
 /// A key not used yet, with its benefit's expiry: what is about to be wasted.

@@ -16,6 +16,7 @@ use benefit_domain::jsonl::parse_line;
 use benefit_domain::{authorize, decide, evolve, ClaimedActor, State};
 use benefit_events::{parse_date, Date, UserName};
 use benefit_projections::{reports, DocMap, Docs, Projections, RebuildMode};
+use benefit_store::conformance::positioned;
 use benefit_store::{AppendRequest, AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -93,11 +94,14 @@ fn record(path: &Path) -> Recorded {
             (Ok(events), None) => {
                 let head = store.head().expect("head").seq;
                 store
-                    .append(AppendRequest::by(
-                        &actor.expect("accepted commands have an actor"),
-                        Uuid::new_v5(&namespace, &number.to_be_bytes()),
-                        head,
-                        events.clone(),
+                    .append(positioned(
+                        &store,
+                        AppendRequest::by(
+                            &actor.expect("accepted commands have an actor"),
+                            Uuid::new_v5(&namespace, &number.to_be_bytes()),
+                            head,
+                            events.clone(),
+                        ),
                     ))
                     .expect("append");
                 state = events.iter().fold(state, evolve);

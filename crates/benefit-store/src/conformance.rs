@@ -240,7 +240,10 @@ pub fn append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing<S:
 ) {
     let appended = append_ok(store, request(0, vec![user_registered(1)]));
     for expected in [0, 2, 99] {
-        match store.append(positioned(store, request(expected, vec![user_registered(2)]))) {
+        match store.append(positioned(
+            store,
+            request(expected, vec![user_registered(2)]),
+        )) {
             Err(StoreError::Conflict {
                 expected: e,
                 actual,
@@ -250,7 +253,10 @@ pub fn append_at_a_stale_or_future_position_is_a_conflict_and_appends_nothing<S:
     }
     assert_eq!(store.head().expect("head"), appended.head);
     assert_eq!(seqs(&collect(store.read_from(0))), vec![1]);
-    let streams: Vec<StreamId> = collect(store.read_from(0)).into_iter().map(|r| r.stream).collect();
+    let streams: Vec<StreamId> = collect(store.read_from(0))
+        .into_iter()
+        .map(|r| r.stream)
+        .collect();
     assert!(!streams.contains(&user_registered(2).stream()));
 }
 
@@ -369,7 +375,10 @@ pub fn record_returns_the_record_at_a_sequence<S: EventStore>(store: &S) {
     three_batches(store);
     let all = collect(store.read_from(0));
     for record in &all {
-        assert_eq!(store.record(record.seq).expect("read").as_ref(), Some(record));
+        assert_eq!(
+            store.record(record.seq).expect("read").as_ref(),
+            Some(record)
+        );
     }
     assert_eq!(store.record(0).expect("read"), None);
     assert_eq!(store.record(7).expect("read"), None);
@@ -382,15 +391,27 @@ pub fn record_returns_the_record_at_a_sequence<S: EventStore>(store: &S) {
 pub fn a_staged_append_writes_nothing_until_committed<S: EventStore>(store: &S) {
     append_ok(store, request(0, vec![user_registered(1)]));
     let head = store.head().expect("head");
-    let staged_request = positioned(store, request(1, vec![user_registered(1), credit_assigned("b", 1)]));
+    let staged_request = positioned(
+        store,
+        request(1, vec![user_registered(1), credit_assigned("b", 1)]),
+    );
     let Staging::Staged(staged) = store.stage(staged_request.clone()).expect("stages") else {
         panic!("a new command id is staged, not a repeat");
     };
-    let records: Vec<(u64, u64)> = staged.records().iter().map(|r| (r.seq, r.stream_version)).collect();
+    let records: Vec<(u64, u64)> = staged
+        .records()
+        .iter()
+        .map(|r| (r.seq, r.stream_version))
+        .collect();
     assert_eq!(records, vec![(2, 2), (3, 1)]);
     drop(staged);
     assert_eq!(store.head().expect("head"), head);
-    assert_eq!(store.find_command(&staged_request.command_id).expect("lookup"), None);
+    assert_eq!(
+        store
+            .find_command(&staged_request.command_id)
+            .expect("lookup"),
+        None
+    );
 
     let Staging::Staged(staged) = store.stage(staged_request.clone()).expect("stages") else {
         panic!("a dropped staging leaves the command id unused");
@@ -398,9 +419,23 @@ pub fn a_staged_append_writes_nothing_until_committed<S: EventStore>(store: &S) 
     let expected = staged.records().to_vec();
     let appended = staged.commit().expect("commits");
     assert_eq!(collect(store.read_from(2)), expected);
-    assert_eq!(store.find_command(&staged_request.command_id).expect("lookup"), Some(Appended { repeat: true, ..appended }));
+    assert_eq!(
+        store
+            .find_command(&staged_request.command_id)
+            .expect("lookup"),
+        Some(Appended {
+            repeat: true,
+            ..appended
+        })
+    );
     match store.stage(staged_request).expect("stages") {
-        Staging::Repeat(repeat) => assert_eq!(repeat, Appended { repeat: true, ..appended }),
+        Staging::Repeat(repeat) => assert_eq!(
+            repeat,
+            Appended {
+                repeat: true,
+                ..appended
+            }
+        ),
         Staging::Staged(_) => panic!("a stored command id is a repeat"),
     }
 }
@@ -525,20 +560,36 @@ pub fn projection_documents_commit_with_their_checkpoint_and_reset<
 ) {
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
     let writes = |keys: &[&str]| -> std::collections::BTreeMap<String, Vec<u8>> {
-        keys.iter().map(|k| (k.to_string(), k.as_bytes().to_vec())).collect()
+        keys.iter()
+            .map(|k| (k.to_string(), k.as_bytes().to_vec()))
+            .collect()
     };
     store
         .projection_commit(0, 2, writes(&["a/1", "a/2", "b/1"]))
         .expect("commits");
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
-    assert_eq!(store.projection_get("a/2").expect("get"), Some(b"a/2".to_vec()));
+    assert_eq!(
+        store.projection_get("a/2").expect("get"),
+        Some(b"a/2".to_vec())
+    );
     assert_eq!(store.projection_get("a/3").expect("get"), None);
-    let scanned: Vec<String> = store.projection_scan("a/").expect("scan").into_iter().map(|(k, _)| k).collect();
+    let scanned: Vec<String> = store
+        .projection_scan("a/")
+        .expect("scan")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(scanned, vec!["a/1", "a/2"]);
-    assert_eq!(store.projection_last("a/").expect("last").map(|(k, _)| k), Some("a/2".to_string()));
+    assert_eq!(
+        store.projection_last("a/").expect("last").map(|(k, _)| k),
+        Some("a/2".to_string())
+    );
     assert_eq!(store.projection_last("c/").expect("last"), None);
     match store.projection_commit(1, 3, writes(&["c/1"])) {
-        Err(StoreError::Conflict { expected: 1, actual: 2 }) => {}
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2,
+        }) => {}
         other => panic!("expected a stale checkpoint to be refused, got {other:?}"),
     }
     assert_eq!(store.projection_get("c/1").expect("get"), None);

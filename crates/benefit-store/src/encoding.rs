@@ -475,7 +475,8 @@ pub fn unpack_segment(segment: &[u8]) -> Result<Vec<(ChainHash, &[u8])>, DecodeE
     let mut records = Vec::with_capacity(SEGMENT_RECORDS as usize);
     while !rest.is_empty() {
         let place = records.len() + 1;
-        let damaged = |what: &str| DecodeError::Body(format!("record {place} of its segment {what}"));
+        let damaged =
+            |what: &str| DecodeError::Body(format!("record {place} of its segment {what}"));
         let (len, after) = rest
             .split_first_chunk::<4>()
             .ok_or_else(|| damaged("has a cut length"))?;

@@ -39,8 +39,8 @@ pub mod conformance;
 
 pub use clock::{Clock, FixedClock, SteppingClock, SystemClock};
 pub use digest::{ChainHash, Digest, DigestParseError};
-pub use error::StoreError;
 pub use encoding::SEGMENT_RECORDS;
+pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
 pub use projection_store::ProjectionStore;
 pub use record::StoredEvent;

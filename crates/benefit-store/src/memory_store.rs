@@ -100,7 +100,12 @@ impl MemoryStore {
         let log = lock(&self.log);
         let mut out = Vec::new();
         let mut prev = None;
-        for (i, (hash, body)) in log.records.iter().enumerate().skip(from.max(1) as usize - 1) {
+        for (i, (hash, body)) in log
+            .records
+            .iter()
+            .enumerate()
+            .skip(from.max(1) as usize - 1)
+        {
             let seq = i as u64 + 1;
             let record = match decode(body, *hash) {
                 Ok(record) => record,
@@ -174,10 +179,10 @@ impl EventStore for MemoryStore {
     }
 
     fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError> {
-        Ok(lock(&self.log).commands.get(command_id).map(|(a, _)| Appended {
-            repeat: true,
-            ..*a
-        }))
+        Ok(lock(&self.log)
+            .commands
+            .get(command_id)
+            .map(|(a, _)| Appended { repeat: true, ..*a }))
     }
 
     fn head(&self) -> Result<Digest, StoreError> {

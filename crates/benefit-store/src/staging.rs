@@ -111,13 +111,12 @@ pub fn stage_records(
     let mut prev_hash = head.hash;
     for (index, ActedEvent { actor, event }) in request.events.iter().enumerate() {
         let stream = event.stream();
-        let (named, last) = request
-            .stream_heads
-            .get_key_value(&stream)
-            .ok_or_else(|| StoreError::StreamHeadMissing {
+        let (named, last) = request.stream_heads.get_key_value(&stream).ok_or_else(|| {
+            StoreError::StreamHeadMissing {
                 index,
                 stream: stream.to_string(),
-            })?;
+            }
+        })?;
         let version = versions.entry(named).or_insert(*last);
         *version += 1;
         let seq = head.seq + 1 + index as u64;
@@ -133,8 +132,7 @@ pub fn stage_records(
             prev_hash,
             hash: ChainHash::GENESIS,
         };
-        let body =
-            encode_body(&record).map_err(|source| StoreError::Encode { index, source })?;
+        let body = encode_body(&record).map_err(|source| StoreError::Encode { index, source })?;
         record.hash = chain_hash(&prev_hash, &body);
         prev_hash = record.hash;
         records.push(record);

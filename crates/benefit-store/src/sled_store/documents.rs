@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use super::layout::{document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_RESETTING, DOCUMENT_PREFIX};
+use super::layout::{
+    document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_RESETTING, DOCUMENT_PREFIX,
+};
 use super::SledStore;
 use crate::{ProjectionStore, StoreError};
 
@@ -40,7 +42,10 @@ impl SledStore {
         match bytes {
             None => Ok(0),
             Some(b) => parse_u64(&b).ok_or_else(|| {
-                damaged(format!("the projection checkpoint has {} bytes, not 8", b.len()))
+                damaged(format!(
+                    "the projection checkpoint has {} bytes, not 8",
+                    b.len()
+                ))
             }),
         }
     }

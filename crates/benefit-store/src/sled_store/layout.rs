@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use crate::{Appended, ChainHash, Digest};
 
-
 /// The version of this layout, stored under [`META_LAYOUT`]. A ledger with
 /// a newer layout is refused rather than misread; layout 1 is upgraded in
 /// place when opened (see `SledStore::check_layout`).

@@ -34,8 +34,9 @@ use crate::{
 };
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
-    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, META_LAYOUT,
-    PID_FILE, SLED_DATA_FILE, TREE_DOCUMENTS, TREE_JOURNAL, TREE_META,
+    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_VERSION,
+    LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_DOCUMENTS, TREE_JOURNAL,
+    TREE_META,
 };
 use reader::SegmentReader;
 
@@ -262,7 +263,10 @@ impl SledStore {
             return Err(Break::new(head.seq, BreakKind::Hash, computed, hash).into());
         }
         if record.seq != head.seq || hash != head.hash {
-            return Err(tail_break(format!("sequence {} with hash {hash}", record.seq)));
+            return Err(tail_break(format!(
+                "sequence {} with hash {hash}",
+                record.seq
+            )));
         }
         if let Some(&(before, _)) = packed.len().checked_sub(2).and_then(|i| packed.get(i)) {
             if record.prev_hash != before {
@@ -314,9 +318,13 @@ impl SledStore {
         else {
             return Ok(None);
         };
-        CommandEntry::decode(&bytes)
-            .map(Some)
-            .ok_or_else(|| index_break(0, "a command entry", format!("{} bytes under command {id}", bytes.len())))
+        CommandEntry::decode(&bytes).map(Some).ok_or_else(|| {
+            index_break(
+                0,
+                "a command entry",
+                format!("{} bytes under command {id}", bytes.len()),
+            )
+        })
     }
 
     /// Writes a staged batch: the segments it fills (the last, partial one
@@ -329,7 +337,9 @@ impl SledStore {
         let mut bytes = if (appended.first - 1) % SEGMENT_RECORDS == 0 {
             Vec::new()
         } else {
-            self.segment(current)?.map(|b| b.to_vec()).unwrap_or_default()
+            self.segment(current)?
+                .map(|b| b.to_vec())
+                .unwrap_or_default()
         };
         for (record, body) in staged.records.iter().zip(&staged.bodies) {
             let n = segment_of(record.seq);
@@ -379,7 +389,11 @@ impl SledStore {
             commands += 1;
         }
         if commands != batches {
-            return Err(index_break(0, format!("{batches} command entries"), commands));
+            return Err(index_break(
+                0,
+                format!("{batches} command entries"),
+                commands,
+            ));
         }
         Ok(())
     }
@@ -477,7 +491,12 @@ impl EventStore for SledStore {
             let n = parse_segment_key(&key)
                 .filter(|n| *n == expected_segment && (next - 1) % SEGMENT_RECORDS == 0)
                 .ok_or_else(|| {
-                    Break::new(next, BreakKind::Contiguity, next, format!("a segment key {key:?}"))
+                    Break::new(
+                        next,
+                        BreakKind::Contiguity,
+                        next,
+                        format!("a segment key {key:?}"),
+                    )
                 })?;
             let packed = unpack_segment(&value)
                 .map_err(|e| Break::new(next, BreakKind::Decoding, "a segment", e))?;

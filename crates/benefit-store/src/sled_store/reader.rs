@@ -60,14 +60,16 @@ impl SegmentReader {
         };
         let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
         let expected = segment_of(self.next);
-        let n = parse_segment_key(&key).filter(|n| *n == expected).ok_or_else(|| {
-            Break::new(
-                self.next,
-                BreakKind::Contiguity,
-                format!("segment {expected}"),
-                format!("the key {key:?}"),
-            )
-        })?;
+        let n = parse_segment_key(&key)
+            .filter(|n| *n == expected)
+            .ok_or_else(|| {
+                Break::new(
+                    self.next,
+                    BreakKind::Contiguity,
+                    format!("segment {expected}"),
+                    format!("the key {key:?}"),
+                )
+            })?;
         let packed = unpack_segment(&value).map_err(|source| StoreError::Decode {
             seq: self.next,
             source,

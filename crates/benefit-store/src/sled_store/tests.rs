@@ -55,13 +55,20 @@ fn verify_names_exactly_the_record_whose_byte_was_changed_for_every_record() {
     let mut random = 0x9e37_79b9_7f4a_7c15;
     for seq in 1..=head.seq {
         let key = segment_key(segment_of(seq));
-        let original = store.journal.get(key).expect("read").expect("segment exists");
+        let original = store
+            .journal
+            .get(key)
+            .expect("read")
+            .expect("segment exists");
         let span = record_span(&original, ((seq - 1) % SEGMENT_RECORDS) as usize);
         let position = span.start + (xorshift(&mut random) % span.len() as u64) as usize;
         let mask = (xorshift(&mut random) % 255 + 1) as u8;
         let mut changed = original.to_vec();
         changed[position] ^= mask;
-        store.journal.insert(key, changed).expect("write under the store");
+        store
+            .journal
+            .insert(key, changed)
+            .expect("write under the store");
 
         match store.verify() {
             Err(StoreError::Broken(b)) => assert_eq!(b.seq, seq, "byte {position} of {seq}: {b}"),
@@ -86,9 +93,16 @@ fn a_segment_that_does_not_unpack_is_an_error_never_a_skip() {
     let original = store.journal.get(key).expect("read").expect("segment 1");
     let mut cut = original.to_vec();
     cut.truncate(original.len() - 3);
-    store.journal.insert(key, cut).expect("write under the store");
+    store
+        .journal
+        .insert(key, cut)
+        .expect("write under the store");
     let items: Vec<_> = store.read_from(0).collect();
-    assert_eq!(items.len(), SEGMENT_RECORDS as usize + 1, "segment 0, then the error");
+    assert_eq!(
+        items.len(),
+        SEGMENT_RECORDS as usize + 1,
+        "segment 0, then the error"
+    );
     match items.last() {
         Some(Err(error @ StoreError::Decode { seq, .. })) => {
             assert_eq!(*seq, SEGMENT_RECORDS + 1, "{error}")
@@ -108,7 +122,10 @@ fn an_append_on_a_log_whose_tail_is_damaged_is_refused() {
     let span = record_span(&original, ((head.seq - 1) % SEGMENT_RECORDS) as usize);
     let mut changed = original.to_vec();
     changed[span.end - 1] ^= 0x20;
-    store.journal.insert(key, changed).expect("write under the store");
+    store
+        .journal
+        .insert(key, changed)
+        .expect("write under the store");
     let unread = request(head.seq, vec![user_registered(1)]).at_stream_heads(|_| Ok(0));
     match store.append(unread.expect("positions")) {
         Err(StoreError::Broken(b)) => assert_eq!(b.seq, head.seq, "{b}"),
@@ -227,9 +244,16 @@ fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
     assert!(store.find_command(&command).expect("lookup").is_some());
     let layout = store.meta.get(META_LAYOUT).expect("read");
     assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
-    assert!(!store.db.tree_names().iter().any(|n| n.as_ref() == layout::TREE_LOG.as_bytes()));
+    assert!(!store
+        .db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == layout::TREE_LOG.as_bytes()));
     store
-        .append(positioned(&store, request(head.seq, vec![user_registered(1)])))
+        .append(positioned(
+            &store,
+            request(head.seq, vec![user_registered(1)]),
+        ))
         .expect("appends go on");
     store.verify().expect("verifies");
 }
@@ -244,7 +268,8 @@ fn write_as_layout_2(store: &SledStore) {
             let packed = unpack_segment(&value).expect("unpacks");
             for (i, (hash, body)) in packed.into_iter().enumerate() {
                 let seq = n * SEGMENT_RECORDS + i as u64 + 1;
-                log.insert(layout::seq_key(seq), frame(&hash, body)).expect("write");
+                log.insert(layout::seq_key(seq), frame(&hash, body))
+                    .expect("write");
             }
         } else if key.as_ref() == JOURNAL_HEAD {
             store.meta.insert(layout::META_HEAD, value).expect("write");
