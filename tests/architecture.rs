@@ -1,0 +1,88 @@
+//! The invariants of `docs/ARCHITECTURE.md` that a machine can check, read
+//! from `cargo metadata`: which crate may depend on which.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Every workspace crate and the names of everything it depends on (normal,
+/// dev and build dependencies alike).
+fn dependencies() -> BTreeMap<String, Vec<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("cargo metadata is JSON");
+    let packages = metadata["packages"].as_array().expect("a list of packages");
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().expect("a name").to_owned();
+            let deps = package["dependencies"]
+                .as_array()
+                .expect("a list of dependencies")
+                .iter()
+                .map(|d| d["name"].as_str().expect("a name").to_owned())
+                .collect();
+            (name, deps)
+        })
+        .collect()
+}
+
+fn depends(graph: &BTreeMap<String, Vec<String>>, krate: &str, on: &str) -> bool {
+    graph
+        .get(krate)
+        .unwrap_or_else(|| panic!("{krate} is a workspace crate"))
+        .iter()
+        .any(|d| d == on)
+}
+
+#[test]
+fn the_store_knows_nothing_of_the_projections() {
+    let graph = dependencies();
+    assert!(!depends(&graph, "benefit-store", "benefit-projections"));
+    assert!(!depends(&graph, "benefit-store", "benefit-app"));
+}
+
+#[test]
+fn the_domain_and_the_events_know_no_store_no_sled_and_no_terminal() {
+    let graph = dependencies();
+    let forbidden = [
+        "benefit-store",
+        "sled",
+        "clap",
+        "comfy-table",
+        "indicatif",
+        "console",
+        "crossterm",
+    ];
+    for krate in ["benefit-domain", "benefit-events"] {
+        for on in forbidden {
+            assert!(!depends(&graph, krate, on), "{krate} depends on {on}");
+        }
+    }
+}
+
+#[test]
+fn only_the_store_and_the_benchs_peer_know_sled() {
+    let graph = dependencies();
+    let knowing: Vec<&String> = graph
+        .keys()
+        .filter(|krate| depends(&graph, krate, "sled"))
+        .collect();
+    assert_eq!(knowing, vec!["benefit-bench", "benefit-store"]);
+}
