@@ -1,7 +1,9 @@
 //! Engine 3, raw sled: the engine's limit. The same record bytes the ledger
-//! stores (`benefit_store::encoding`, hash-chained), written under the same
-//! big-endian sequence keys in batches with a flush per batch, and read
-//! back, with no ledger logic: no indexes, no checks, no projections.
+//! stores (`benefit_store::encoding`, hash-chained), packed into segments of
+//! [`SEGMENT_RECORDS`] as the ledger's log packs them, written in one
+//! `apply_batch` on one tree with a flush per batch, and read back, with no
+//! ledger logic: no head, no command ids, no checks, no projections. This is
+//! sled doing the minimal work of a packed log (issue 11).
 //!
 //! The bytes are encoded outside the timed sections, so the figures are
 //! sled's alone.
@@ -11,8 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use benefit_events::{Actor, Event, StreamId};
-use benefit_store::encoding::{chain_hash, encode_body, frame};
-use benefit_store::{ChainHash, StoredEvent};
+use benefit_store::encoding::{chain_hash, encode_body, pack_record, segment_of, unpack_segment};
+use benefit_store::{ChainHash, StoredEvent, SEGMENT_RECORDS};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -34,6 +36,8 @@ struct Encoder {
     seq: u64,
     prev_hash: ChainHash,
     versions: HashMap<StreamId, u64>,
+    /// The last, partial segment: rewritten by the next batch.
+    tail: Vec<u8>,
 }
 
 impl Encoder {
@@ -64,8 +68,15 @@ impl Encoder {
             };
             let body = encode_body(&record)?;
             let hash = chain_hash(&self.prev_hash, &body);
-            batch.insert(&self.seq.to_be_bytes(), frame(&hash, &body));
+            pack_record(&mut self.tail, &hash, &body);
+            if self.seq % SEGMENT_RECORDS == 0 {
+                let full = std::mem::take(&mut self.tail);
+                batch.insert(&segment_of(self.seq).to_be_bytes(), full);
+            }
             self.prev_hash = hash;
+        }
+        if !self.tail.is_empty() {
+            batch.insert(&segment_of(self.seq).to_be_bytes(), self.tail.clone());
         }
         Ok(batch)
     }
@@ -79,6 +90,7 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
         seq: 0,
         prev_hash: ChainHash::GENESIS,
         versions: HashMap::new(),
+        tail: Vec::new(),
     };
     let mut import = Duration::ZERO;
     for (number, events) in prepared.batches.iter().enumerate() {
@@ -114,8 +126,10 @@ pub fn replay(dir: &Path) -> BenchResult<ReplayRun> {
     let mut bytes = 0u64;
     for item in log.iter() {
         let (_, value) = item?;
-        bytes += value.len() as u64;
-        events += 1;
+        for (_, body) in unpack_segment(&value)? {
+            bytes += body.len() as u64;
+            events += 1;
+        }
     }
     std::hint::black_box(bytes);
     Ok(ReplayRun {
