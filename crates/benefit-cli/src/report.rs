@@ -10,8 +10,8 @@ use std::io::Write;
 
 use benefit_app::{Ledger, View};
 use benefit_events::{Date, SubscriptionId};
-use benefit_projections::reports::{self, ExpiringItem, SubscriptionRow};
-use benefit_projections::{AuditEntry, BenefitView, CreditChange, CreditView};
+use benefit_projections::reports::{self, CreditReport, ExpiringItem, SubscriptionRow};
+use benefit_projections::{AuditEntry, BenefitView, CreditChange};
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 use serde::Serialize;
 
@@ -245,15 +245,15 @@ pub struct CreditRow {
     expires: Date,
 }
 
-impl From<CreditView> for CreditRow {
-    fn from(view: CreditView) -> Self {
+impl From<CreditReport> for CreditRow {
+    fn from(CreditReport { view, history }: CreditReport) -> Self {
         Self {
             benefit: view.benefit.to_string(),
             plan: view.plan,
             amount: view.amount.amount_string(),
             currency: view.amount.currency().code().to_owned(),
             holders: view.holders.iter().map(ToString::to_string).collect(),
-            history: view.history,
+            history,
             enrollment_start: view.enrollment.map(|e| e.start),
             enrollment_end: view.enrollment.map(|e| e.end),
             expires: view.expires,

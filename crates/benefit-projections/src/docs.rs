@@ -12,10 +12,12 @@
 //!
 //! Document keys (ids are `[a-z0-9._-]`, so `/` cannot occur inside one):
 //! - `sub/{subscription}` — [`crate::SubscriptionView`]
-//! - `audit/{subscription}/{seq:020}` — [`crate::AuditEntry`]
+//! - `audit/{subscription}/{seq:020}` — [`crate::AuditRecord`]
 //! - `benefit/{benefit}` — [`crate::BenefitView`] (its key slots also give
 //!   the keys' domain state, see [`crate::state`])
 //! - `credit/{benefit}` — [`crate::CreditView`]
+//! - `credit-change/{benefit}/{seq:020}` — [`crate::CreditChange`], one per
+//!   change of its holders
 //! - `stream/{stream}/{version:020}` — the sequence of that version of the
 //!   stream: the index by stream, derived from the log (issue 11: it is no
 //!   longer part of the log's commit)
@@ -163,7 +165,7 @@ pub fn decode_document<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T
 /// The model is chosen by the key's family; product keys inside are masked
 /// as in every report (R3).
 pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, ProjectionError> {
-    use crate::model::{AuditEntry, BenefitView, CreditView, SubscriptionView};
+    use crate::model::{AuditRecord, BenefitView, CreditChange, CreditView, SubscriptionView};
     fn json<T: DeserializeOwned + Serialize>(
         key: &str,
         bytes: &[u8],
@@ -177,7 +179,8 @@ pub fn document_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, Proje
     match key.split('/').next() {
         Some("sub") => json::<SubscriptionView>(key, bytes),
         Some("stream") => json::<u64>(key, bytes),
-        Some("audit") => json::<AuditEntry>(key, bytes),
+        Some("audit") => json::<AuditRecord>(key, bytes),
+        Some("credit-change") => json::<CreditChange>(key, bytes),
         Some("benefit") => json::<BenefitView>(key, bytes),
         Some("credit") => json::<CreditView>(key, bytes),
         Some("state") => crate::state::state_json(key, bytes),
@@ -208,6 +211,10 @@ pub fn stream_prefix(stream: &str) -> String {
 /// The stream-index document of a stream's version.
 pub fn stream_key(stream: &str, version: u64) -> String {
     format!("stream/{stream}/{version:020}")
+}
+/// The key of one change of a credit's holders.
+pub fn credit_change_key(benefit: &str, seq: u64) -> String {
+    format!("credit-change/{benefit}/{seq:020}")
 }
 /// The key of a credit's document.
 pub fn credit_key(id: &str) -> String {

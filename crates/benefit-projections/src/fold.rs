@@ -1,16 +1,17 @@
 //! The fold: how one stored event changes the projections. It is the only
 //! code that writes projection documents, and it never decides: it records
-//! what the event says, explaining end dates with the domain's own
-//! [`benefit_domain::explain`].
+//! what the event says. End dates are explained when the audit trail is
+//! read ([`crate::AuditRecord::entry`]), not here.
 
-use benefit_domain::{end_change, explain};
 use benefit_events::{
     CreditPlan, EndDateExtended, Event, KeyRedeemed, LicensesAdded, ProductKey, Provision,
 };
 use benefit_store::StoredEvent;
 use sha2::{Digest as _, Sha256};
 
-use crate::docs::{audit_key, benefit_key, credit_key, stream_key, sub_key, Overlay};
+use crate::docs::{
+    audit_key, benefit_key, credit_change_key, credit_key, stream_key, sub_key, Overlay,
+};
 use crate::model::*;
 use crate::ProjectionError;
 
@@ -74,7 +75,6 @@ pub fn apply_views(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
                         enrollment,
                         expires: e.expires,
                         holders: Vec::new(),
-                        history: Vec::new(),
                     };
                     docs.store(credit_key(e.benefit.as_str()), view);
                     (credit.plan.as_str().to_owned(), Vec::new())
@@ -168,14 +168,13 @@ fn apply_key_use(
     let seats_before = existing.as_ref().map(|s| s.seats);
     let mut view = match (&key_event, existing) {
         (KeyEvent::Redeemed(e), previous) => {
-            let (keys, benefits) = previous.map(|p| (p.keys, p.benefits)).unwrap_or_default();
+            let benefits = previous.map(|p| p.benefits).unwrap_or_default();
             SubscriptionView {
                 subscription: subscription.clone(),
                 product: e.product.clone(),
                 seats: e.seats,
                 start: e.on,
                 end: e.new_end,
-                keys,
                 benefits,
                 last_seq: seq,
             }
@@ -192,64 +191,28 @@ fn apply_key_use(
         (_, None) => return Err(missing(seq, format!("subscription {subscription}"))),
     };
     view.last_seq = seq;
-    view.keys.push(KeyUse {
-        key: key_ref.key,
-        benefit: benefit.clone(),
-        how: how.clone(),
-        on,
-        seq,
-    });
     if !view.benefits.iter().any(|b| &b.benefit == benefit) {
         view.benefits.push(BenefitExpiry {
             benefit: benefit.clone(),
             expires,
         });
     }
-    let seats_after = view.seats;
     docs.store(skey, view);
 
-    // The audit trail: why the end date is what it is.
-    let (old_end, new_end) = end_change(event).expect("key events change an end date");
-    let mut explanation = explain(event)
-        .expect("key events have an explanation")
-        .to_string();
-    if let KeyEvent::Redeemed(e) = key_event {
-        if let Some(status) = e.reactivated_from {
-            let article = if status == benefit_events::Status::Expired {
-                "an"
-            } else {
-                "a"
-            };
-            explanation.push_str(&format!(
-                "; reactivates {article} {status} subscription (R10)"
-            ));
-        }
-    }
-    match seats_before {
-        Some(before) if before != seats_after => {
-            explanation.push_str(&format!("; seats {before} -> {seats_after}"))
-        }
-        None => explanation.push_str(&format!("; {seats_after} seats")),
-        _ => {}
-    }
-    match old_end {
-        Some(old) => explanation.push_str(&format!("; {old} -> {new_end}")),
-        None => explanation.push_str(&format!("; ends {new_end}")),
-    }
-    let entry = AuditEntry {
+    // The audit trail: the event's inputs and outcome, explained when read.
+    let audit = AuditRecord {
         seq,
         recorded_at: record.recorded_at,
-        subscription: subscription.clone(),
-        event: how,
-        on,
         actor: record.actor.user.clone(),
         role: record.actor.role,
-        old_end,
-        new_end,
-        days_changed: old_end.map(|old| (new_end - old).num_days()),
-        explanation,
+        event: match key_event {
+            KeyEvent::Redeemed(e) => KeyUseEvent::Redeemed(e.clone()),
+            KeyEvent::Added(e) => KeyUseEvent::Added(e.clone()),
+            KeyEvent::Extended(e) => KeyUseEvent::Extended(e.clone()),
+        },
+        seats_before,
     };
-    docs.store(audit_key(subscription.as_str(), seq), entry);
+    docs.store(audit_key(subscription.as_str(), seq), audit);
     Ok(())
 }
 
@@ -275,7 +238,8 @@ fn change_credit(
             view.holders.sort();
         }
     }
-    view.history.push(CreditChange {
+    docs.store(key, view);
+    let entry = CreditChange {
         seq: record.seq,
         on: record.event.on(),
         change: change.to_owned(),
@@ -283,7 +247,7 @@ fn change_credit(
         from: from.cloned(),
         actor: record.actor.user.clone(),
         role: record.actor.role,
-    });
-    docs.store(key, view);
+    };
+    docs.store(credit_change_key(benefit, record.seq), entry);
     Ok(())
 }

@@ -23,21 +23,6 @@ pub struct KeyRef {
     pub fingerprint: String,
 }
 
-/// One use of a key on a subscription.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct KeyUse {
-    /// The key, masked.
-    pub key: String,
-    /// The benefit it came from.
-    pub benefit: BenefitId,
-    /// `KeyRedeemed`, `LicensesAdded` or `EndDateExtended`.
-    pub how: String,
-    /// The effective date.
-    pub on: Date,
-    /// The event's sequence.
-    pub seq: u64,
-}
-
 /// A benefit a subscription's keys came from, with its expiry (R21).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenefitExpiry {
@@ -60,15 +45,69 @@ pub struct SubscriptionView {
     pub start: Date,
     /// End of the current term.
     pub end: Date,
-    /// Every key used on it, in order.
-    pub keys: Vec<KeyUse>,
-    /// The benefits those keys came from, in order of first use.
+    /// The benefits its keys came from, in order of first use. The keys
+    /// themselves are its audit records (`audit/{subscription}/...`): a
+    /// list that grows with every use is never kept in a document that every
+    /// use rewrites (issue 11).
     pub benefits: Vec<BenefitExpiry>,
     /// The sequence of its last change.
     pub last_seq: u64,
 }
 
-/// One change of a subscription's end date, explained.
+/// The event behind an audit record: one of the three that use a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyUseEvent {
+    /// A first activation or a reactivation.
+    Redeemed(benefit_events::KeyRedeemed),
+    /// Seats added, co-termed.
+    Added(benefit_events::LicensesAdded),
+    /// The term extended.
+    Extended(benefit_events::EndDateExtended),
+}
+
+impl KeyUseEvent {
+    /// The subscription it changed.
+    pub fn subscription(&self) -> &SubscriptionId {
+        match self {
+            Self::Redeemed(e) => &e.subscription,
+            Self::Added(e) => &e.subscription,
+            Self::Extended(e) => &e.subscription,
+        }
+    }
+
+    /// The event itself.
+    pub fn event(&self) -> benefit_events::Event {
+        match self {
+            Self::Redeemed(e) => benefit_events::Event::KeyRedeemed(e.clone()),
+            Self::Added(e) => benefit_events::Event::LicensesAdded(e.clone()),
+            Self::Extended(e) => benefit_events::Event::EndDateExtended(e.clone()),
+        }
+    }
+}
+
+/// What is stored under `audit/{subscription}/{seq}`: the event's inputs and
+/// outcome as recorded, who recorded it, and the seats before it. The
+/// explanation is not stored: [`AuditRecord::entry`] renders it when the
+/// trail is read, with the domain's own `explain`, so a better wording
+/// never needs a rebuild and the stored facts are the log's own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// The event's sequence.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Who recorded it.
+    pub actor: UserName,
+    /// In which role.
+    pub role: Role,
+    /// The event, as recorded.
+    pub event: KeyUseEvent,
+    /// The subscription's seats before it; none for a first activation.
+    pub seats_before: Option<Seats>,
+}
+
+/// One change of a subscription's end date, explained: an [`AuditRecord`]
+/// as the reports show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// The event's sequence.
@@ -130,8 +169,6 @@ pub struct CreditView {
     pub expires: Date,
     /// The holders now, by name.
     pub holders: Vec<UserName>,
-    /// Every assignment, removal and transfer, in order.
-    pub history: Vec<CreditChange>,
 }
 
 /// Where and when a granted key was used.

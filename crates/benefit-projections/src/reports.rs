@@ -2,11 +2,12 @@
 //! (current) or folded in memory (as of a sequence). Every list has a stable
 //! order, so the same log gives the same report byte for byte.
 
-use benefit_domain::status_on;
+use benefit_domain::{end_change, explain, status_on};
 use benefit_events::{Date, Status, SubscriptionId};
 use serde::Serialize;
 
 use crate::docs::{load_all, Docs};
+use crate::fold::key_ref;
 use crate::model::*;
 use crate::ProjectionError;
 
@@ -36,20 +37,30 @@ pub struct SubscriptionRow {
 
 /// R20, R21: every subscription with its status on `on`, by id.
 pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, ProjectionError> {
-    Ok(sub_views(docs)?
+    sub_views(docs)?
         .into_iter()
-        .map(|v| SubscriptionRow {
-            expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
-            status: status_on(v.end, on),
-            product: v.product.to_string(),
-            seats: v.seats.get(),
-            start: v.start,
-            end: v.end,
-            keys: v.keys.into_iter().map(|k| k.key).collect(),
-            benefit_expires: v.benefits,
-            subscription: v.subscription,
+        .map(|v| {
+            let keys = audit_records(docs, &format!("audit/{}/", v.subscription))?
+                .iter()
+                .map(|r| key_ref(r.event.key()).key)
+                .collect();
+            Ok(SubscriptionRow {
+                expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
+                status: status_on(v.end, on),
+                product: v.product.to_string(),
+                seats: v.seats.get(),
+                start: v.start,
+                end: v.end,
+                keys,
+                benefit_expires: v.benefits,
+                subscription: v.subscription,
+            })
         })
-        .collect())
+        .collect()
+}
+
+fn audit_records(docs: &dyn Docs, prefix: &str) -> Result<Vec<AuditRecord>, ProjectionError> {
+    load_all(docs, prefix)
 }
 
 /// The audit trail of end dates: one subscription's (read by its own key
@@ -62,14 +73,99 @@ pub fn audit(
         Some(id) => format!("audit/{id}/"),
         None => "audit/".to_owned(),
     };
-    let mut entries: Vec<AuditEntry> = load_all(docs, &prefix)?;
+    let mut entries: Vec<AuditEntry> = audit_records(docs, &prefix)?
+        .iter()
+        .map(AuditRecord::entry)
+        .collect();
     entries.sort_by_key(|e| e.seq);
     Ok(entries)
 }
 
+/// A credit benefit with its holders and the history of its holders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CreditReport {
+    /// The credit as it stands.
+    #[serde(flatten)]
+    pub view: CreditView,
+    /// Every assignment, removal and transfer, in order.
+    pub history: Vec<CreditChange>,
+}
+
 /// Every credit benefit with its holders and history, by benefit id.
-pub fn credits(docs: &dyn Docs) -> Result<Vec<CreditView>, ProjectionError> {
-    load_all(docs, "credit/")
+pub fn credits(docs: &dyn Docs) -> Result<Vec<CreditReport>, ProjectionError> {
+    let views: Vec<CreditView> = load_all(docs, "credit/")?;
+    views
+        .into_iter()
+        .map(|view| {
+            let history = load_all(docs, &format!("credit-change/{}/", view.benefit))?;
+            Ok(CreditReport { view, history })
+        })
+        .collect()
+}
+
+impl KeyUseEvent {
+    /// The key used.
+    pub fn key(&self) -> &benefit_events::ProductKey {
+        match self {
+            Self::Redeemed(e) => &e.key,
+            Self::Added(e) => &e.key,
+            Self::Extended(e) => &e.key,
+        }
+    }
+
+    /// The subscription's seats after the event, given those before.
+    fn seats_after(&self, before: Option<benefit_events::Seats>) -> Option<benefit_events::Seats> {
+        match self {
+            Self::Redeemed(e) => Some(e.seats),
+            Self::Added(e) => Some(e.seats_after),
+            Self::Extended(_) => before,
+        }
+    }
+}
+
+impl AuditRecord {
+    /// The entry as the reports show it, its explanation rendered now by
+    /// the domain's [`benefit_domain::explain`] from the stored event.
+    pub fn entry(&self) -> AuditEntry {
+        let event = self.event.event();
+        let (old_end, new_end) = match end_change(&event) {
+            Some(change) => change,
+            None => (None, event.on()),
+        };
+        let mut explanation = explain(&event).map(|e| e.to_string()).unwrap_or_default();
+        if let KeyUseEvent::Redeemed(e) = &self.event {
+            if let Some(status) = e.reactivated_from {
+                let article = if status == Status::Expired { "an" } else { "a" };
+                explanation.push_str(&format!(
+                    "; reactivates {article} {status} subscription (R10)"
+                ));
+            }
+        }
+        match (self.seats_before, self.event.seats_after(self.seats_before)) {
+            (Some(before), Some(after)) if before != after => {
+                explanation.push_str(&format!("; seats {before} -> {after}"))
+            }
+            (None, Some(after)) => explanation.push_str(&format!("; {after} seats")),
+            _ => {}
+        }
+        match old_end {
+            Some(old) => explanation.push_str(&format!("; {old} -> {new_end}")),
+            None => explanation.push_str(&format!("; ends {new_end}")),
+        }
+        AuditEntry {
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            subscription: self.event.subscription().clone(),
+            event: event.event_type().as_str().to_owned(),
+            on: event.on(),
+            actor: self.actor.clone(),
+            role: self.role,
+            old_end,
+            new_end,
+            days_changed: old_end.map(|old| (new_end - old).num_days()),
+            explanation,
+        }
+    }
 }
 
 /// Every benefit with its keys, by benefit id.
