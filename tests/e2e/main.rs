@@ -16,6 +16,7 @@
 mod append;
 mod compat;
 mod exit_codes;
+mod extremes;
 mod readme;
 mod reads;
 mod secrets;
