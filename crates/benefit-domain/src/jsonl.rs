@@ -53,6 +53,17 @@ fn strict_date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::E
     strict_date(d).map(Some)
 }
 
+/// A name of an import line, parsed by the rules of input (`parse`), not by
+/// the more lenient `Deserialize` that reads names back from the log.
+fn input<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err = benefit_events::ValueError>,
+{
+    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    text.parse().map_err(de::Error::custom)
+}
+
 fn seats<'de, D: Deserializer<'de>>(d: D) -> Result<Seats, D::Error> {
     let number = serde_json::Number::deserialize(d)?;
     Seats::parse(&number.to_string()).map_err(de::Error::custom)
@@ -81,6 +92,7 @@ struct CreditLine {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ActorLine {
+    #[serde(deserialize_with = "input")]
     user: UserName,
     role: String,
 }
@@ -93,7 +105,9 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         product: ProductName,
         offer: Offer,
         benefit_type: BenefitType,
@@ -106,6 +120,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         user: UserName,
         #[serde(default)]
         guest: bool,
@@ -114,6 +129,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -121,6 +137,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -128,6 +145,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -135,21 +153,27 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         user: UserName,
     },
     CreditUnassigned {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         user: UserName,
     },
     CreditTransferred {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         to: UserName,
     },
 }

@@ -153,3 +153,50 @@ fn a_line_over_the_limit_is_refused_before_parsing() {
         Err(LineError::TooLong { bytes: line.len() })
     );
 }
+
+/// The message of a line that is not a command.
+fn message_of(line: &str) -> String {
+    match parse_line(line, None, date("2026-01-15")) {
+        Err(LineError::Invalid(message)) => message,
+        other => panic!("{line}: expected an invalid line, got {other:?}"),
+    }
+}
+
+#[test]
+fn r3_a_name_in_a_line_holding_a_key_with_any_separator_is_refused_masked() {
+    for (field, line) in [
+        (
+            "subscription id",
+            r#"{"event": "KeyRedeemed", "subscription": "abcde.fghij.klmno.pqrst.7qxkr", "key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"}"#,
+        ),
+        (
+            "benefit id",
+            r#"{"event": "CreditAssigned", "benefit": "abcde_fghij_klmno_pqrst_7qxkr", "user": "ann@contoso.com"}"#,
+        ),
+        (
+            "user",
+            r#"{"event": "UserRegistered", "user": "abcde.fghij.klmno.pqrst.7qxkr@contoso.com"}"#,
+        ),
+        (
+            "product",
+            r#"{"event": "BenefitGranted", "benefit": "b", "product": "Office abcde fghij klmno pqrst 7qxkr", "offer": "action-pack", "benefit_type": "core", "expires": "2026-12-31", "keys": [{"key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", "seats": 1}]}"#,
+        ),
+    ] {
+        let message = message_of(line);
+        assert!(message.starts_with(field), "{line}: {message}");
+        assert!(message.contains("(R3"), "{message}");
+        assert!(
+            message.contains("*****") && !message.contains("fghij"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_bidirectional_control_in_a_line_is_refused_naming_the_field() {
+    let line = r#"{"event": "BenefitGranted", "benefit": "b", "product": "Office \u202e365", "offer": "action-pack", "benefit_type": "core", "expires": "2026-12-31", "keys": [{"key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", "seats": 1}]}"#;
+    let message = message_of(line);
+    assert!(message.starts_with("product"), "{message}");
+    assert!(message.contains("U+202E"), "{message}");
+    assert!(!message.contains('\u{202e}'), "{message}");
+}
