@@ -59,8 +59,11 @@ fn defaults_fill_the_actor_and_the_date_when_the_line_names_none() {
 #[test]
 fn malformed_lines_name_the_problem() {
     for (line, expected) in [
-        (r#"{"event":"KeyStolen"}"#, "unknown variant `KeyStolen`"),
-        (r#"{"subscription":"s1"}"#, "missing field `event`"),
+        (r#"{"event":"KeyStolen"}"#, "unknown event `KeyStolen`"),
+        (
+            r#"{"subscription":"s1"}"#,
+            r#"missing "event" naming the event, one of"#,
+        ),
         (
             r#"{"event":"KeyRedeemed","subscription":"s1"}"#,
             "missing field `key`",
@@ -160,6 +163,49 @@ fn message_of(line: &str) -> String {
         Err(LineError::Invalid(message)) => message,
         other => panic!("{line}: expected an invalid line, got {other:?}"),
     }
+}
+
+#[test]
+fn a_line_without_event_says_that_event_is_missing_and_what_it_may_name() {
+    for line in [
+        "{}",
+        r#"{"user": "ann@contoso.com"}"#,
+        "1",
+        "null",
+        r#"{"event": 5}"#,
+    ] {
+        let message = message_of(line);
+        assert!(
+            message.contains(r#""event" naming the event, one of BenefitGranted, UserRegistered"#),
+            "{line}: {message}"
+        );
+        assert!(
+            !message.contains("internally tagged") && !message.contains("enum Line"),
+            "{message}"
+        );
+        assert!(!message.contains("variant identifier"), "{message}");
+    }
+    let message = message_of(r#"{"event": "Nope"}"#);
+    assert!(
+        message.starts_with("unknown event `Nope`, expected one of"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_field_name_that_is_not_a_string_is_not_called_a_key() {
+    let message = message_of(r#"{1: 2}"#);
+    assert!(
+        message.starts_with("a JSON object's field name must be a string"),
+        "{message}"
+    );
+    assert!(!message.contains("key"), "{message}");
+}
+
+#[test]
+fn a_byte_order_mark_inside_a_file_is_named() {
+    let message = message_of("\u{feff}{}");
+    assert!(message.contains("byte order mark"), "{message}");
 }
 
 #[test]
