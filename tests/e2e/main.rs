@@ -17,6 +17,7 @@ mod append;
 mod compat;
 mod exit_codes;
 mod extremes;
+mod inputs;
 mod readme;
 mod reads;
 mod secrets;
