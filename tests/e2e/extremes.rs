@@ -170,6 +170,8 @@ fn ledger_across_the_calendar() -> TempLedger {
     ledger
 }
 
+// A table: one case a line reads better than rustfmt's layout.
+#[rustfmt::skip]
 fn report_cases() -> Vec<Case> {
     let digest_max = format!("18446744073709551615:{}", "0".repeat(64));
     let digest_over = format!("18446744073709551616:{}", "0".repeat(64));
@@ -177,50 +179,16 @@ fn report_cases() -> Vec<Case> {
         case(0, "", &["report", "expiring", "--within", "0"]),
         case(0, "", &["report", "expiring", "--within", "100000000"]),
         case(0, "", &["report", "expiring", "--within", "4294967295"]),
-        case(
-            2,
-            "--within",
-            &["report", "expiring", "--within", "4294967296"],
-        ),
+        case(2, "--within", &["report", "expiring", "--within", "4294967296"]),
         case(2, "'-1'", &["report", "expiring", "--within", "-1"]),
-        case(
-            0,
-            "",
-            &[
-                "report",
-                "expiring",
-                "--on",
-                "0001-01-01",
-                "--within",
-                "4294967295",
-            ],
-        ),
-        case(
-            0,
-            "",
-            &[
-                "report",
-                "expiring",
-                "--on",
-                "9999-12-31",
-                "--within",
-                "4294967295",
-            ],
-        ),
+        case(0, "", &["report", "expiring", "--on", "0001-01-01", "--within", "4294967295"]),
+        case(0, "", &["report", "expiring", "--on", "9999-12-31", "--within", "4294967295"]),
         case(2, "--on", &["report", "expiring", "--on", "0000-12-31"]),
         case(2, "--on", &["report", "expiring", "--on", "10000-01-01"]),
         case(0, "", &["report", "subscriptions", "--on", "0001-01-01"]),
         case(0, "", &["report", "subscriptions", "--on", "9999-12-31"]),
-        case(
-            2,
-            "--as-of-seq",
-            &["report", "audit", "--as-of-seq", "18446744073709551615"],
-        ),
-        case(
-            2,
-            "--as-of-seq",
-            &["report", "audit", "--as-of-seq", "18446744073709551616"],
-        ),
+        case(2, "--as-of-seq", &["report", "audit", "--as-of-seq", "18446744073709551615"]),
+        case(2, "--as-of-seq", &["report", "audit", "--as-of-seq", "18446744073709551616"]),
         case(3, "digest", &["verify", "--digest", &digest_max]),
         case(2, "--digest", &["verify", "--digest", &digest_over]),
     ];
@@ -230,6 +198,8 @@ fn report_cases() -> Vec<Case> {
     cases
 }
 
+// A table: one case a line reads better than rustfmt's layout.
+#[rustfmt::skip]
 fn append_cases() -> Vec<Case> {
     let (max02, max03) = (key("MAX02"), key("MAX03"));
     let (one01, one02, one03) = (key("ONE01"), key("ONE02"), key("ONE03"));
@@ -258,234 +228,29 @@ fn append_cases() -> Vec<Case> {
     };
     vec![
         // 12 × k / a months with k = a = 4 294 967 295: exactly 12 months.
-        append(
-            0,
-            "",
-            &[
-                "end-date-extended",
-                "--subscription",
-                "s-min",
-                "--key",
-                &max02,
-                "--on",
-                "0001-06-01",
-            ],
-        ),
+        append(0, "", &["end-date-extended", "--subscription", "s-min", "--key", &max02, "--on", "0001-06-01"]),
         // A + C seats past u32: refused, not wrapped.
-        append(
-            1,
-            "out of range",
-            &[
-                "licenses-added",
-                "--subscription",
-                "s-min",
-                "--key",
-                &max03,
-                "--on",
-                "0001-07-01",
-            ],
-        ),
+        append(1, "out of range", &["licenses-added", "--subscription", "s-min", "--key", &max03, "--on", "0001-07-01"]),
         // A term that would end after 9999-12-31 (L7).
-        append(
-            1,
-            "out of range",
-            &[
-                "key-redeemed",
-                "--subscription",
-                "s-late",
-                "--key",
-                &one01,
-                "--on",
-                "9999-12-31",
-            ],
-        ),
-        append(
-            0,
-            "",
-            &[
-                "key-redeemed",
-                "--subscription",
-                "s-end",
-                "--key",
-                &one01,
-                "--on",
-                "9998-12-31",
-            ],
-        ),
-        append(
-            1,
-            "out of range",
-            &[
-                "end-date-extended",
-                "--subscription",
-                "s-end",
-                "--key",
-                &one02,
-                "--on",
-                "9999-01-01",
-            ],
-        ),
-        append(
-            1,
-            "out of range",
-            &[
-                "licenses-added",
-                "--subscription",
-                "s-end",
-                "--key",
-                &one03,
-                "--on",
-                "9999-12-30",
-            ],
-        ),
-        append(
-            0,
-            "",
-            &[
-                "credit-transferred",
-                "--benefit",
-                "c-max",
-                "--to",
-                "bob@contoso.com",
-                "--on",
-                "9999-12-31",
-            ],
-        ),
-        as_append(
-            2,
-            "seats",
-            grant(&["--expires", "9999-12-31", "--key", &seats_0]),
-        ),
-        as_append(
-            2,
-            "seats",
-            grant(&["--expires", "9999-12-31", "--key", &seats_over]),
-        ),
-        as_append(
-            2,
-            "amount",
-            grant(&[
-                "--expires",
-                "9999-12-31",
-                "--credit",
-                "monthly",
-                "--amount",
-                "9999999999999999",
-                "--currency",
-                "USD",
-            ]),
-        ),
-        as_append(
-            2,
-            "--expires",
-            grant(&[
-                "--expires",
-                "10000-01-01",
-                "--credit",
-                "monthly",
-                "--amount",
-                "1",
-                "--currency",
-                "USD",
-            ]),
-        ),
-        as_append(
-            0,
-            "",
-            grant(&[
-                "--expires",
-                "0001-01-01",
-                "--credit",
-                "monthly",
-                "--amount",
-                "0.01",
-                "--currency",
-                "USD",
-            ]),
-        ),
-        append(
-            0,
-            "",
-            &[
-                "benefit-granted",
-                "--benefit",
-                "c-first",
-                "--product",
-                "Microsoft Azure",
-                "--offer",
-                "action-pack",
-                "--benefit-type",
-                "core",
-                "--expires",
-                "0001-12-31",
-                "--credit",
-                "annual-bulk",
-                "--amount",
-                "0.01",
-                "--currency",
-                "USD",
-                "--enrollment-start",
-                "0001-01-01",
-                "--enrollment-end",
-                "0001-12-31",
-                "--on",
-                "0001-01-01",
-            ],
-        ),
-        append(
-            1,
-            "zero",
-            &[
-                "benefit-granted",
-                "--benefit",
-                "c-zero",
-                "--product",
-                "Microsoft Azure",
-                "--offer",
-                "action-pack",
-                "--benefit-type",
-                "core",
-                "--expires",
-                "0001-12-31",
-                "--credit",
-                "annual-bulk",
-                "--amount",
-                "0",
-                "--currency",
-                "USD",
-                "--enrollment-start",
-                "0001-01-01",
-                "--enrollment-end",
-                "0001-12-31",
-                "--on",
-                "0001-01-01",
-            ],
-        ),
-        append(
-            0,
-            "",
-            &[
-                "user-registered",
-                "--user",
-                "cat@contoso.com",
-                "--on",
-                "9999-12-31",
-            ],
-        ),
-        append(
-            2,
-            "--on",
-            &[
-                "user-registered",
-                "--user",
-                "dan@contoso.com",
-                "--on",
-                "0000-01-01",
-            ],
-        ),
+        append(1, "out of range", &["key-redeemed", "--subscription", "s-late", "--key", &one01, "--on", "9999-12-31"]),
+        append(0, "", &["key-redeemed", "--subscription", "s-end", "--key", &one01, "--on", "9998-12-31"]),
+        append(1, "out of range", &["end-date-extended", "--subscription", "s-end", "--key", &one02, "--on", "9999-01-01"]),
+        append(1, "out of range", &["licenses-added", "--subscription", "s-end", "--key", &one03, "--on", "9999-12-30"]),
+        append(0, "", &["credit-transferred", "--benefit", "c-max", "--to", "bob@contoso.com", "--on", "9999-12-31"]),
+        as_append(2, "seats", grant(&["--expires", "9999-12-31", "--key", &seats_0])),
+        as_append(2, "seats", grant(&["--expires", "9999-12-31", "--key", &seats_over])),
+        as_append(2, "amount", grant(&["--expires", "9999-12-31", "--credit", "monthly", "--amount", "9999999999999999", "--currency", "USD"])),
+        as_append(2, "--expires", grant(&["--expires", "10000-01-01", "--credit", "monthly", "--amount", "1", "--currency", "USD"])),
+        as_append(0, "", grant(&["--expires", "0001-01-01", "--credit", "monthly", "--amount", "0.01", "--currency", "USD"])),
+        append(0, "", &["benefit-granted", "--benefit", "c-first", "--product", "Microsoft Azure", "--offer", "action-pack", "--benefit-type", "core", "--expires", "0001-12-31", "--credit", "annual-bulk", "--amount", "0.01", "--currency", "USD", "--enrollment-start", "0001-01-01", "--enrollment-end", "0001-12-31", "--on", "0001-01-01"]),
+        append(1, "zero", &["benefit-granted", "--benefit", "c-zero", "--product", "Microsoft Azure", "--offer", "action-pack", "--benefit-type", "core", "--expires", "0001-12-31", "--credit", "annual-bulk", "--amount", "0", "--currency", "USD", "--enrollment-start", "0001-01-01", "--enrollment-end", "0001-12-31", "--on", "0001-01-01"]),
+        append(0, "", &["user-registered", "--user", "cat@contoso.com", "--on", "9999-12-31"]),
+        append(2, "--on", &["user-registered", "--user", "dan@contoso.com", "--on", "0000-01-01"]),
     ]
 }
 
+// A table: one case a line reads better than rustfmt's layout.
+#[rustfmt::skip]
 fn import_cases() -> Vec<Case> {
     let line = |seats: &str| {
         format!(
