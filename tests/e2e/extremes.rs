@@ -296,7 +296,16 @@ fn clock_cases() -> Vec<Case> {
     late.env = vec![("BENEFIT_LEDGER_FAKE_NOW", "9999-12-31T23:59:59Z")];
     let mut report = case(0, "", &["report", "expiring", "--within", "4294967295"]);
     report.env = late.env.clone();
-    vec![late, report, case(0, "", &["verify"])]
+    // A clock before every recorded-at of the log: today is 0001-01-01.
+    let mut early = append(0, "", &["user-registered", "--user", "gus@contoso.com"]);
+    early.env = vec![("BENEFIT_LEDGER_FAKE_NOW", "0001-01-01T00:00:00Z")];
+    let mut beyond = append(
+        2,
+        "BENEFIT_LEDGER_FAKE_NOW",
+        &["user-registered", "--user", "hal@contoso.com"],
+    );
+    beyond.env = vec![("BENEFIT_LEDGER_FAKE_NOW", "10000-01-01T00:00:00Z")];
+    vec![late, report, early, beyond, case(0, "", &["verify"])]
 }
 
 #[test]
@@ -328,4 +337,13 @@ fn an_expiring_window_past_9999_12_31_ends_there() {
         output.stdout
     );
     assert!(output.stdout.contains("benefit,b-max"), "{}", output.stdout);
+}
+
+#[test]
+fn the_demo_reports_on_either_end_of_the_calendar() {
+    for on in ["0001-01-01", "9999-12-31"] {
+        let ledger = TempLedger::new();
+        let output = ledger.run(&["demo", "--on", on]);
+        assert_eq!(output.code, 0, "demo --on {on}: {}", output.stderr);
+    }
 }
