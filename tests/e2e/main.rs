@@ -16,6 +16,8 @@
 mod append;
 mod compat;
 mod exit_codes;
+mod extremes;
+mod inputs;
 mod readme;
 mod reads;
 mod secrets;

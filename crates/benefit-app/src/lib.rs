@@ -48,7 +48,7 @@ use benefit_store::{
 use uuid::Uuid;
 
 pub use error::AppError;
-pub use import::{read_import, Import, IMPORT_LINES_MAX};
+pub use import::{read_import, Import, IMPORT_BYTES_MAX, IMPORT_LINES_MAX};
 
 /// The namespace of command ids derived from a batch's content.
 const COMMAND_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_4a2e_9c3d_4e57_8a10_b2c4_d6e8_f001);

@@ -65,5 +65,6 @@ pub fn check(ledger: &Ledger) -> Result<(), Failure> {
             path.display()
         ),
     )
-    .detail("every event up to the log's end is proven by the hash chain; events after it are lost: restore from a backup or an export and compare digests"))
+    .detail("every event up to the log's end is proven by the hash chain; events after it are lost here")
+    .detail(format!("restore the ledger directory from a backup copy and check the copy with `benefit-ledger verify --digest {acknowledged}`")))
 }

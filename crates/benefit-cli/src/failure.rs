@@ -11,7 +11,7 @@
 
 use benefit_app::AppError;
 use benefit_projections::ProjectionError;
-use benefit_store::StoreError;
+use benefit_store::{BreakKind, StoreError};
 
 /// The exit codes of `benefit-ledger`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +98,9 @@ impl Failure {
         };
         let headline = match (&error, exit) {
             (_, Exit::Usage) => error.to_string(),
+            (StoreError::Broken(b), _) if b.kind == BreakKind::Digest => {
+                format!("verify --digest failed: {error}")
+            }
             (StoreError::Broken(_) | StoreError::Decode { .. }, _) => {
                 format!("ledger failed verification: {error}")
             }
@@ -105,14 +108,17 @@ impl Failure {
         };
         let failure = Failure::new(exit, headline);
         match error {
+            StoreError::Broken(b) if b.kind == BreakKind::Digest => failure.detail(
+                "the hash chain itself is intact from the first record to the head: the digest is of another ledger or mistyped, or the history up to that sequence was rewritten since the digest was written down",
+            ),
             StoreError::Broken(_) | StoreError::Decode { .. } => failure.detail(
-                "every record before the sequence named is proven by the hash chain; restore from a backup or an export and compare digests",
+                "every record before the sequence named is proven by the hash chain; restore the ledger directory from a backup copy and check the copy with `benefit-ledger verify --digest SEQ:HASH` of a digest written down earlier",
             ),
             StoreError::InUse { .. } => {
                 failure.detail("wait for the other process to finish, then try again")
             }
             StoreError::Backend { .. } | StoreError::Io { .. } => failure.detail(
-                "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore from a backup or an export",
+                "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore the ledger directory from a backup copy",
             ),
             _ => failure,
         }

@@ -126,8 +126,14 @@ fn check_grant(
                         enrollment.end, enrollment.start
                     )));
                 }
-                let year_end = term::add_months(enrollment.start, TERM_MONTHS)?;
-                if enrollment.end >= year_end {
+                // The day after the longest year is only compared with, never
+                // stored, so it may lie past 9999-12-31 (L7): a year that
+                // starts in 9999 may end on 9999-12-31.
+                let too_long = enrollment
+                    .start
+                    .checked_add_months(chrono::Months::new(TERM_MONTHS))
+                    .is_some_and(|year_end| enrollment.end >= year_end);
+                if too_long {
                     return Err(invalid(format!(
                         "has an enrollment year {} to {}, longer than 12 months",
                         enrollment.start, enrollment.end

@@ -39,6 +39,10 @@ pub enum LineError {
         /// The line's length.
         bytes: usize,
     },
+    /// Over [`IMPORT_LINE_BYTES_MAX`], found by a reader that stopped
+    /// reading the line there (so its whole length is not known).
+    #[error("line is longer than the {IMPORT_LINE_BYTES_MAX} bytes allowed")]
+    LongerThanLimit,
     /// Not valid JSON, or not the shape of a command.
     #[error("{0}")]
     Invalid(String),
@@ -51,6 +55,17 @@ fn strict_date<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
 
 fn strict_date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
     strict_date(d).map(Some)
+}
+
+/// A name of an import line, parsed by the rules of input (`parse`), not by
+/// the more lenient `Deserialize` that reads names back from the log.
+fn input<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err = benefit_events::ValueError>,
+{
+    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    text.parse().map_err(de::Error::custom)
 }
 
 fn seats<'de, D: Deserializer<'de>>(d: D) -> Result<Seats, D::Error> {
@@ -81,6 +96,7 @@ struct CreditLine {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ActorLine {
+    #[serde(deserialize_with = "input")]
     user: UserName,
     role: String,
 }
@@ -93,7 +109,9 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         product: ProductName,
         offer: Offer,
         benefit_type: BenefitType,
@@ -106,6 +124,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         user: UserName,
         #[serde(default)]
         guest: bool,
@@ -114,6 +133,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -121,6 +141,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -128,6 +149,7 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         subscription: SubscriptionId,
         key: ProductKey,
     },
@@ -135,21 +157,27 @@ enum Line {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         user: UserName,
     },
     CreditUnassigned {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         user: UserName,
     },
     CreditTransferred {
         #[serde(default, deserialize_with = "strict_date_opt")]
         on: Option<Date>,
         actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
         benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
         to: UserName,
     },
 }
@@ -223,6 +251,11 @@ pub fn parse_line(
 ) -> Result<Command, LineError> {
     if line.len() > IMPORT_LINE_BYTES_MAX {
         return Err(LineError::TooLong { bytes: line.len() });
+    }
+    if line.starts_with('\u{feff}') {
+        return Err(LineError::Invalid(
+            "a byte order mark (U+FEFF) may only begin the file, not a line inside it".into(),
+        ));
     }
     let parsed: Line = serde_json::from_str(line).map_err(|e| LineError::Invalid(describe(&e)))?;
     let claim = |actor: Option<ActorLine>| {
@@ -314,15 +347,61 @@ pub fn parse_line(
     })
 }
 
-/// serde_json's message with anything key-shaped masked (R3: serde quotes
-/// the offending value), and its `at line 1 column N` tail shortened to the
-/// column (an import line is always line 1 of its own text).
+/// serde_json's message in the words of this format, with anything
+/// key-shaped masked (R3: serde quotes the offending value), and its `at
+/// line 1 column N` tail shortened to the column (an import line is always
+/// line 1 of its own text).
 fn describe(error: &serde_json::Error) -> String {
     let text = benefit_events::mask_keys_in(&error.to_string());
-    match text.rfind(" at line ") {
+    let text = match text.rfind(" at line ") {
         Some(at) => format!("{} (column {})", &text[..at], error.column()),
         None => text,
+    };
+    plain_words(&text)
+}
+
+/// The names `"event"` may take, as a message lists them.
+fn event_names() -> String {
+    benefit_events::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Replaces serde's words for its own machinery (the enum `Line`, a
+/// variant identifier, a "key") with what a line of this format must hold.
+/// A JSON object's field name is never called a key here: in this ledger a
+/// key is a product key.
+fn plain_words(text: &str) -> String {
+    let what_event = || format!("\"event\" naming the event, one of {}", event_names());
+    if text.starts_with("missing field `event`") {
+        return text.replacen(
+            "missing field `event`",
+            &format!("missing {}", what_event()),
+            1,
+        );
     }
+    if text.starts_with("key must be a string") {
+        return text.replacen(
+            "key must be a string",
+            "a JSON object's field name must be a string in double quotes",
+            1,
+        );
+    }
+    if text.starts_with("unknown variant") && text.contains("`BenefitGranted`") {
+        return text.replacen("unknown variant", "unknown event", 1);
+    }
+    text.replacen(
+        "expected internally tagged enum Line",
+        &format!("expected a JSON object with {}", what_event()),
+        1,
+    )
+    .replacen(
+        "expected variant identifier",
+        &format!("expected {}", what_event()),
+        1,
+    )
 }
 
 #[derive(Serialize)]

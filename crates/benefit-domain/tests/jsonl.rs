@@ -59,8 +59,11 @@ fn defaults_fill_the_actor_and_the_date_when_the_line_names_none() {
 #[test]
 fn malformed_lines_name_the_problem() {
     for (line, expected) in [
-        (r#"{"event":"KeyStolen"}"#, "unknown variant `KeyStolen`"),
-        (r#"{"subscription":"s1"}"#, "missing field `event`"),
+        (r#"{"event":"KeyStolen"}"#, "unknown event `KeyStolen`"),
+        (
+            r#"{"subscription":"s1"}"#,
+            r#"missing "event" naming the event, one of"#,
+        ),
         (
             r#"{"event":"KeyRedeemed","subscription":"s1"}"#,
             "missing field `key`",
@@ -152,4 +155,94 @@ fn a_line_over_the_limit_is_refused_before_parsing() {
         parse_line(&line, None, date("2026-01-01")),
         Err(LineError::TooLong { bytes: line.len() })
     );
+}
+
+/// The message of a line that is not a command.
+fn message_of(line: &str) -> String {
+    match parse_line(line, None, date("2026-01-15")) {
+        Err(LineError::Invalid(message)) => message,
+        other => panic!("{line}: expected an invalid line, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_line_without_event_says_that_event_is_missing_and_what_it_may_name() {
+    for line in [
+        "{}",
+        r#"{"user": "ann@contoso.com"}"#,
+        "1",
+        "null",
+        r#"{"event": 5}"#,
+    ] {
+        let message = message_of(line);
+        assert!(
+            message.contains(r#""event" naming the event, one of BenefitGranted, UserRegistered"#),
+            "{line}: {message}"
+        );
+        assert!(
+            !message.contains("internally tagged") && !message.contains("enum Line"),
+            "{message}"
+        );
+        assert!(!message.contains("variant identifier"), "{message}");
+    }
+    let message = message_of(r#"{"event": "Nope"}"#);
+    assert!(
+        message.starts_with("unknown event `Nope`, expected one of"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_field_name_that_is_not_a_string_is_not_called_a_key() {
+    let message = message_of(r#"{1: 2}"#);
+    assert!(
+        message.starts_with("a JSON object's field name must be a string"),
+        "{message}"
+    );
+    assert!(!message.contains("key"), "{message}");
+}
+
+#[test]
+fn a_byte_order_mark_inside_a_file_is_named() {
+    let message = message_of("\u{feff}{}");
+    assert!(message.contains("byte order mark"), "{message}");
+}
+
+#[test]
+fn r3_a_name_in_a_line_holding_a_key_with_any_separator_is_refused_masked() {
+    for (field, line) in [
+        (
+            "subscription id",
+            r#"{"event": "KeyRedeemed", "subscription": "abcde.fghij.klmno.pqrst.7qxkr", "key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"}"#,
+        ),
+        (
+            "benefit id",
+            r#"{"event": "CreditAssigned", "benefit": "abcde_fghij_klmno_pqrst_7qxkr", "user": "ann@contoso.com"}"#,
+        ),
+        (
+            "user",
+            r#"{"event": "UserRegistered", "user": "abcde.fghij.klmno.pqrst.7qxkr@contoso.com"}"#,
+        ),
+        (
+            "product",
+            r#"{"event": "BenefitGranted", "benefit": "b", "product": "Office abcde fghij klmno pqrst 7qxkr", "offer": "action-pack", "benefit_type": "core", "expires": "2026-12-31", "keys": [{"key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", "seats": 1}]}"#,
+        ),
+    ] {
+        let message = message_of(line);
+        assert!(message.starts_with(field), "{line}: {message}");
+        assert!(message.contains("(R3"), "{message}");
+        assert!(
+            message.contains("*****") && !message.contains("fghij"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_bidirectional_control_in_a_line_is_refused_naming_the_field() {
+    let line = r#"{"event": "BenefitGranted", "benefit": "b", "product": "Office \u202e365", "offer": "action-pack", "benefit_type": "core", "expires": "2026-12-31", "keys": [{"key": "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE", "seats": 1}]}"#;
+    let message = message_of(line);
+    assert!(message.starts_with("product"), "{message}");
+    assert!(message.contains("U+202E"), "{message}");
+    assert!(!message.contains('\u{202e}'), "{message}");
 }

@@ -51,7 +51,7 @@ pub enum ValueError {
         /// The text given (shortened).
         found: String,
         /// What is wrong.
-        reason: &'static str,
+        reason: String,
     },
     /// A subscription id, benefit id or product name that breaks its format.
     #[error("{what} '{found}' is not valid: {reason}")]

@@ -121,95 +121,126 @@ impl<'de> Deserialize<'de> for ProductKey {
     }
 }
 
-/// Masks everything in `text` that could be a product key (R3): five
-/// hyphenated groups of five letters or digits, or a run of 25 or more
-/// letters and digits, keep only their last five characters. The safety net
-/// for text that did not come from a [`ProductKey`]: an error quoting a
-/// damaged record, or a message quoting input.
-pub fn mask_keys_in(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        out.push_str(&mask_run(run));
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '-' {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
+/// The maximal runs of ASCII letters and digits in `text`, as byte ranges:
+/// the groups a key-shaped token is made of.
+fn alphanumeric_runs(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push(s..i);
+                start = None;
+            }
+            _ => {}
         }
     }
-    flush(&mut run, &mut out);
-    out
+    if let Some(s) = start {
+        runs.push(s..text.len());
+    }
+    runs
 }
 
-/// Masks key-shaped parts of a run of letters, digits and hyphens: five
-/// groups joined by hyphens, the middle three of five characters, the first
+/// Whether five runs of `text` are key-shaped (R3): joined by exactly one
+/// separator character each (any character but a letter or digit: `-`,
+/// `.`, `_`, a space...), the middle three of five characters, the first
 /// ending and the last starting with five (a key may be glued to other
-/// text), keep only their last group; any other group of 25 or more
-/// characters keeps only its last five.
-fn mask_run(run: &str) -> String {
-    let groups: Vec<&str> = run.split('-').collect();
-    let mut masked: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
-    let mut i = 0;
-    while i + GROUPS <= groups.len() {
-        if !is_key_window(&groups[i..i + GROUPS]) {
-            i += 1;
-            continue;
-        }
-        let first = groups[i];
-        masked[i] = format!("{}*****", &first[..first.len() - GROUP_CHARS]);
-        for m in &mut masked[i + 1..i + GROUPS - 1] {
-            *m = "*****".into();
-        }
-        // A key's last group may also end in the first group of another.
-        i += GROUPS - 1;
-    }
-    masked
-        .iter()
-        .map(|group| mask_long_segments(group))
-        .collect::<Vec<_>>()
-        .join("-")
+/// text).
+fn is_key_window(text: &str, window: &[std::ops::Range<usize>]) -> bool {
+    is_window_joined_by(text, window, |gap| gap.chars().count() == 1)
 }
 
-/// Whether five groups of a run could be a key: the middle three of five
-/// characters, the first ending and the last starting with five.
-fn is_key_window(window: &[&str]) -> bool {
-    window[0].len() >= GROUP_CHARS
+/// Whether five runs have the lengths of a key's groups and every gap
+/// between them passes `joined`.
+fn is_window_joined_by(
+    text: &str,
+    window: &[std::ops::Range<usize>],
+    joined: fn(&str) -> bool,
+) -> bool {
+    window
+        .windows(2)
+        .all(|pair| joined(&text[pair[0].end..pair[1].start]))
+        && window[0].len() >= GROUP_CHARS
         && window[GROUPS - 1].len() >= GROUP_CHARS
         && window[1..GROUPS - 1].iter().all(|g| g.len() == GROUP_CHARS)
 }
 
-/// Whether `text` holds something shaped like a product key: five
-/// hyphenated groups (the outer two may be glued to other text), or exactly
-/// 25 letters and digits standing alone. Narrower than what
-/// [`mask_keys_in`] masks (any run of 25 or more), so that a long name is
-/// not taken for a key; this is the test names must pass (R3).
-pub fn contains_key(text: &str) -> bool {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .any(|run| {
-            let groups: Vec<&str> = run.split('-').collect();
-            groups.iter().any(|g| g.len() == KEY_CHARS) || groups.windows(GROUPS).any(is_key_window)
-        })
+/// The first key-shaped token of `text` (R3): five groups of five letters
+/// and digits joined by any one separator character each (the outer two may
+/// be glued to other text), or a maximal run of exactly 25 letters and
+/// digits. Narrower than what [`mask_keys_in`] masks (any run of 25 or
+/// more), so that a long name is not taken for a key.
+pub fn key_shaped_token(text: &str) -> Option<&str> {
+    let runs = alphanumeric_runs(text);
+    let is_window =
+        |i: usize| i + GROUPS <= runs.len() && is_key_window(text, &runs[i..i + GROUPS]);
+    // The token runs through every window that overlaps the first, so that
+    // a word before a key (`Office QWERT.YUIOP...`) cannot leave one of the
+    // key's groups outside it.
+    let window = (0..runs.len()).find(|i| is_window(*i)).map(|first| {
+        let mut last = first + GROUPS - 1;
+        let mut next = first + 1;
+        while next <= last {
+            if is_window(next) {
+                last = next + GROUPS - 1;
+            }
+            next += 1;
+        }
+        runs[first].start..runs[last].end
+    });
+    let run = runs.iter().find(|r| r.len() == KEY_CHARS).cloned();
+    match (window, run) {
+        (Some(w), Some(r)) => Some(if r.start < w.start { r } else { w }),
+        (w, r) => w.or(r),
+    }
+    .map(|range| &text[range])
 }
 
-/// Masks every stretch of 25 or more letters and digits but its last five,
-/// so that one pass of [`mask_keys_in`] is final (masking is idempotent).
-fn mask_long_segments(group: &str) -> String {
-    group
-        .split('*')
-        .map(|segment| {
-            if segment.len() >= KEY_CHARS {
-                let keep = &segment[segment.len() - GROUP_CHARS..];
-                format!("{}{keep}", "*".repeat(segment.len() - GROUP_CHARS))
-            } else {
-                segment.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("*")
+/// Whether `text` holds something shaped like a product key
+/// ([`key_shaped_token`]); this is the test names must pass (R3).
+pub fn contains_key(text: &str) -> bool {
+    key_shaped_token(text).is_some()
+}
+
+/// The check names were held to before a key written with any separator
+/// counted (issue 13): five hyphenated groups, or a maximal run of exactly
+/// 25 letters and digits. Names read back from the log are held to it, so
+/// that every ledger written before stays readable.
+pub(crate) fn contains_hyphenated_key(text: &str) -> bool {
+    let runs = alphanumeric_runs(text);
+    runs.iter().any(|r| r.len() == KEY_CHARS)
+        || runs
+            .windows(GROUPS)
+            .any(|w| is_window_joined_by(text, w, |gap| gap == "-"))
+}
+
+/// Masks everything in `text` that could be a product key (R3): in five
+/// groups joined by one separator character each (the shape of
+/// [`key_shaped_token`]), all but the last group become `*****`; in any run
+/// of 25 or more letters and digits, all but its last five characters. The
+/// safety net for text that did not come from a [`ProductKey`]: an error
+/// quoting a damaged record, or a message quoting input. Separators are
+/// kept, and one pass is final (masking is idempotent).
+pub fn mask_keys_in(text: &str) -> String {
+    let runs = alphanumeric_runs(text);
+    let mut hidden = vec![false; text.len()];
+    let mut hide = |range: std::ops::Range<usize>| hidden[range].fill(true);
+    // Every window, overlapping ones too: a word before a key (`Office
+    // QWERT.YUIOP.ASDFG.HJKLZ.7QXKR`) makes a window that ends one group
+    // early, and the key's own window must still hide its fourth group.
+    for window in runs.windows(GROUPS).filter(|w| is_key_window(text, w)) {
+        hide(window[0].end - GROUP_CHARS..window[0].end);
+        for group in &window[1..GROUPS - 1] {
+            hide(group.clone());
+        }
+    }
+    for run in runs.iter().filter(|r| r.len() >= KEY_CHARS) {
+        hide(run.start..run.end - GROUP_CHARS);
+    }
+    text.char_indices()
+        .map(|(at, c)| if hidden[at] { '*' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -234,6 +265,51 @@ mod tests {
             mask_keys_in("x-AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-y"),
             "x-*****-*****-*****-*****-EEEEE-y"
         );
+    }
+
+    #[test]
+    fn r3_a_key_written_with_any_one_separator_is_key_shaped_and_masked() {
+        for sep in [".", "_", " ", "/", "\u{a0}", "é"] {
+            let key = ["ABCDE", "FGHIJ", "KLMNO", "PQRST", "7QXKR"].join(sep);
+            let text = format!("sub {key} end");
+            assert_eq!(key_shaped_token(&text), Some(key.as_str()), "{sep:?}");
+            let masked = ["*****", "*****", "*****", "*****", "7QXKR"].join(sep);
+            assert_eq!(mask_keys_in(&text), format!("sub {masked} end"), "{sep:?}");
+        }
+        // Mixed separators count; two characters between groups do not.
+        assert!(contains_key("ABCDE.FGHIJ_KLMNO PQRST-7QXKR"));
+        assert!(!contains_key("ABCDE..FGHIJ..KLMNO..PQRST..7QXKR"));
+        // A maximal run of exactly 25, and not 24 or 26.
+        assert!(contains_key("x ABCDEFGHIJKLMNOPQRST7QXKR."));
+        assert!(!contains_key("ABCDEFGHIJKLMNOPQRST7QXK"));
+        assert!(!contains_key("ABCDEFGHIJKLMNOPQRST7QXKRZ"));
+        // Glued to other text, as a fuzzer once found with hyphens.
+        assert_eq!(
+            mask_keys_in("xxxxABCDE.FGHIJ.KLMNO.PQRST.7QXKRyy"),
+            "xxxx*****.*****.*****.*****.7QXKRyy"
+        );
+        assert!(!contains_key("Office 365 E3 Plans Suite"));
+        // A word before a key makes a window of its own: every group of
+        // the key but its last must still be hidden, in the token too.
+        let text = "Office QWERT.YUIOP.ASDFG.HJKLZ.7QXKR";
+        assert_eq!(mask_keys_in(text), "O***** *****.*****.*****.*****.7QXKR");
+        assert_eq!(key_shaped_token(text), Some(text));
+    }
+
+    #[test]
+    fn r3_masking_is_final_and_what_it_leaves_holds_no_key() {
+        for text in [
+            "AAAAA.BBBBB.CCCCC.DDDDD.EEEEE.FFFFF.GGGGG.HHHHH.IIIII",
+            "zzzzzz.p1234.q1234.r1234.xxxxxAAAAA.BBBBB.CCCCC.DDDDD.EEEEE",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123 a.b.c AAAAA BBBBB CCCCC DDDDD EEEEE",
+            "Office QWERT.YUIOP.ASDFG.HJKLZ.7QXKR FFFFF GGGGG",
+            "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE-FFFFF-GGGGG-HHHHH-IIIII",
+            "contoso-o365 2026-01-15 ann@contoso.com",
+        ] {
+            let once = mask_keys_in(text);
+            assert_eq!(mask_keys_in(&once), once, "{text}");
+            assert!(!contains_key(&once), "{text} -> {once}");
+        }
     }
 
     const KEY: &str = "ABCDE-FGHIJ-KLMNO-PQRST-7QXKR";

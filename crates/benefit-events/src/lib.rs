@@ -38,20 +38,23 @@ pub use event::{
     UserRegistered, EVENT_SCHEMA_VERSION,
 };
 pub use ids::{BenefitId, ProductName, SubscriptionId, UserName};
-pub use key::{contains_key, mask_keys_in, ProductKey};
+pub use key::{contains_key, key_shaped_token, mask_keys_in, ProductKey};
 pub use money::{Currency, Money};
 pub use seats::Seats;
 
 /// Shortens untrusted text before it is echoed in an error message, so that a
 /// hostile input (a 10 MB line) cannot flood a terminal or a log, and masks
-/// anything key-shaped in it (R3).
+/// anything key-shaped in it (R3). Control characters and bidirectional
+/// controls (which would reorder what the terminal shows) are shown as
+/// U+FFFD.
 pub fn excerpt(text: &str) -> String {
     const EXCERPT_CHARS_MAX: usize = 40;
     let text = key::mask_keys_in(text);
+    let unprintable = |c: char| c.is_control() || ids::is_bidi_control(c);
     let mut out: String = text
         .chars()
         .take(EXCERPT_CHARS_MAX)
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .map(|c| if unprintable(c) { '\u{FFFD}' } else { c })
         .collect();
     if text.chars().nth(EXCERPT_CHARS_MAX).is_some() {
         out.push('…');

@@ -212,6 +212,13 @@ pub fn unused_keys(docs: &dyn Docs) -> Result<Vec<UnusedKey>, ProjectionError> {
     Ok(keys)
 }
 
+/// The last day of a window of `days` days after `on`, at most 9999-12-31.
+fn window_end(on: Date, days: u32) -> Date {
+    let calendar_end = Date::from_ymd_opt(9999, 12, 31).unwrap_or(Date::MAX);
+    on.checked_add_days(chrono::Days::new(u64::from(days)))
+        .map_or(calendar_end, |last| last.min(calendar_end))
+}
+
 /// Something that ends within the window asked about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExpiringItem {
@@ -230,13 +237,16 @@ pub struct ExpiringItem {
 }
 
 /// Subscriptions whose end date and benefits whose expiry date fall within
-/// `within_days` from `on` (both ends included), soonest first.
+/// `within_days` from `on` (both ends included), soonest first. A window
+/// that reaches past the ledger's last date (9999-12-31, L7) ends there: no
+/// stored date lies beyond it, so nothing is lost, and no length of window
+/// overflows the calendar.
 pub fn expiring(
     docs: &dyn Docs,
     on: Date,
     within_days: u32,
 ) -> Result<Vec<ExpiringItem>, ProjectionError> {
-    let last = on + chrono::Days::new(u64::from(within_days));
+    let last = window_end(on, within_days);
     let in_window = |d: Date| d >= on && d <= last;
     let subs = sub_views(docs)?;
     let mut items: Vec<ExpiringItem> = subs
@@ -266,4 +276,23 @@ pub fn expiring(
     );
     items.sort_by(|a, b| (a.date, a.kind, &a.id).cmp(&(b.date, b.kind, &b.id)));
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Date {
+        benefit_events::parse_date(text).expect("a valid date")
+    }
+
+    #[test]
+    fn an_expiring_window_past_the_calendar_ends_at_9999_12_31() {
+        let last = date("9999-12-31");
+        assert_eq!(window_end(date("2026-01-01"), u32::MAX), last);
+        assert_eq!(window_end(date("2026-01-01"), 100_000_000), last);
+        assert_eq!(window_end(last, 1), last);
+        assert_eq!(window_end(date("2026-01-01"), 0), date("2026-01-01"));
+        assert_eq!(window_end(date("2026-01-01"), 31), date("2026-02-01"));
+    }
 }

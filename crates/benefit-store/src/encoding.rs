@@ -309,7 +309,7 @@ fn decode_v2(bytes: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> 
         )
     })?;
     let actor = Actor {
-        user: UserName::parse(raw.actor.user).map_err(|e| field_error("actor.user", e))?,
+        user: UserName::parse_stored(raw.actor.user).map_err(|e| field_error("actor.user", e))?,
         role: Role::parse(raw.actor.role).map_err(|e| field_error("actor.role", e))?,
     };
     let mut data = postcard::Deserializer::from_bytes(raw.event.data);

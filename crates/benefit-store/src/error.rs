@@ -131,14 +131,39 @@ impl StoreError {
         }
     }
 
-    /// A backend error with what the store was doing.
+    /// A backend error with what the store was doing. sled's own `Display`
+    /// of an I/O error is the `Debug` form (`IO error: Os { code: 28, kind:
+    /// StorageFull, .. }`), so the operating system's error is taken out of
+    /// it and shown in its own words ("No space left on device").
     pub fn backend<E>(action: &'static str, source: E) -> Self
     where
         E: std::error::Error + Send + Sync + 'static,
     {
-        StoreError::Backend {
-            action,
-            source: Box::new(source),
-        }
+        let source: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
+        let source = match source.downcast::<sled::Error>() {
+            Ok(sled) => match *sled {
+                sled::Error::Io(io) => Box::new(io) as Box<dyn std::error::Error + Send + Sync>,
+                other => Box::new(other),
+            },
+            Err(other) => other,
+        };
+        StoreError::Backend { action, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_io_error_of_the_backend_is_shown_in_plain_words() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let error = StoreError::backend("appending", sled::Error::Io(full));
+        let text = error.to_string();
+        assert!(
+            text.starts_with("storage failed while appending: No space left on device"),
+            "{text}"
+        );
+        assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
     }
 }

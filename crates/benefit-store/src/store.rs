@@ -177,7 +177,7 @@ pub trait EventStore {
         if digest.seq == 0 {
             if digest.hash != Digest::EMPTY.hash {
                 return Err(
-                    Break::new(0, BreakKind::Digest, Digest::EMPTY.hash, digest.hash).into(),
+                    Break::new(0, BreakKind::Digest, digest.hash, Digest::EMPTY.hash).into(),
                 );
             }
             return Ok(report);

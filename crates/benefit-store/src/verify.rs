@@ -61,9 +61,11 @@ impl fmt::Display for BreakKind {
     }
 }
 
-/// The first place where the log is not what was stored.
+/// The first place where the log is not what was stored, or (kind
+/// [`BreakKind::Digest`]) where it is not the history a digest was taken of.
+/// For a digest, `expected` is what the digest names and `found` what the
+/// ledger holds.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("ledger broken at sequence {seq}: {kind}: expected {expected}, found {found}")]
 pub struct Break {
     /// The sequence where it breaks.
     pub seq: u64,
@@ -73,6 +75,29 @@ pub struct Break {
     pub expected: String,
     /// What is there.
     pub found: String,
+}
+
+/// A digest that does not match is told apart from a broken chain: the
+/// chain was verified intact before the digest was compared.
+impl fmt::Display for Break {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Break {
+            seq,
+            kind,
+            expected,
+            found,
+        } = self;
+        match kind {
+            BreakKind::Digest => write!(
+                f,
+                "this digest does not match the ledger's history: at sequence {seq} the digest names {expected}, the ledger holds {found}"
+            ),
+            _ => write!(
+                f,
+                "ledger broken at sequence {seq}: {kind}: expected {expected}, found {found}"
+            ),
+        }
+    }
 }
 
 impl Break {

@@ -398,3 +398,30 @@ fn r3_no_format_1_error_shows_a_key() {
         assert!(!contains_key(&message), "{message}");
     }
 }
+
+/// Names that input refuses since issue 13 (a bidirectional control in a
+/// product, a key written with dots in an id or a user name) may already be
+/// in a log: every record format must still read them back as written.
+#[test]
+fn names_that_input_now_refuses_still_decode_from_the_log() {
+    use benefit_events::{BenefitId, ProductName};
+    let mut record = records()
+        .into_iter()
+        .find(|r| r.event.event_type() == EventType::BenefitGranted)
+        .expect("the fixture has a BenefitGranted");
+    let Event::BenefitGranted(granted) = &mut record.event else {
+        unreachable!("found by its type")
+    };
+    granted.product = ProductName::parse_stored("Office \u{202e}365").expect("stored rules");
+    granted.benefit =
+        BenefitId::parse_stored("abcde.fghij.klmno.pqrst.7qxkr").expect("stored rules");
+    record.actor.user =
+        UserName::parse_stored("abcde.fghij.klmno.pqrst.7qxkr@contoso.com").expect("stored rules");
+    assert!(
+        ProductName::parse("Office \u{202e}365").is_err(),
+        "input refuses it"
+    );
+    let body = encode_body(&record).expect("encodes");
+    assert_eq!(decode(&body, record.hash), Ok(record.clone()));
+    assert_eq!(Event::from_json(&record.event.to_json()), Ok(record.event));
+}
