@@ -77,10 +77,11 @@ impl AppendRequest {
         mut last_version: impl FnMut(&StreamId) -> Result<u64, StoreError>,
     ) -> Result<Self, StoreError> {
         for acted in &self.events {
-            let stream = acted.event.stream();
-            if !self.stream_heads.contains_key(&stream) {
-                let last = last_version(&stream)?;
-                self.stream_heads.insert(stream, last);
+            if let std::collections::btree_map::Entry::Vacant(slot) =
+                self.stream_heads.entry(acted.event.stream())
+            {
+                let last = last_version(slot.key())?;
+                slot.insert(last);
             }
         }
         Ok(self)

@@ -481,15 +481,32 @@ impl EventStore for SledStore {
     }
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let (report, batches) = self.verify_segments()?;
+        let head = self.stored_head()?.digest();
+        if head != report.head {
+            return Err(index_break(
+                report.head.seq,
+                format!("head {}", report.head),
+                format!("head {head}"),
+            ));
+        }
+        self.verify_commands(batches)?;
+        Ok(report)
+    }
+}
+
+impl SledStore {
+    /// Walks every segment in order through a [`ChainVerifier`]; answers
+    /// its report and the number of batches (runs of one command id).
+    fn verify_segments(&self) -> Result<(VerifyReport, u64), StoreError> {
         let mut verifier = ChainVerifier::new();
         let mut batches = 0u64;
         let mut last_command = None;
-        let mut expected_segment = 0u64;
-        for item in self.journal.scan_prefix([JOURNAL_SEGMENT]) {
+        for (expected, item) in (0u64..).zip(self.journal.scan_prefix([JOURNAL_SEGMENT])) {
             let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
             let next = verifier.next_seq();
             let n = parse_segment_key(&key)
-                .filter(|n| *n == expected_segment && (next - 1) % SEGMENT_RECORDS == 0)
+                .filter(|n| *n == expected && (next - 1) % SEGMENT_RECORDS == 0)
                 .ok_or_else(|| {
                     Break::new(
                         next,
@@ -507,19 +524,8 @@ impl EventStore for SledStore {
                     last_command = Some(record.command_id);
                 }
             }
-            expected_segment += 1;
         }
-        let report = verifier.report();
-        let head = self.stored_head()?.digest();
-        if head != report.head {
-            return Err(index_break(
-                report.head.seq,
-                format!("head {}", report.head),
-                format!("head {head}"),
-            ));
-        }
-        self.verify_commands(batches)?;
-        Ok(report)
+        Ok((verifier.report(), batches))
     }
 }
 
