@@ -72,7 +72,7 @@ const DB_FILE: &str = "ledger.sqlite";
 /// The schema's version, kept in SQLite's `user_version`.
 const SCHEMA_VERSION: i64 = 2;
 
-/// The tables, created in one transaction with the schema version.
+/// The tables, created in one transaction with [`SCHEMA_VERSION`].
 const SCHEMA: &str = "
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
@@ -99,7 +99,6 @@ CREATE TABLE checkpoint (
     seq INTEGER NOT NULL
 );
 INSERT INTO checkpoint (id, seq) VALUES (1, 0);
-PRAGMA user_version = 2;
 ";
 
 /// A ledger in one SQLite database: the log and the documents.
@@ -241,6 +240,8 @@ fn create_schema(connection: &mut Connection, path: &Path) -> Result<(), StoreEr
                 .map_err(db("starting the schema's transaction"))?;
             tx.execute_batch(SCHEMA)
                 .map_err(db("creating the tables"))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(db("setting the schema version"))?;
             tx.commit().map_err(db("committing the schema"))
         }
         found => Err(StoreError::UnsupportedLayout {
