@@ -1,14 +1,16 @@
 //! Engine 1, the benefit ledger, through its application shell
 //! ([`benefit_app::Ledger`]): every command decided against the state,
 //! appended atomically and durably to [`SledStore`], and the persisted
-//! projections caught up, exactly as the CLI records.
+//! projections caught up, exactly as the CLI records. [`run_over`] and
+//! [`replay_over`] are that path over any backend of the store's traits:
+//! the SQLite peer runs through them too.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use benefit_app::{Ledger, RecordOptions};
 use benefit_projections::{Persisted, Projections};
-use benefit_store::{ProjectionStore, SledStore, SystemClock};
+use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
 use uuid::Uuid;
 
 use crate::engine::{ReplayRun, Run};
@@ -16,11 +18,20 @@ use crate::measure::peak_rss_kib;
 use crate::workload::Prepared;
 use crate::BenchResult;
 
+/// Imports the workload through the shell over [`SledStore`]: see
+/// [`run_over`].
+pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
+    run_over(&mut Ledger::create_or_open(dir, SystemClock)?, prepared)
+}
+
 /// Imports the workload's commands in batches (each decided, appended
 /// durably and projected), then records the single commands one by one,
-/// then times the two reports.
-pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
-    let mut ledger = Ledger::create_or_open(dir, SystemClock)?;
+/// then times the two reports: the same for every backend of the store's
+/// traits, so that engines are compared through one code path.
+pub fn run_over<S>(ledger: &mut Ledger<S>, prepared: &Prepared) -> BenchResult<Run>
+where
+    S: EventStore + ProjectionStore + Sync,
+{
     let mut import = Duration::ZERO;
     for (number, batch) in prepared.command_batches.iter().enumerate() {
         let options = RecordOptions {
@@ -48,13 +59,22 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
     Run::with_reports(import, samples, &docs, prepared)
 }
 
-/// Rebuilds every projection from the log, as `rebuild` does after a
-/// reset: run in a process of its own, so its peak memory is its own.
+/// Rebuilds every projection of the sled ledger in `dir`: see
+/// [`replay_over`].
 pub fn replay(dir: &Path) -> BenchResult<ReplayRun> {
-    let store = SledStore::open_existing(dir, SystemClock)?;
+    replay_over(&SledStore::open_existing(dir, SystemClock)?)
+}
+
+/// Rebuilds every projection from the log, as `rebuild` does after a
+/// reset: run in a process of its own, so its peak memory is its own. The
+/// same for every backend.
+pub fn replay_over<S>(store: &S) -> BenchResult<ReplayRun>
+where
+    S: EventStore + ProjectionStore,
+{
     let start = Instant::now();
     store.projection_reset()?;
-    let events = Projections::new(&store).catch_up()?;
+    let events = Projections::new(store).catch_up()?;
     Ok(ReplayRun {
         seconds: start.elapsed().as_secs_f64(),
         events,

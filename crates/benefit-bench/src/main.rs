@@ -5,8 +5,8 @@
 //! ([`workload`]) and takes it through three engines:
 //! 1. [`ledger`]: the benefit ledger (domain, `SledStore`, persisted
 //!    projections);
-//! 2. [`sqlite`]: the SQLite alternative, the same records and projections
-//!    over tables;
+//! 2. [`sqlite`]: the SQLite alternative, a backend of the store's traits
+//!    (one row per event, projection tables) run through the same shell;
 //! 3. [`raw_sled`]: the same bytes in sled with no ledger logic, the
 //!    engine's limit.
 //!

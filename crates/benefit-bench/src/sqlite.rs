@@ -1,324 +1,474 @@
 //! Engine 2, the SQLite alternative: what a team would build instead of a
-//! sled-backed ledger. It lives here only, as the peer to measure against.
+//! sled-backed ledger, as a backend of the store's own traits
+//! ([`EventStore`] and [`ProjectionStore`]). It lives here only, as the peer
+//! to measure against.
 //!
-//! Everything above the storage engine is the ledger's own, so the figures
-//! compare engines: records are the same bytes (`benefit_store::encoding`,
-//! hash-chained), reads check the same hashes and links, and projections
-//! are the same documents written by the same fold
-//! ([`benefit_projections::fold::apply`]) over an [`Overlay`].
+//! A key design decision: the peer is a backend, not a second program.
+//! [`run`] and [`replay`] drive it through the very shell the ledger engine
+//! uses ([`benefit_app::Ledger::over`], via [`crate::ledger::run_over`] and
+//! [`crate::ledger::replay_over`]), it stages with
+//! [`benefit_store::staging`] so that it stores the same bytes under the
+//! same hashes, and it passes the store's conformance suite (the tests at
+//! the end of this module). Decisions, folds and documents are the
+//! ledger's own, so the figures compare engines, not code paths.
 //!
-//! The SQLite side is what its documentation recommends for this: WAL,
-//! `synchronous=NORMAL`, an `events` table keyed by sequence with a unique
-//! index on (stream, version), a `commands` table for idempotency, and the
-//! documents and the checkpoint in tables of their own. One transaction per
-//! import batch and per command holds the events and the projection writes
-//! together, so each is durable (to WAL's `NORMAL` guarantee) at the same
-//! points as the ledger's. Like the ledger's shell, it decides every
-//! command against the state it keeps in memory, imports included.
+//! The SQLite side is what its documentation recommends for this:
+//! - WAL and `synchronous=NORMAL`: a commit survives the process crashing,
+//!   and is durable against power loss at the next checkpoint of the WAL
+//!   (SQLite's `NORMAL` guarantee), one fsync per checkpoint rather than
+//!   per commit;
+//! - an `events` table, one row per event, keyed by sequence, with the
+//!   record's body exactly as staged and its hash, and a unique index on
+//!   (stream, version);
+//! - a `commands` table for idempotency (the batch's first and last
+//!   sequence, the last hash, the recorded-at time and the request's
+//!   fingerprint); the head is the last row of `events`;
+//! - the documents (`WITHOUT ROWID`) and the checkpoint in tables of their
+//!   own.
+//!
+//! A log commit is one transaction (the events and the command row); a
+//! documents commit is another (the documents and the checkpoint); a reset
+//! is one transaction that deletes the documents and sets the checkpoint
+//! to 0, so no crash can leave a fold over stale documents. Appends are
+//! serialised by an append lock (a `Mutex<()>`) held by the staged append
+//! from staging to commit; the connection has a mutex of its own, taken
+//! per operation, so the shell reads documents while an append is staged.
+//! The sequence is the table's primary key, so even a writer in another
+//! process cannot fork the chain: its commit would collide and roll back.
+//!
+//! Reads decode every record with [`benefit_store::encoding::decode`],
+//! check its hash and its link to the record before, and end with an error
+//! rather than skip; they run in pages, so their memory does not grow with
+//! the log. `verify` walks the table with [`ChainVerifier`] and checks the
+//! command rows against the records.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::time::{Duration, Instant};
+mod rows;
+#[cfg(test)]
+mod tests;
 
-use benefit_domain::{decide, evolve, State};
-use benefit_events::{Actor, Event, StreamId};
-use benefit_projections::fold::apply;
-use benefit_projections::{Docs, Overlay, ProjectionError};
-use benefit_store::encoding::{chain_hash, decode, encode_body};
-use benefit_store::{ChainHash, StoredEvent};
-use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use benefit_app::Ledger;
+use benefit_store::staging::{check_size, repeat_of, stage_records, StagedBatch};
+use benefit_store::verify::ChainVerifier;
+use benefit_store::{
+    AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events, ProjectionStore,
+    StagedAppend, Staging, StoreError, StoredEvent, SystemClock, VerifyReport,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::engine::{ReplayRun, Run};
-use crate::measure::peak_rss_kib;
-use crate::workload::{Prepared, IMPORT_BATCH_EVENTS};
+use crate::workload::Prepared;
 use crate::BenchResult;
+use rows::{hash_at, index_break, int, read_head, verify_commands, EventRow, Pages};
 
 /// The database file inside the engine's directory (beside it, SQLite keeps
 /// `-wal` and `-shm`).
 const DB_FILE: &str = "ledger.sqlite";
 
+/// The schema's version, kept in SQLite's `user_version`.
+const SCHEMA_VERSION: i64 = 2;
+
+/// The tables, created in one transaction with [`SCHEMA_VERSION`].
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     stream TEXT NOT NULL,
     stream_version INTEGER NOT NULL,
     hash BLOB NOT NULL,
     body BLOB NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream, stream_version);
-CREATE TABLE IF NOT EXISTS commands (
+CREATE UNIQUE INDEX events_by_stream ON events (stream, stream_version);
+CREATE TABLE commands (
     command_id BLOB PRIMARY KEY,
     first INTEGER NOT NULL,
-    last INTEGER NOT NULL
+    last INTEGER NOT NULL,
+    last_hash BLOB NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    fingerprint BLOB NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS documents (
+CREATE TABLE documents (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoint (
+CREATE TABLE checkpoint (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL
 );
-INSERT OR IGNORE INTO checkpoint (id, seq) VALUES (1, 0);
+INSERT INTO checkpoint (id, seq) VALUES (1, 0);
 ";
 
-fn open(dir: &Path) -> BenchResult<Connection> {
-    std::fs::create_dir_all(dir)?;
-    let connection = Connection::open(dir.join(DB_FILE))?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    connection.pragma_update(None, "synchronous", "NORMAL")?;
-    connection.execute_batch(SCHEMA)?;
-    Ok(connection)
+/// A ledger in one SQLite database: the log and the documents.
+pub struct SqliteStore {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+    append: Mutex<()>,
+    clock: Box<dyn Clock>,
 }
 
-/// The projection documents, read inside the current transaction.
-struct SqliteDocs<'c>(&'c Connection);
-
-impl Docs for SqliteDocs<'_> {
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
-        self.0
-            .prepare_cached("SELECT value FROM documents WHERE key = ?1")
-            .and_then(|mut s| s.query_row([key], |row| row.get(0)).optional())
-            .map_err(|e| document_error(key, e))
-    }
-
-    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
-        // Keys are ASCII; every key with the prefix sorts before the prefix
-        // followed by U+FFFF.
-        let end = format!("{prefix}\u{ffff}");
-        let mut statement = self
-            .0
-            .prepare_cached(
-                "SELECT key, value FROM documents WHERE key >= ?1 AND key < ?2 ORDER BY key",
-            )
-            .map_err(|e| document_error(prefix, e))?;
-        let rows = statement
-            .query_map([prefix, end.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| document_error(prefix, e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| document_error(prefix, e))
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
-fn document_error(key: &str, error: rusqlite::Error) -> ProjectionError {
-    ProjectionError::Document {
-        key: key.to_owned(),
-        message: error.to_string(),
+/// Maps a SQLite error to the store's, saying what the store was doing.
+fn db(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::backend(action, source)
+}
+
+/// Takes a lock. A panic under it leaves nothing half-written: SQLite
+/// rolls back a transaction that was not committed, and the append lock
+/// guards no data.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Opens the ledger in `dir`, creating the directory and the database
+    /// if there are none.
+    pub fn open(dir: impl AsRef<Path>, clock: impl Clock + 'static) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            action: "creating the SQLite ledger's directory",
+            path: dir.into(),
+            source,
+        })?;
+        Self::connect(dir, Box::new(clock))
+    }
+
+    /// Opens the ledger in `dir`, which must hold one: a replay of a
+    /// missing ledger is an error, not an empty replay.
+    pub fn open_existing(
+        dir: impl AsRef<Path>,
+        clock: impl Clock + 'static,
+    ) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        if !dir.join(DB_FILE).is_file() {
+            return Err(StoreError::NoLedger {
+                path: dir.into(),
+                reason: "it holds no ledger.sqlite",
+            });
+        }
+        Self::connect(dir, Box::new(clock))
+    }
+
+    fn connect(dir: &Path, clock: Box<dyn Clock>) -> Result<Self, StoreError> {
+        let path = dir.join(DB_FILE);
+        let mut connection = Connection::open(&path).map_err(db("opening the SQLite database"))?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db("switching SQLite to WAL"))?;
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db("setting synchronous=NORMAL"))?;
+        create_schema(&mut connection, &path)?;
+        Ok(Self {
+            path,
+            connection: Mutex::new(connection),
+            append: Mutex::new(()),
+            clock,
+        })
+    }
+
+    /// Writes a staged batch and its command row in one transaction.
+    fn commit_batch(&self, batch: &StagedBatch) -> Result<Appended, StoreError> {
+        let Some(first) = batch.records.first() else {
+            return Err(StoreError::EmptyBatch);
+        };
+        let appended = batch.appended;
+        let (first_seq, last_seq) = (int(appended.first)?, int(appended.last)?);
+        let mut connection = lock(&self.connection);
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting the log's transaction"))?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (seq, stream, stream_version, hash, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db("preparing the insert of events"))?;
+            for (record, body) in batch.records.iter().zip(&batch.bodies) {
+                insert
+                    .execute(params![
+                        int(record.seq)?,
+                        record.stream.as_str(),
+                        int(record.stream_version)?,
+                        record.hash.0.as_slice(),
+                        body
+                    ])
+                    .map_err(db("inserting an event"))?;
+            }
+        }
+        tx.prepare_cached(
+            "INSERT INTO commands (command_id, first, last, last_hash, recorded_at, fingerprint)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                first.command_id.as_bytes(),
+                first_seq,
+                last_seq,
+                appended.head.hash.0.as_slice(),
+                appended.recorded_at.timestamp_micros(),
+                batch.fingerprint.0.as_slice()
+            ])
+        })
+        .map_err(db("inserting the command row"))?;
+        tx.commit().map_err(db("committing the log"))?;
+        Ok(appended)
     }
 }
 
-/// The last record's sequence, hash and recorded-at.
-fn head(tx: &Connection) -> BenchResult<(u64, ChainHash, Option<DateTime<Utc>>)> {
-    let row: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let Some((seq, hash)) = row else {
-        return Ok((0, ChainHash::GENESIS, None));
+/// Creates the tables in a new database, or checks an existing one's
+/// schema version.
+fn create_schema(connection: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db("reading the schema version"))?;
+    match version {
+        SCHEMA_VERSION => Ok(()),
+        0 => {
+            let tx = connection
+                .transaction()
+                .map_err(db("starting the schema's transaction"))?;
+            tx.execute_batch(SCHEMA)
+                .map_err(db("creating the tables"))?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(db("setting the schema version"))?;
+            tx.commit().map_err(db("committing the schema"))
+        }
+        found => Err(StoreError::UnsupportedLayout {
+            path: path.into(),
+            found: format!("SQLite schema {found}"),
+            supported: SCHEMA_VERSION as u32,
+        }),
+    }
+}
+
+/// The command row of `command_id`: its original result and fingerprint.
+fn command_entry(
+    connection: &Connection,
+    command_id: &Uuid,
+) -> Result<Option<(Appended, ChainHash)>, StoreError> {
+    type Row = (i64, i64, Vec<u8>, i64, Vec<u8>);
+    let row: Option<Row> = connection
+        .prepare_cached(
+            "SELECT first, last, last_hash, recorded_at, fingerprint
+             FROM commands WHERE command_id = ?1",
+        )
+        .and_then(|mut select| {
+            select
+                .query_row([command_id.as_bytes()], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                })
+                .optional()
+        })
+        .map_err(db("reading a command row"))?;
+    let Some((first, last, last_hash, recorded_at, fingerprint)) = row else {
+        return Ok(None);
     };
-    let hash = ChainHash(hash.as_slice().try_into()?);
-    let body: Vec<u8> = tx
-        .prepare_cached("SELECT body FROM events WHERE seq = ?1")?
-        .query_row([seq], |row| row.get(0))?;
-    let record = decode(&body, hash)?;
-    Ok((u64::try_from(seq)?, hash, Some(record.recorded_at)))
+    let damaged = |what: &str| index_break(0, format!("command {command_id}'s row"), what);
+    let first = u64::try_from(first).map_err(|_| damaged("a negative first sequence"))?;
+    let last = u64::try_from(last).map_err(|_| damaged("a negative last sequence"))?;
+    let recorded_at = chrono::DateTime::from_timestamp_micros(recorded_at)
+        .ok_or_else(|| damaged("a recorded-at out of range"))?;
+    let fingerprint = <[u8; 32]>::try_from(fingerprint.as_slice())
+        .map_err(|_| damaged("a fingerprint that is not 32 bytes"))?;
+    let appended = Appended {
+        first,
+        last,
+        head: Digest {
+            seq: last,
+            hash: hash_at(last, &last_hash)?,
+        },
+        recorded_at,
+        repeat: true,
+    };
+    Ok(Some((appended, ChainHash(fingerprint))))
 }
 
-/// Appends one command's events and applies them to the projections, in
-/// the caller's transaction.
-fn append_and_project(
-    tx: &Transaction<'_>,
-    command_id: Uuid,
-    actor: &Actor,
-    expected: u64,
-    events: &[Event],
-) -> BenchResult<u64> {
-    let seen: Option<i64> = tx
-        .prepare_cached("SELECT last FROM commands WHERE command_id = ?1")?
-        .query_row([command_id.as_bytes()], |row| row.get(0))
-        .optional()?;
-    if let Some(last) = seen {
-        return Ok(u64::try_from(last)?);
+/// A batch staged in a [`SqliteStore`], holding its append lock (not its
+/// connection: the shell reads documents before committing).
+struct SqliteStaged<'s> {
+    store: &'s SqliteStore,
+    batch: StagedBatch,
+    _append: MutexGuard<'s, ()>,
+}
+
+impl StagedAppend for SqliteStaged<'_> {
+    fn records(&self) -> &[StoredEvent] {
+        &self.batch.records
     }
-    let (head_seq, mut prev_hash, last_at) = head(tx)?;
-    if head_seq != expected {
-        return Err(format!("conflict: expected {expected}, the head is {head_seq}").into());
+
+    fn commit(self: Box<Self>) -> Result<Appended, StoreError> {
+        self.store.commit_batch(&self.batch)
     }
-    let now = DateTime::from_timestamp_micros(Utc::now().timestamp_micros())
-        .ok_or("the clock is out of range")?;
-    let recorded_at = last_at.map_or(now, |last| last.max(now));
-    let mut versions: HashMap<StreamId, u64> = HashMap::new();
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO events (seq, stream, stream_version, hash, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut last_version =
-        tx.prepare_cached("SELECT MAX(stream_version) FROM events WHERE stream = ?1")?;
-    let docs = SqliteDocs(tx);
-    let mut overlay = Overlay::new(&docs);
-    let mut seq = head_seq;
-    for (index, event) in events.iter().enumerate() {
-        seq += 1;
-        let stream = event.stream();
-        let version = match versions.get(&stream) {
-            Some(last) => last + 1,
-            None => {
-                let last: Option<i64> =
-                    last_version.query_row([stream.as_str()], |row| row.get(0))?;
-                last.map_or(Ok(1), |l| u64::try_from(l).map(|l| l + 1))?
+}
+
+impl EventStore for SqliteStore {
+    fn stage(&self, request: AppendRequest) -> Result<Staging<'_>, StoreError> {
+        check_size(&request)?;
+        let now = self.clock.now();
+        let guard = lock(&self.append);
+        let head = {
+            let connection = lock(&self.connection);
+            if let Some((appended, fingerprint)) = command_entry(&connection, &request.command_id)?
+            {
+                return repeat_of(&request, appended, fingerprint).map(Staging::Repeat);
             }
+            read_head(&connection)?
         };
-        versions.insert(stream.clone(), version);
-        let mut record = StoredEvent {
-            seq,
-            stream,
-            stream_version: version,
-            event_id: StoredEvent::derive_event_id(&command_id, index as u64),
-            command_id,
-            recorded_at,
-            actor: actor.clone(),
-            event: event.clone(),
-            prev_hash,
-            hash: ChainHash::GENESIS,
-        };
-        let body = encode_body(&record)?;
-        record.hash = chain_hash(&prev_hash, &body);
-        insert.execute(params![
-            i64::try_from(seq)?,
-            record.stream.as_str(),
-            i64::try_from(version)?,
-            record.hash.0.as_slice(),
-            body
-        ])?;
-        apply(&mut overlay, &record)?;
-        prev_hash = record.hash;
+        let batch = stage_records(&request, head, now)?;
+        Ok(Staging::Staged(Box::new(SqliteStaged {
+            store: self,
+            batch,
+            _append: guard,
+        })))
     }
-    tx.prepare_cached("INSERT INTO commands (command_id, first, last) VALUES (?1, ?2, ?3)")?
-        .execute(params![
-            command_id.as_bytes(),
-            i64::try_from(head_seq + 1)?,
-            i64::try_from(seq)?
-        ])?;
-    write_documents(tx, overlay.into_writes(), seq)?;
-    Ok(seq)
+
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError> {
+        Ok(command_entry(&lock(&self.connection), command_id)?.map(|(appended, _)| appended))
+    }
+
+    fn head(&self) -> Result<Digest, StoreError> {
+        Ok(read_head(&lock(&self.connection))?.digest())
+    }
+
+    fn read_from(&self, from: u64) -> Events<'_> {
+        Box::new(Pages::new(&self.connection, from.max(1), None))
+    }
+
+    fn read_as_of(&self, as_of: AsOf) -> Events<'_> {
+        Box::new(Pages::new(&self.connection, 1, Some(as_of)))
+    }
+
+    fn record(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        if seq == 0 {
+            return Ok(None);
+        }
+        let mut one = Pages::new(&self.connection, seq, Some(AsOf::Sequence(seq)));
+        Ok(one.next().transpose()?.filter(|r| r.seq == seq))
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let connection = lock(&self.connection);
+        let mut verifier = ChainVerifier::new();
+        let mut batches = 0u64;
+        let mut last_command = None;
+        let mut select = connection
+            .prepare(&format!(
+                "SELECT {} FROM events ORDER BY seq",
+                EventRow::COLUMNS
+            ))
+            .map_err(db("preparing the walk of the log"))?;
+        let mut rows = select.query([]).map_err(db("reading the log"))?;
+        while let Some(row) = rows.next().map_err(db("reading the log"))? {
+            let row = EventRow::from_row(row).map_err(db("reading an event row"))?;
+            let seq = row.seq_as(verifier.next_seq())?;
+            let record = verifier.check(seq, hash_at(seq, &row.hash)?, &row.body)?;
+            row.check_columns(&record)?;
+            if last_command != Some(record.command_id) {
+                batches += 1;
+                last_command = Some(record.command_id);
+            }
+        }
+        verify_commands(&connection, batches)?;
+        Ok(verifier.report())
+    }
 }
 
-fn write_documents(
-    tx: &Connection,
-    writes: std::collections::BTreeMap<String, Vec<u8>>,
-    checkpoint: u64,
-) -> BenchResult<()> {
-    let mut upsert =
-        tx.prepare_cached("INSERT OR REPLACE INTO documents (key, value) VALUES (?1, ?2)")?;
-    for (key, value) in &writes {
-        upsert.execute(params![key, value])?;
+impl ProjectionStore for SqliteStore {
+    fn projection_checkpoint(&self) -> Result<u64, StoreError> {
+        rows::checkpoint(&lock(&self.connection))
     }
-    tx.prepare_cached("UPDATE checkpoint SET seq = ?1 WHERE id = 1")?
-        .execute([i64::try_from(checkpoint)?])?;
-    Ok(())
+
+    fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        lock(&self.connection)
+            .prepare_cached("SELECT value FROM documents WHERE key = ?1")
+            .and_then(|mut select| select.query_row([key], |row| row.get(0)).optional())
+            .map_err(db("reading a document"))
+    }
+
+    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        rows::documents(&lock(&self.connection), prefix, false)
+    }
+
+    fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(rows::documents(&lock(&self.connection), prefix, true)?.pop())
+    }
+
+    fn projection_commit(
+        &self,
+        from: u64,
+        to: u64,
+        writes: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let mut connection = lock(&self.connection);
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting the documents' transaction"))?;
+        let checkpoint = rows::checkpoint(&tx)?;
+        if checkpoint != from {
+            return Err(StoreError::Conflict {
+                expected: from,
+                actual: checkpoint,
+            });
+        }
+        {
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO documents (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .map_err(db("preparing the write of documents"))?;
+            for (key, value) in &writes {
+                upsert
+                    .execute(params![key, value])
+                    .map_err(db("writing a document"))?;
+            }
+        }
+        tx.execute("UPDATE checkpoint SET seq = ?1 WHERE id = 1", [int(to)?])
+            .map_err(db("moving the checkpoint"))?;
+        tx.commit().map_err(db("committing the documents"))
+    }
+
+    fn projection_reset(&self) -> Result<(), StoreError> {
+        let mut connection = lock(&self.connection);
+        let tx = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting the reset's transaction"))?;
+        tx.execute_batch(
+            "DELETE FROM documents;
+             UPDATE checkpoint SET seq = 0 WHERE id = 1;",
+        )
+        .map_err(db("dropping the documents"))?;
+        tx.commit().map_err(db("committing the reset"))
+    }
 }
 
-/// Imports, single commands and reports, as [`crate::ledger::run`] does.
+/// Imports, single commands and reports through the shell over a
+/// [`SqliteStore`] in `dir`, exactly as [`crate::ledger::run`] does over
+/// sled.
 pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
-    let mut connection = open(dir)?;
-    let mut import = Duration::ZERO;
-    let mut head = 0;
-    let mut state = State::default();
-    for (number, batch) in prepared.command_batches.iter().enumerate() {
-        let command_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &(number as u64).to_be_bytes());
-        let commands = batch.clone();
-        let start = Instant::now();
-        let mut events = Vec::with_capacity(commands.len());
-        for command in commands {
-            for event in decide(&state, command)? {
-                state = evolve(state, &event);
-                events.push(event);
-            }
-        }
-        let tx = connection.transaction()?;
-        head = append_and_project(&tx, command_id, &prepared.actor, head, &events)?;
-        tx.commit()?;
-        import += start.elapsed();
-    }
-
-    let mut samples = Vec::with_capacity(prepared.commands.len());
-    for (number, (command, _)) in prepared.commands.iter().enumerate() {
-        let command = command.clone();
-        let command_id = Uuid::new_v5(&Uuid::NAMESPACE_URL, &(number as u64).to_be_bytes());
-        let start = Instant::now();
-        let events = decide(&state, command)?;
-        let tx = connection.transaction()?;
-        head = append_and_project(&tx, command_id, &prepared.actor, head, &events)?;
-        tx.commit()?;
-        samples.push(start.elapsed());
-        for event in &events {
-            state = evolve(state, event);
-        }
-    }
-
-    let docs = SqliteDocs(&connection);
-    Run::with_reports(import, samples, &docs, prepared)
+    let store = SqliteStore::open(dir, SystemClock)?;
+    crate::ledger::run_over(&mut Ledger::over(store), prepared)
 }
 
-/// Drops every document and rebuilds them from the log, reading it in
-/// batches and checking each record's hash and link as the ledger's reads
-/// do, and committing each batch's documents with the checkpoint.
+/// Drops every document and rebuilds them from the log, as
+/// [`crate::ledger::replay`] does over sled.
 pub fn replay(dir: &Path) -> BenchResult<ReplayRun> {
-    let mut connection = open(dir)?;
-    let start = Instant::now();
-    {
-        let tx = connection.transaction()?;
-        tx.execute("DELETE FROM documents", [])?;
-        tx.execute("UPDATE checkpoint SET seq = 0 WHERE id = 1", [])?;
-        tx.commit()?;
-    }
-    let mut checkpoint = 0u64;
-    let mut prev_hash = ChainHash::GENESIS;
-    loop {
-        let tx = connection.transaction()?;
-        let records = {
-            let mut select = tx.prepare_cached(
-                "SELECT seq, hash, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let mut rows = select.query(params![
-                i64::try_from(checkpoint)?,
-                i64::try_from(IMPORT_BATCH_EVENTS)?
-            ])?;
-            let mut records = Vec::with_capacity(IMPORT_BATCH_EVENTS);
-            while let Some(row) = rows.next()? {
-                let seq: i64 = row.get(0)?;
-                let hash = ChainHash(row.get_ref(1)?.as_blob()?.try_into()?);
-                let body = row.get_ref(2)?.as_blob()?;
-                let record = decode(body, hash)?;
-                let expected = checkpoint + records.len() as u64 + 1;
-                if u64::try_from(seq)? != expected
-                    || record.seq != expected
-                    || record.prev_hash != prev_hash
-                    || chain_hash(&prev_hash, body) != hash
-                {
-                    return Err(format!("the log is broken at sequence {seq}").into());
-                }
-                prev_hash = hash;
-                records.push(record);
-            }
-            records
-        };
-        let Some(last) = records.last().map(|r| r.seq) else {
-            break;
-        };
-        let docs = SqliteDocs(&tx);
-        let mut overlay = Overlay::new(&docs);
-        for record in &records {
-            apply(&mut overlay, record)?;
-        }
-        write_documents(&tx, overlay.into_writes(), last)?;
-        tx.commit()?;
-        checkpoint = last;
-    }
-    Ok(ReplayRun {
-        seconds: start.elapsed().as_secs_f64(),
-        events: checkpoint,
-        peak_rss_kib: peak_rss_kib(),
-    })
+    crate::ledger::replay_over(&SqliteStore::open_existing(dir, SystemClock)?)
 }
