@@ -98,7 +98,8 @@ fn a_read_of_a_missing_ledger_is_an_error_and_creates_nothing() {
     assert!(!path.exists());
 }
 
-const ADD_USER: &str = r#"{"event": "UserRegistered", "on": "2026-01-16", "user": "dan@contoso.com"}"#;
+const ADD_USER: &str =
+    r#"{"event": "UserRegistered", "on": "2026-01-16", "user": "dan@contoso.com"}"#;
 const GRANT_2: &str = r#"{"event": "BenefitGranted", "on": "2026-01-03", "benefit": "b2", "product": "Office 365 E3", "offer": "action-pack", "benefit_type": "core", "expires": "2026-12-31", "keys": [{"key": "AAAAA-BBBBB-CCCCC-DDDDD-00200", "seats": 25}]}"#;
 const EXTEND: &str = r#"{"event": "EndDateExtended", "on": "2026-03-01", "subscription": "s1", "key": "AAAAA-BBBBB-CCCCC-DDDDD-00200"}"#;
 
@@ -127,22 +128,24 @@ fn a_kill_between_the_logs_commit_and_the_documents_is_caught_up_on_the_next_ope
     let decided = {
         let mut ledger = Ledger::create_or_open(&path, clock()).expect("open");
         ledger.record(commands(&[GRANT, REDEEM])).expect("accepted");
-        ledger.dry_run(commands(&[GRANT_2, EXTEND])).expect("decided")
+        ledger
+            .dry_run(commands(&[GRANT_2, EXTEND]))
+            .expect("decided")
     };
     {
         let store = benefit_store::SledStore::open_existing(&path, clock()).expect("open");
         let events = decided.events.iter().map(|e| e.event.clone());
         let actor = decided.events[0].actor.clone();
         let request = AppendRequest::by(&actor, decided.command_id, 2, events);
-        store.append(positioned(&store, request)).expect("the log alone");
+        store
+            .append(positioned(&store, request))
+            .expect("the log alone");
         assert_eq!(store.projection_checkpoint().expect("checkpoint"), 2);
     }
     let mut ledger = Ledger::open_existing(&path, clock()).expect("reopens");
     assert_rebuild_finds_nothing(&ledger, 4);
     let rows = ledger
-        .report(View::Current, |docs| {
-            reports::audit(docs, None)
-        })
+        .report(View::Current, |docs| reports::audit(docs, None))
         .expect("report");
     assert_eq!(rows.len(), 2, "the extension's audit entry is there");
     ledger.record(commands(&[ADD_USER])).expect("appends go on");
@@ -160,7 +163,10 @@ fn a_failed_document_commit_leaves_the_append_standing_and_is_caught_up() {
     ledger.store().inject(Fault::ProjectionCommit);
     let recorded = ledger.record(commands(&[GRANT_2, EXTEND])).expect("stored");
     assert_eq!(recorded.appended.map(|a| a.last), Some(4));
-    assert_eq!(ledger.store().projection_checkpoint().expect("checkpoint"), 2);
+    assert_eq!(
+        ledger.store().projection_checkpoint().expect("checkpoint"),
+        2
+    );
     ledger.store().heal();
     assert_rebuild_finds_nothing(&ledger, 4);
     ledger.record(commands(&[ADD_USER])).expect("appends go on");
@@ -175,10 +181,18 @@ fn a_failed_log_commit_appends_nothing() {
     let mut ledger = Ledger::over(MemoryStore::new(clock()));
     ledger.record(commands(&[GRANT, REDEEM])).expect("accepted");
     ledger.store().inject(Fault::LogCommit);
-    let error = ledger.record(commands(&[ADD_USER])).expect_err("the commit fails");
-    assert!(matches!(error, AppError::Store(StoreError::Io { .. })), "{error}");
+    let error = ledger
+        .record(commands(&[ADD_USER]))
+        .expect_err("the commit fails");
+    assert!(
+        matches!(error, AppError::Store(StoreError::Io { .. })),
+        "{error}"
+    );
     assert_eq!(ledger.store().head().expect("head").seq, 2);
-    assert_eq!(ledger.store().projection_checkpoint().expect("checkpoint"), 2);
+    assert_eq!(
+        ledger.store().projection_checkpoint().expect("checkpoint"),
+        2
+    );
     ledger.store().heal();
     ledger.record(commands(&[ADD_USER])).expect("appends go on");
     assert_rebuild_finds_nothing(&ledger, 3);

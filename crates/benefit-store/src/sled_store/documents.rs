@@ -1,32 +1,63 @@
-//! [`ProjectionStore`] for the sled backend: one tree of its own,
-//! [`TREE_DOCUMENTS`](super::layout::TREE_DOCUMENTS), holding every document
-//! (under [`DOCUMENT_PREFIX`]), the checkpoint and, while a reset is under
-//! way, its marker. A commit is one `apply_batch` on that tree, then a flush;
-//! the log's tree is never touched here.
+//! [`ProjectionStore`] for the sled backend: a tree of its own,
+//! `documents.{generation}`, holding every document (under
+//! `D`) and the checkpoint. A commit is one `apply_batch` on
+//! that tree, then a flush; the log's tree is never touched here.
 //!
-//! A reset writes its marker first and removes it last, with the checkpoint
-//! set to 0 in the same write: a crash anywhere in between leaves the marker,
-//! and the next read of the checkpoint finishes the reset before any fold
-//! starts. So a catch-up never folds over documents a reset meant to remove
-//! (issue 11: the old order, checkpoint first and documents after, let a
-//! catch-up from 0 fold over what was left, and a re-redeem duplicated keys).
+//! A reset switches generations: it creates the next generation's tree,
+//! empty, flushes, then writes the new generation number in `meta` (one
+//! write, flushed) and only then drops the old tree. A crash before the
+//! switch leaves the old documents in use and an unused tree; a crash after
+//! leaves the new, empty generation and an old tree; the next open drops
+//! every tree but the current generation's. So a catch-up never folds over
+//! documents a reset meant to remove (issue 11: the old order, checkpoint
+//! first and documents after, let a catch-up from 0 fold over what was
+//! left, and a re-redeem duplicated keys). Dropping a tree is also far
+//! cheaper than removing its keys one by one: a quarter of a replay's time
+//! went to the reset (measured, `docs/performance.md`).
 
 use std::collections::BTreeMap;
+use std::sync::PoisonError;
 
 use super::layout::{
-    document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_RESETTING, DOCUMENT_PREFIX,
+    document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION, TREE_DOCUMENTS_PREFIX,
 };
 use super::SledStore;
 use crate::{ProjectionStore, StoreError};
-
-/// How many documents one write of a reset removes: bounds its memory.
-const RESET_BATCH_DOCUMENTS: usize = 10_000;
 
 fn damaged(message: String) -> StoreError {
     StoreError::Projection { message }
 }
 
+/// The name of generation `n`'s documents tree.
+pub(super) fn tree_name(n: u64) -> String {
+    format!("{TREE_DOCUMENTS_PREFIX}{n}")
+}
+
+/// The current documents generation, as `meta` records it.
+pub(super) fn generation(meta: &sled::Tree) -> Result<u64, StoreError> {
+    let bytes = meta
+        .get(META_DOCUMENTS_GENERATION)
+        .map_err(|e| StoreError::backend("reading the documents generation", e))?;
+    match bytes {
+        None => Ok(0),
+        Some(b) => parse_u64(&b).ok_or_else(|| {
+            damaged(format!(
+                "the documents generation has {} bytes, not 8",
+                b.len()
+            ))
+        }),
+    }
+}
+
 impl SledStore {
+    /// The current documents tree (a handle: sled trees are shared).
+    fn documents(&self) -> sled::Tree {
+        self.documents
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn documents_flush(&self) -> Result<(), StoreError> {
         self.db
             .flush()
@@ -34,9 +65,32 @@ impl SledStore {
             .map_err(|e| StoreError::backend("flushing projections", e))
     }
 
-    fn stored_checkpoint(&self) -> Result<u64, StoreError> {
+    /// Drops every documents tree but the current generation's: what a
+    /// reset that a crash interrupted left behind.
+    pub(super) fn drop_stale_document_trees(&self) -> Result<(), StoreError> {
+        let current = tree_name(generation(&self.meta)?);
+        let mut dropped = false;
+        for name in self.db.tree_names() {
+            let stale = name.starts_with(TREE_DOCUMENTS_PREFIX.as_bytes())
+                && name.as_ref() != current.as_bytes();
+            if stale {
+                self.db
+                    .drop_tree(&name)
+                    .map_err(|e| StoreError::backend("dropping old projections", e))?;
+                dropped = true;
+            }
+        }
+        if dropped {
+            self.documents_flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl ProjectionStore for SledStore {
+    fn projection_checkpoint(&self) -> Result<u64, StoreError> {
         let bytes = self
-            .documents
+            .documents()
             .get(DOCUMENTS_CHECKPOINT)
             .map_err(|e| StoreError::backend("reading the projection checkpoint", e))?;
         match bytes {
@@ -50,59 +104,16 @@ impl SledStore {
         }
     }
 
-    /// Removes every document, then the marker, setting the checkpoint to 0
-    /// in the same last write.
-    fn finish_reset(&self) -> Result<(), StoreError> {
-        loop {
-            let mut batch = sled::Batch::default();
-            let mut removed = 0;
-            for item in self.documents.scan_prefix([DOCUMENT_PREFIX]).keys() {
-                let key = item.map_err(|e| StoreError::backend("clearing projections", e))?;
-                batch.remove(key);
-                removed += 1;
-                if removed == RESET_BATCH_DOCUMENTS {
-                    break;
-                }
-            }
-            if removed == 0 {
-                break;
-            }
-            self.documents
-                .apply_batch(batch)
-                .map_err(|e| StoreError::backend("clearing projections", e))?;
-        }
-        let mut last = sled::Batch::default();
-        last.insert(DOCUMENTS_CHECKPOINT, &0u64.to_be_bytes());
-        last.remove(DOCUMENTS_RESETTING);
-        self.documents
-            .apply_batch(last)
-            .map_err(|e| StoreError::backend("resetting the projection checkpoint", e))?;
-        self.documents_flush()
-    }
-}
-
-impl ProjectionStore for SledStore {
-    fn projection_checkpoint(&self) -> Result<u64, StoreError> {
-        let resetting = self
-            .documents
-            .contains_key(DOCUMENTS_RESETTING)
-            .map_err(|e| StoreError::backend("reading the projection checkpoint", e))?;
-        if resetting {
-            self.finish_reset()?;
-        }
-        self.stored_checkpoint()
-    }
-
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .documents
+            .documents()
             .get(document_key(key))
             .map_err(|e| StoreError::backend("reading a projection", e))?
             .map(|v| v.to_vec()))
     }
 
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.documents
+        self.documents()
             .scan_prefix(document_key(prefix))
             .map(|item| {
                 let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
@@ -112,7 +123,11 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        match self.documents.scan_prefix(document_key(prefix)).next_back() {
+        match self
+            .documents()
+            .scan_prefix(document_key(prefix))
+            .next_back()
+        {
             None => Ok(None),
             Some(item) => {
                 let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
@@ -139,18 +154,37 @@ impl ProjectionStore for SledStore {
             batch.insert(document_key(&key), value);
         }
         batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
-        self.documents
+        self.documents()
             .apply_batch(batch)
             .map_err(|e| StoreError::backend("writing projections", e))?;
         self.documents_flush()
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
-        self.documents
-            .insert(DOCUMENTS_RESETTING, &[])
-            .map_err(|e| StoreError::backend("starting a projection reset", e))?;
+        let mut current = self
+            .documents
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = generation(&self.meta)?;
+        let next = old + 1;
+        let fresh = self
+            .db
+            .open_tree(tree_name(next))
+            .map_err(|e| StoreError::backend("creating the next projections", e))?;
+        fresh
+            .clear()
+            .map_err(|e| StoreError::backend("clearing the next projections", e))?;
         self.documents_flush()?;
-        self.finish_reset()
+        self.meta
+            .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
+            .map_err(|e| StoreError::backend("switching to the next projections", e))?;
+        self.documents_flush()?;
+        *current = fresh;
+        drop(current);
+        self.db
+            .drop_tree(tree_name(old))
+            .map_err(|e| StoreError::backend("dropping old projections", e))?;
+        self.documents_flush()
     }
 }
 

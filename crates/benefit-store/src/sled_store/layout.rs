@@ -18,7 +18,7 @@ use crate::{Appended, ChainHash, Digest};
 /// - 3: the log alone in one tree, [`TREE_JOURNAL`]: records packed into
 ///   segments, the head and the command ids, all written by one
 ///   `apply_batch` per append (issue 11). The stream index and every
-///   projection are derived documents in [`TREE_DOCUMENTS`]. Layouts 1 and
+///   projection are derived documents in `documents.{n}` trees. Layouts 1 and
 ///   2 are upgraded in place on open (`upgrade.rs`), record bytes unchanged.
 pub(super) const LAYOUT_VERSION: u32 = 3;
 
@@ -32,8 +32,12 @@ pub(super) const LAYOUT_WITH_STREAM_HEADS: u32 = 1;
 /// Layout 3: segments, the head and the command ids (see the key
 /// functions below).
 pub(super) const TREE_JOURNAL: &str = "journal";
-/// Layout 3: projection documents, their checkpoint and the reset marker.
-pub(super) const TREE_DOCUMENTS: &str = "documents";
+/// Layout 3: the prefix of the documents trees' names, `documents.{n}` for
+/// generation `n` ([`META_DOCUMENTS_GENERATION`]); each holds projection
+/// documents and their checkpoint.
+pub(super) const TREE_DOCUMENTS_PREFIX: &str = "documents.";
+/// [`TREE_META`]: the current documents generation (u64; absent: 0).
+pub(super) const META_DOCUMENTS_GENERATION: &[u8] = b"documents-generation";
 
 /// [`TREE_JOURNAL`]: the prefix of a segment key (then its number, u64).
 pub(super) const JOURNAL_SEGMENT: u8 = b'L';
@@ -42,12 +46,10 @@ pub(super) const JOURNAL_HEAD: &[u8] = b"H";
 /// [`TREE_JOURNAL`]: the prefix of a command id's key (then its 16 bytes).
 pub(super) const JOURNAL_COMMAND: u8 = b'C';
 
-/// [`TREE_DOCUMENTS`]: the prefix of every document's key.
+/// A documents tree: the prefix of every document's key.
 pub(super) const DOCUMENT_PREFIX: u8 = b'D';
-/// [`TREE_DOCUMENTS`]: the checkpoint (u64).
+/// A documents tree: the checkpoint (u64).
 pub(super) const DOCUMENTS_CHECKPOINT: &[u8] = b"Mcheckpoint";
-/// [`TREE_DOCUMENTS`]: present while a reset is under way.
-pub(super) const DOCUMENTS_RESETTING: &[u8] = b"Mresetting";
 
 /// The [`TREE_JOURNAL`] key of segment `n`.
 pub(super) fn segment_key(n: u64) -> [u8; 9] {
@@ -71,7 +73,7 @@ pub(super) fn command_key(id: &uuid::Uuid) -> [u8; 17] {
     key
 }
 
-/// The [`TREE_DOCUMENTS`] key of a document.
+/// The key of a document in a documents tree.
 pub(super) fn document_key(key: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + key.len());
     out.push(DOCUMENT_PREFIX);

@@ -9,7 +9,7 @@
 //! key by key (`../shared/storage-notes.md`).
 //!
 //! Derived documents (projections, decision state, the stream index) live in
-//! a tree of their own ([`layout::TREE_DOCUMENTS`], `documents.rs`), written
+//! a tree of their own (`documents.{n}`, see `documents.rs`), written
 //! by a separate `apply_batch` that carries their checkpoint. The log's code
 //! never reads or writes it.
 
@@ -35,8 +35,7 @@ use crate::{
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
     JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_VERSION,
-    LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_DOCUMENTS, TREE_JOURNAL,
-    TREE_META,
+    LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_JOURNAL, TREE_META,
 };
 use reader::SegmentReader;
 
@@ -71,7 +70,9 @@ pub struct SledStore {
     path: PathBuf,
     db: sled::Db,
     journal: sled::Tree,
-    documents: sled::Tree,
+    /// The current generation's documents tree (see `documents.rs`): a
+    /// reset switches it for an empty one.
+    documents: std::sync::RwLock<sled::Tree>,
     meta: sled::Tree,
     clock: Box<dyn Clock>,
     append_lock: Mutex<()>,
@@ -132,16 +133,19 @@ impl SledStore {
             db.open_tree(name)
                 .map_err(|e| StoreError::backend("opening the ledger's trees", e))
         };
+        let meta = open(TREE_META)?;
+        let documents = open(&documents::tree_name(documents::generation(&meta)?))?;
         let store = Self {
             path: path.to_path_buf(),
             journal: open(TREE_JOURNAL)?,
-            documents: open(TREE_DOCUMENTS)?,
-            meta: open(TREE_META)?,
+            documents: std::sync::RwLock::new(documents),
+            meta,
             db,
             clock,
             append_lock: Mutex::new(()),
         };
         store.check_layout(create)?;
+        store.drop_stale_document_trees()?;
         store.check_tail(&store.stored_head()?)?;
         store.write_pid_file()?;
         Ok(store)

@@ -304,3 +304,57 @@ fn a_newer_layout_is_refused_not_misread() {
         other => panic!("expected an unsupported layout, got {other:?}"),
     }
 }
+
+/// A reset interrupted before its switch leaves the documents in use and
+/// an unused tree; interrupted after it, the new, empty generation and the
+/// old tree. Either way the next open drops what is not current, and the
+/// documents read are exactly the current generation's.
+#[test]
+fn a_reset_interrupted_on_either_side_of_its_switch_leaves_one_generation() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("ledger");
+    let names = |store: &SledStore| -> Vec<String> {
+        let mut names: Vec<String> = store
+            .db
+            .tree_names()
+            .iter()
+            .filter_map(|n| std::str::from_utf8(n).ok().map(str::to_owned))
+            .filter(|n| n.starts_with(layout::TREE_DOCUMENTS_PREFIX))
+            .collect();
+        names.sort();
+        names
+    };
+    {
+        let store = SledStore::open(&path, clock()).expect("open");
+        store
+            .projection_commit(0, 0, [("a/1".to_owned(), b"kept".to_vec())].into())
+            .expect("commit");
+        // Before the switch: the next generation's tree exists, unused.
+        let next = store.db.open_tree(documents::tree_name(1)).expect("tree");
+        next.insert(b"Dstale", &b"x"[..]).expect("write");
+        store.flush().expect("flush");
+    }
+    {
+        let store = SledStore::open_existing(&path, clock()).expect("reopens");
+        assert_eq!(names(&store), vec!["documents.0"]);
+        assert_eq!(
+            store.projection_get("a/1").expect("get"),
+            Some(b"kept".to_vec())
+        );
+        assert_eq!(store.projection_get("stale").expect("get"), None);
+        // After the switch: the old tree is still there.
+        store.db.open_tree(documents::tree_name(1)).expect("tree");
+        store
+            .meta
+            .insert(layout::META_DOCUMENTS_GENERATION, &1u64.to_be_bytes())
+            .expect("switch");
+        store.flush().expect("flush");
+    }
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert_eq!(names(&store), vec!["documents.1"]);
+    assert_eq!(store.projection_get("a/1").expect("get"), None);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+    store.projection_reset().expect("a reset");
+    assert_eq!(names(&store), vec!["documents.2"]);
+}
