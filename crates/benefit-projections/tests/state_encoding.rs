@@ -21,7 +21,10 @@ fn every_decision_state_family_has_a_pinned_encoding() {
     let actor = authorize(Some(workload.actor())).expect("the workload's actor may write");
     let events: Vec<_> = workload.take(3_000).collect();
     store
-        .append(positioned(&store, AppendRequest::by(&actor, Uuid::nil(), 0, events)))
+        .append(positioned(
+            &store,
+            AppendRequest::by(&actor, Uuid::nil(), 0, events),
+        ))
         .expect("append");
     let docs = fold_all(store.read_from(1)).expect("fold");
     let mut first: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -35,7 +38,10 @@ fn every_decision_state_family_has_a_pinned_encoding() {
         }
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let json = document_json(key, bytes).expect("a state document reads as JSON");
-        first.insert(family, serde_json::json!({ "key": key, "bytes": hex, "value": json }));
+        first.insert(
+            family,
+            serde_json::json!({ "key": key, "bytes": hex, "value": json }),
+        );
     }
     let families: Vec<&String> = first.keys().collect();
     assert_eq!(
