@@ -296,3 +296,68 @@ fn an_import_from_stdin_sees_its_own_earlier_lines_and_dry_run_appends_nothing()
     snapshot("append_import_stdin", &ledger.redact(&text));
     assert!(ledger.head().starts_with("3:"));
 }
+
+/// Issue 13: a command that succeeded, sent again under the same
+/// `--command-id`, is looked up before it is decided and answered with what
+/// was stored (exit 0), for flags and `--file` alike; the same id with other
+/// content is refused with exit 2 naming the id; neither appends.
+#[test]
+fn a_retry_under_the_same_command_id_answers_what_was_stored() {
+    const ID: &str = "11111111-2222-3333-4444-555555555555";
+    let ledger = TempLedger::new();
+    let flags = [
+        "user-registered",
+        "--user",
+        "r1@contoso.com",
+        "--on",
+        "2026-02-01",
+        "--command-id",
+        ID,
+    ];
+    let first = ledger.append(&flags);
+    assert!(
+        first.stdout.starts_with("appended 1 event (sequence 1)"),
+        "{}",
+        first.stdout
+    );
+    let head = ledger.head();
+    let again = ledger.append(&flags);
+    assert!(
+        again.stdout.starts_with(&format!(
+            "already recorded as sequence 1 under command {ID}; nothing appended"
+        )),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(ledger.head(), head);
+
+    let mut other = flags.to_vec();
+    other[2] = "r2@contoso.com";
+    let mut args = ACTOR.to_vec();
+    args.push("append");
+    args.extend_from_slice(&other);
+    let refused = ledger.run(&args);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains(ID), "{}", refused.stderr);
+    assert_eq!(ledger.head(), head);
+
+    const FILE_ID: &str = "66666666-7777-4888-9999-000000000000";
+    let lines = "{\"event\":\"UserRegistered\",\"on\":\"2026-02-02\",\"user\":\"f1@contoso.com\"}\n{\"event\":\"UserRegistered\",\"on\":\"2026-02-02\",\"user\":\"f2@contoso.com\"}\n";
+    let mut file_args = ACTOR.to_vec();
+    file_args.extend(["append", "--file", "-", "--command-id", FILE_ID]);
+    let stored = ledger.run_with(&file_args, Some(lines));
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    let retried = ledger.run_with(&file_args, Some(lines));
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    assert!(
+        retried.stdout.starts_with(&format!(
+            "already recorded as sequences 2..3 under command {FILE_ID}; nothing appended"
+        )),
+        "{}",
+        retried.stdout
+    );
+    let changed = ledger.run_with(&file_args, Some(&lines.replace("f2@", "f3@")));
+    assert_eq!(changed.code, 2, "{}", changed.stderr);
+    assert!(changed.stderr.contains(FILE_ID), "{}", changed.stderr);
+    assert_eq!(ledger.run(&["verify"]).code, 0);
+}

@@ -42,8 +42,8 @@ use benefit_projections::{
     RebuildReport, RederiveFinding,
 };
 use benefit_store::{
-    ActedEvent, AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
-    SledStore, Staging, StoreError, VerifyReport,
+    ActedEvent, AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events,
+    ProjectionStore, SledStore, Staging, StoreError, StoredCommand, VerifyReport,
 };
 use uuid::Uuid;
 
@@ -342,11 +342,14 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     /// the commands before it; the first refusal ends the batch with
     /// [`AppError::Refused`] naming the command's index, and nothing is
     /// appended (R41). When all are accepted, their events are appended
-    /// under one command id in one atomic append that also updates the
-    /// projections and their checkpoint (one transaction, one flush). Each
-    /// event keeps its own actor, so a batch whose
-    /// commands name several actors (an import of an export) is still one
-    /// atomic append.
+    /// under one command id in one atomic append, then the documents catch
+    /// up. Each event keeps its own actor, so a batch whose commands name
+    /// several actors (an import of an export) is still one atomic append.
+    ///
+    /// A command id given in `options` is looked up **before** deciding: a
+    /// retry of a batch the log already holds answers what was stored
+    /// ([`Recorded::repeat`]) without deciding it again, and the same id
+    /// with other commands is refused ([`benefit_store::StoreError::CommandIdReused`]).
     pub fn record_with(
         &mut self,
         commands: Vec<Command>,
@@ -354,6 +357,12 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     ) -> Result<Recorded, AppError> {
         if commands.is_empty() {
             return Err(AppError::Empty);
+        }
+        let fingerprint = options.command_id.map(|_| commands_fingerprint(&commands));
+        if let (Some(id), Some(fingerprint)) = (options.command_id, fingerprint) {
+            if let Some(stored) = self.store.find_command(&id)? {
+                return self.already_recorded(id, stored, fingerprint);
+            }
         }
         let head = self.store.head()?;
         let loaded = self.take_state(head.seq)?;
@@ -379,6 +388,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         let request = AppendRequest {
             command_id,
             expected: head.seq,
+            fingerprint,
             stream_heads: Default::default(),
             events: events
                 .iter()
@@ -432,6 +442,41 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         let appended = staged.commit()?;
         let committed = projections.commit_staged(appended.first - 1, appended.last, writes);
         Ok((appended, committed.is_ok()))
+    }
+
+    /// The answer to a retry: the batch the log holds under `id`, if the
+    /// commands are the ones it was recorded from.
+    fn already_recorded(
+        &self,
+        id: Uuid,
+        stored: StoredCommand,
+        fingerprint: ChainHash,
+    ) -> Result<Recorded, AppError> {
+        if stored.fingerprint != fingerprint {
+            return Err(AppError::Store(StoreError::CommandIdReused {
+                command_id: id,
+            }));
+        }
+        let appended = stored.appended;
+        let mut events = Vec::new();
+        for (index, record) in self.store.read_from(appended.first).enumerate() {
+            let record = record?;
+            if record.seq > appended.last {
+                break;
+            }
+            events.push(RecordedEvent {
+                index,
+                seq: record.seq,
+                actor: record.actor,
+                event: record.event,
+            });
+        }
+        Ok(Recorded {
+            command_id: id,
+            events,
+            appended: Some(appended),
+            dry_run: false,
+        })
     }
 
     /// The state to decide on, taken out of the ledger: a refusal or a dry
@@ -529,6 +574,28 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, AppError> {
         Ok(Projections::new(&self.store).rebuild(mode)?)
     }
+}
+
+/// What a retry under the same command id must match: a SHA-256 of every
+/// command as given (who, when, what, keys whole), so that a retry is
+/// recognised before it is decided. A key's `Debug` is masked (R3), so each
+/// command's keys are hashed whole beside it; the hash is stored, the keys
+/// never are.
+fn commands_fingerprint(commands: &[Command]) -> ChainHash {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    let mut part = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    part(b"commands v1");
+    for command in commands {
+        part(format!("{command:?}").as_bytes());
+        for key in command.keys() {
+            part(key.reveal().as_bytes());
+        }
+    }
+    ChainHash(hasher.finalize().into())
 }
 
 /// The command id of a batch decided at `head`: a UUID v5 of the head

@@ -197,3 +197,32 @@ fn a_failed_log_commit_appends_nothing() {
     ledger.record(commands(&[ADD_USER])).expect("appends go on");
     assert_rebuild_finds_nothing(&ledger, 3);
 }
+
+/// A retry under the same command id is answered from the log before it is
+/// decided: a redemption that the rules would now refuse (its key is used,
+/// R6) is still the stored batch; other commands under the id are refused.
+#[test]
+fn a_retry_is_looked_up_before_it_is_decided() {
+    use benefit_app::RecordOptions;
+    let mut ledger = Ledger::over(benefit_store::MemoryStore::new(clock()));
+    let id = uuid::Uuid::from_u128(7);
+    let with_id = || RecordOptions {
+        command_id: Some(id),
+        ..RecordOptions::default()
+    };
+    let first = ledger
+        .record_with(commands(&[GRANT, REDEEM]), with_id())
+        .expect("accepted");
+    let again = ledger
+        .record_with(commands(&[GRANT, REDEEM]), with_id())
+        .expect("a repeat");
+    assert!(again.repeat());
+    assert_eq!(again.events, first.events);
+    match ledger.record_with(commands(&[GRANT_2]), with_id()) {
+        Err(AppError::Store(StoreError::CommandIdReused { command_id })) => {
+            assert_eq!(command_id, id)
+        }
+        other => panic!("expected the reuse to be refused, got {other:?}"),
+    }
+    assert_rebuild_finds_nothing(&ledger, 2);
+}

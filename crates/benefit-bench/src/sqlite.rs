@@ -55,7 +55,7 @@ use benefit_store::staging::{check_size, repeat_of, stage_records, StagedBatch};
 use benefit_store::verify::ChainVerifier;
 use benefit_store::{
     AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events, ProjectionStore,
-    StagedAppend, Staging, StoreError, StoredEvent, SystemClock, VerifyReport,
+    StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, SystemClock, VerifyReport,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
@@ -339,8 +339,15 @@ impl EventStore for SqliteStore {
         })))
     }
 
-    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError> {
-        Ok(command_entry(&lock(&self.connection), command_id)?.map(|(appended, _)| appended))
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError> {
+        Ok(
+            command_entry(&lock(&self.connection), command_id)?.map(|(appended, fingerprint)| {
+                StoredCommand {
+                    appended,
+                    fingerprint,
+                }
+            }),
+        )
     }
 
     fn head(&self) -> Result<Digest, StoreError> {

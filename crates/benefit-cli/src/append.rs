@@ -337,7 +337,15 @@ pub fn print_recorded(
     let summary = if recorded.dry_run {
         format!("dry run: would append {count} {plural} ({range}); nothing was appended")
     } else if recorded.repeat() {
-        format!("already appended under command {}: {count} {plural} ({range}); nothing new was appended", recorded.command_id)
+        let recorded_as = if first == last {
+            format!("sequence {first}")
+        } else {
+            format!("sequences {first}..{last}")
+        };
+        format!(
+            "already recorded as {recorded_as} under command {}; nothing appended",
+            recorded.command_id
+        )
     } else {
         format!("appended {count} {plural} ({range})")
     };

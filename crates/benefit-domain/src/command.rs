@@ -97,3 +97,20 @@ pub enum Action {
         to: UserName,
     },
 }
+
+impl Command {
+    /// Every product key the command names, in order: what a fingerprint of
+    /// the command must cover, since a key's `Debug` is masked (R3).
+    pub fn keys(&self) -> Vec<&ProductKey> {
+        match &self.action {
+            Action::GrantBenefit {
+                provides: Provision::Keys(keys),
+                ..
+            } => keys.iter().map(|k| &k.key).collect(),
+            Action::RedeemKey { key, .. }
+            | Action::AddLicenses { key, .. }
+            | Action::ExtendEndDate { key, .. } => vec![key],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -422,7 +422,8 @@ pub fn a_staged_append_writes_nothing_until_committed<S: EventStore>(store: &S) 
     assert_eq!(
         store
             .find_command(&staged_request.command_id)
-            .expect("lookup"),
+            .expect("lookup")
+            .map(|c| c.appended),
         Some(Appended {
             repeat: true,
             ..appended

@@ -47,6 +47,6 @@ pub use record::StoredEvent;
 pub use sled_store::{sled_config, SledStore};
 pub use store::{
     ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, StagedAppend, Staging,
-    BATCH_EVENTS_MAX,
+    StoredCommand, BATCH_EVENTS_MAX,
 };
 pub use verify::{Break, BreakKind, VerifyReport};

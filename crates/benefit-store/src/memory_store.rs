@@ -16,7 +16,7 @@ use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
 use crate::{
     AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
-    StagedAppend, Staging, StoreError, StoredEvent, VerifyReport,
+    StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport,
 };
 
 /// A failure to inject into a [`MemoryStore`].
@@ -178,11 +178,14 @@ impl EventStore for MemoryStore {
         })))
     }
 
-    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError> {
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError> {
         Ok(lock(&self.log)
             .commands
             .get(command_id)
-            .map(|(a, _)| Appended { repeat: true, ..*a }))
+            .map(|(a, fingerprint)| StoredCommand {
+                appended: Appended { repeat: true, ..*a },
+                fingerprint: *fingerprint,
+            }))
     }
 
     fn head(&self) -> Result<Digest, StoreError> {

