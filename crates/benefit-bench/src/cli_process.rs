@@ -89,9 +89,18 @@ pub fn measure(dir: &Path, prepared: &Prepared) -> BenchResult<Option<CliFigures
         appends.push(time(&binary, &append(redemption))?);
         audits.push(time(&binary, &audit)?);
     }
+    let once = |args: &[&str]| -> BenchResult<f64> {
+        let mut all = vec!["--ledger".to_owned(), ledger.clone()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        Ok(time(&binary, &all)?.as_secs_f64() * 1e3)
+    };
+    let as_of = (prepared.events * 9 / 10).to_string();
     Ok(Some(CliFigures {
         append_median_ms: Latencies::new(appends).median(),
         audit_median_ms: Latencies::new(audits).median(),
         runs: rest.len(),
+        verify_ms: once(&["verify"])?,
+        as_of_ms: once(&["report", "subscriptions", "--as-of-seq", &as_of])?,
+        rebuild_ms: once(&["rebuild"])?,
     }))
 }

@@ -24,6 +24,20 @@ pub struct Run {
     pub audit: Option<Latencies>,
     /// The whole subscriptions report; `None` where the engine has none.
     pub subscriptions_report: Option<Latencies>,
+    /// Verify and as-of, through the shell; `None` where the engine has no
+    /// shell (raw sled).
+    pub passes: Option<Passes>,
+}
+
+/// The long passes over the log, through the shell.
+pub struct Passes {
+    /// `Ledger::verify`: the chain, the journal's entries, R40.
+    pub verify: Duration,
+    /// The events it walked.
+    pub verified_events: u64,
+    /// The subscriptions report as of 90% of the head (a fold from the
+    /// start of the log to there).
+    pub as_of: Duration,
 }
 
 /// What the replay child prints, as one line of JSON.
@@ -68,6 +82,7 @@ impl Run {
             commands: Latencies::new(commands),
             audit: Some(Latencies::new(audits)),
             subscriptions_report: Some(Latencies::new(reports)),
+            passes: None,
         })
     }
 }

@@ -8,12 +8,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use benefit_app::{Ledger, RecordOptions};
-use benefit_projections::{Persisted, Projections};
+use benefit_app::{Ledger, RecordOptions, View};
+use benefit_projections::{reports, Persisted, Projections};
 use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
 use uuid::Uuid;
 
-use crate::engine::{ReplayRun, Run};
+use crate::engine::{Passes, ReplayRun, Run};
 use crate::measure::peak_rss_kib;
 use crate::workload::Prepared;
 use crate::BenchResult;
@@ -56,7 +56,37 @@ where
     }
 
     let docs = Persisted(ledger.store());
-    Run::with_reports(import, samples, &docs, prepared)
+    let mut run = Run::with_reports(import, samples, &docs, prepared)?;
+    run.passes = Some(passes(ledger, prepared)?);
+    Ok(run)
+}
+
+/// Times `verify` (the chain, the journal's entries and R40) and the
+/// subscriptions report as of 90% of the head, through the shell.
+fn passes<S>(ledger: &Ledger<S>, prepared: &Prepared) -> BenchResult<Passes>
+where
+    S: EventStore + ProjectionStore + Sync,
+{
+    let start = Instant::now();
+    let verified = ledger.verify(None)?;
+    let verify = start.elapsed();
+    if !verified.findings.is_empty() {
+        return Err("verify found outcomes that do not re-derive".into());
+    }
+    let at = verified.report.head.seq * 9 / 10;
+    let start = Instant::now();
+    let rows = ledger.report(View::AsOfSequence(at), |docs| {
+        reports::subscriptions(docs, prepared.report_date)
+    })?;
+    let as_of = start.elapsed();
+    if rows.is_empty() {
+        return Err("the subscriptions report as of 90% of the head is empty".into());
+    }
+    Ok(Passes {
+        verify,
+        verified_events: verified.report.events,
+        as_of,
+    })
 }
 
 /// Rebuilds every projection of the sled ledger in `dir`: see

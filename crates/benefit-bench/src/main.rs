@@ -173,6 +173,11 @@ fn bench(args: &Args) -> BenchResult<()> {
             audit_ms: run.audit.map(|l| l.median()),
             subscriptions_report_ms: run.subscriptions_report.map(|l| l.median()),
             disk_bytes_per_event: disk as f64 / prepared.events as f64,
+            verify_events_per_s: run
+                .passes
+                .as_ref()
+                .map(|p| rate(p.verified_events, p.verify)),
+            as_of_ms: run.passes.as_ref().map(|p| p.as_of.as_secs_f64() * 1e3),
         });
     }
     let cli = cli_process::measure(&root.join(Engine::Ledger.name()), &prepared)?;

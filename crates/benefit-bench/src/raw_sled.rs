@@ -115,6 +115,7 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
         commands: Latencies::new(samples),
         audit: None,
         subscriptions_report: None,
+        passes: None,
     })
 }
 
