@@ -245,3 +245,29 @@ fn no_key_is_shown_whole_in_errors_about_it() {
     ));
     assert!(!crate::shows_a_whole_key("key *****-*****-*****-*****-UVWXY, hash 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"));
 }
+
+/// Issue 13: `acknowledged-head` carries a checksum. A single-bit flip
+/// anywhere in it (every seventh bit, to keep the test short) is refused
+/// with exit 3 naming the file and saying what to do, instead of turning
+/// the truncation check off; the whole file is accepted again.
+#[test]
+fn exit_3_when_the_acknowledged_head_is_damaged() {
+    let ledger = TempLedger::with_a_subscription();
+    let path = ledger.path.join("acknowledged-head");
+    let original = std::fs::read(&path).expect("an append writes the acknowledged head");
+    for bit in (0..original.len() * 8).step_by(7) {
+        let mut flipped = original.clone();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        std::fs::write(&path, &flipped).expect("write");
+        let output = ledger.run(&["report", "subscriptions"]);
+        assert_eq!(output.code, 3, "bit {bit}: {}", output.stderr);
+        assert!(
+            output.stderr.contains("acknowledged head")
+                && output.stderr.contains("verify --digest"),
+            "bit {bit}: {}",
+            output.stderr
+        );
+    }
+    std::fs::write(&path, &original).expect("restore");
+    assert_eq!(ledger.run(&["report", "subscriptions"]).code, 0);
+}

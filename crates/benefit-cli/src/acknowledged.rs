@@ -11,6 +11,12 @@
 //! missing or stale file (a crash between the flush and this write, an
 //! append by another program) only weakens the check; it never refuses a
 //! sound ledger.
+//!
+//! The file carries a checksum (issue 13): `SEQ:HASH`, then a line `check
+//! HEX`, the first 16 hex digits of a SHA-256 of the first line. A damaged
+//! file (48 of 56 single-bit flips used to read as no file at all, which
+//! turned the check off) is refused with exit 3 and told what to do. A file
+//! of one digest line alone is one an older program wrote, and is read.
 
 use std::path::Path;
 
@@ -33,11 +39,19 @@ pub fn record(ledger: &Ledger) {
     let _ = write(ledger.path(), &head);
 }
 
+/// The checksum of a digest line.
+fn checksum(line: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(format!("acknowledged-head v1\n{line}").as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn write(dir: &Path, head: &Digest) -> std::io::Result<()> {
     use std::io::Write;
     let temporary = dir.join(format!("{FILE}.tmp"));
     let mut file = std::fs::File::create(&temporary)?;
-    writeln!(file, "{head}")?;
+    let line = head.to_string();
+    writeln!(file, "{line}\ncheck {}", checksum(&line))?;
     file.sync_all()?;
     std::fs::rename(&temporary, dir.join(FILE))
 }
@@ -46,12 +60,12 @@ fn write(dir: &Path, head: &Digest) -> std::io::Result<()> {
 /// another record there (exit 3).
 pub fn check(ledger: &Ledger) -> Result<(), Failure> {
     let path = ledger.path().join(FILE);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(());
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(damaged(&path, &format!("it cannot be read: {e}"))),
     };
-    let Ok(acknowledged) = text.trim().parse::<Digest>() else {
-        return Ok(());
-    };
+    let acknowledged = parse(&text).map_err(|why| damaged(&path, why))?;
     let head = ledger.head()?;
     let lost = head.seq < acknowledged.seq;
     let replaced = head.seq == acknowledged.seq && head.hash != acknowledged.hash;
@@ -67,4 +81,34 @@ pub fn check(ledger: &Ledger) -> Result<(), Failure> {
     )
     .detail("every event up to the log's end is proven by the hash chain; events after it are lost here")
     .detail(format!("restore the ledger directory from a backup copy and check the copy with `benefit-ledger verify --digest {acknowledged}`")))
+}
+
+/// The digest a file holds, if it is whole.
+fn parse(bytes: &[u8]) -> Result<Digest, &'static str> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "it is not text")?;
+    let mut lines = text.lines();
+    let line = lines.next().ok_or("it is empty")?;
+    let digest = line
+        .parse::<Digest>()
+        .map_err(|_| "its first line is not a digest")?;
+    match (lines.next(), lines.next()) {
+        // Written by a program before the checksum.
+        (None, _) => Ok(digest),
+        (Some(check), None) if check.strip_prefix("check ") == Some(checksum(line).as_str()) => {
+            Ok(digest)
+        }
+        _ => Err("its checksum does not match"),
+    }
+}
+
+fn damaged(path: &Path, why: &str) -> Failure {
+    Failure::new(
+        Exit::Unusable,
+        format!(
+            "the acknowledged head {} is damaged: {why}",
+            path.display()
+        ),
+    )
+    .detail("it guards against a log that lost acknowledged events, so nothing is read or appended while it is damaged")
+    .detail("move the file aside, then run `benefit-ledger verify --digest SEQ:HASH` with the last head an append printed: if it passes, the log holds everything acknowledged, and the next append writes the file again")
 }
