@@ -245,15 +245,78 @@ pub enum View {
     AsOfSequence(u64),
 }
 
-/// What [`Ledger::verify`] found: the log's walk, and every stored outcome
-/// the rules would not produce (R40). The ledger is sound when `findings`
-/// is empty.
+/// What [`Ledger::verify`] found: the log's walk, every stored outcome the
+/// rules would not produce from its stored inputs (R40), and the first
+/// event that does not follow from the log before it. The ledger is sound
+/// when `findings` is empty and `redecided` is `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     /// The store's walk of the chain, the sequences and the indexes.
     pub report: VerifyReport,
     /// End-date events whose stored outcome does not re-derive.
     pub findings: Vec<RederiveFinding>,
+    /// The first event that, decided again on the decision state folded
+    /// from the log before it, is refused or gives another event: its
+    /// stored inputs (old end, seats, days left, key seats) came from
+    /// somewhere else than the log, such as a forged state document.
+    pub redecided: Option<RedecideFinding>,
+}
+
+/// An event that does not follow from the log before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedecideFinding {
+    /// Its sequence.
+    pub seq: u64,
+    /// Its type.
+    pub event: String,
+    /// What deciding it again gave, in words (keys masked).
+    pub problem: String,
+}
+
+/// Decides every event of the log again, in order, on the state folded from
+/// the events before it, and names the first that the rules refuse or that
+/// comes out otherwise. Linear in the log, with the whole state in memory.
+pub fn redecide_all(store: &dyn EventStore) -> Result<Option<RedecideFinding>, AppError> {
+    let mut state = State::default();
+    for record in store.read_from(1) {
+        let record = record?;
+        let command = Command::recorded(&record.event, &record.actor);
+        let problem = match decide(&state, command) {
+            Ok(events) if events.len() == 1 && events[0] == record.event => None,
+            Ok(events) => Some(differs(&record.event, &events)),
+            Err(refusal) => Some(format!(
+                "the rules refuse it on the log before it: {refusal}"
+            )),
+        };
+        if let Some(problem) = problem {
+            return Ok(Some(RedecideFinding {
+                seq: record.seq,
+                event: record.event.event_type().to_string(),
+                problem,
+            }));
+        }
+        state = evolve(state, &record.event);
+    }
+    Ok(None)
+}
+
+/// How a stored event differs from the one the rules give, in words.
+fn differs(stored: &Event, decided: &[Event]) -> String {
+    let ends = |e: &Event| match end_change(e) {
+        Some((Some(old), new)) => format!("end {old} -> {new}"),
+        Some((None, new)) => format!("end {new}"),
+        None => e.event_type().to_string(),
+    };
+    let given: Vec<String> = decided.iter().map(ends).collect();
+    format!(
+        "stored with {}, but the log before it gives {}",
+        ends(stored),
+        if given.is_empty() {
+            "no event".to_owned()
+        } else {
+            given.join(", ")
+        }
+    )
 }
 
 /// One ledger, open: a log and its derived documents, on any backend of the
@@ -566,7 +629,12 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
             None => self.store.verify()?,
         };
         let findings = Projections::new(&self.store).rederive_all()?;
-        Ok(Verified { report, findings })
+        let redecided = redecide_all(&self.store)?;
+        Ok(Verified {
+            report,
+            findings,
+            redecided,
+        })
     }
 
     /// Recomputes the projections from the log and compares them with the

@@ -226,3 +226,58 @@ fn a_retry_is_looked_up_before_it_is_decided() {
     }
     assert_rebuild_finds_nothing(&ledger, 2);
 }
+
+/// Issue 13: a forged decision-state document (a subscription's end moved a
+/// year on, under the store) feeds the next extension; the event is stored
+/// with inputs and outcome that agree with each other (R40 passes), but
+/// `verify` decides every event again on the state the log itself gives and
+/// names that sequence.
+#[test]
+fn verify_names_the_event_a_forged_state_document_fed() {
+    use benefit_projections::docs::{decode_document, encode_document};
+    use benefit_store::{EventStore, ProjectionStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("l");
+    {
+        let mut ledger = Ledger::create_or_open(&path, clock()).expect("open");
+        ledger
+            .record(commands(&[GRANT, REDEEM, GRANT_2]))
+            .expect("accepted");
+        let verified = ledger.verify(None).expect("verify");
+        assert_eq!((verified.findings.len(), verified.redecided), (0, None));
+        let store = ledger.store();
+        let key = "state/sub/s1";
+        let bytes = store
+            .projection_get(key)
+            .expect("get")
+            .expect("the subscription's state");
+        let mut forged: benefit_domain::Subscription =
+            decode_document(key, &bytes).expect("decodes");
+        forged.end = forged.end + chrono::Months::new(12);
+        let head = store.head().expect("head").seq;
+        let writes = [(key.to_owned(), encode_document(&forged))].into();
+        store
+            .projection_commit(head, head, writes)
+            .expect("forged under the store");
+    }
+    let mut ledger = Ledger::open_existing(&path, clock()).expect("reopens");
+    ledger
+        .record(commands(&[EXTEND]))
+        .expect("decided on the forged state");
+    let verified = ledger.verify(None).expect("verify");
+    assert!(
+        verified.findings.is_empty(),
+        "inputs and outcome agree: {:?}",
+        verified.findings
+    );
+    let finding = verified.redecided.expect("the forged input is found");
+    assert_eq!(
+        (finding.seq, finding.event.as_str()),
+        (4, "EndDateExtended")
+    );
+    assert!(
+        finding.problem.contains("but the log before it gives end"),
+        "{}",
+        finding.problem
+    );
+}

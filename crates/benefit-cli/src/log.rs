@@ -179,11 +179,25 @@ pub fn run_verify(
         }
         return Err(failure);
     }
+    if let Some(finding) = &verified.redecided {
+        return Err(Failure::new(
+            Exit::Unusable,
+            format!(
+                "ledger failed verification: sequence {} {} does not follow from the log before it",
+                finding.seq, finding.event
+            ),
+        )
+        .detail(finding.problem.clone())
+        .detail("its stored inputs came from somewhere else than the log (a forged or damaged projection document, say); every event before it follows from the log"));
+    }
     let report = verified.report;
-    let mut lines = vec![format!(
-        "verified: {} events in {} streams; hash chain, sequences and indexes intact; every stored end date re-derives (R40)",
-        report.events, report.streams
-    )];
+    let mut lines = vec![
+        format!(
+            "verified: {} events in {} streams; hash chain, sequences and indexes intact; every stored end date re-derives (R40); every event follows from the log before it",
+            report.events, report.streams
+        ),
+        "the persisted reports were not compared with a fresh fold: `benefit-ledger rebuild` does that".to_owned(),
+    ];
     if let Some(digest) = &args.digest {
         lines.push(format!(
             "digest {digest} matches: the history up to sequence {} is unchanged",

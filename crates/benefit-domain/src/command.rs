@@ -114,3 +114,59 @@ impl Command {
         }
     }
 }
+
+impl Command {
+    /// The command a recorded event answers: who asked (the event's actor),
+    /// on which date, and what. `verify` decides it again on the state the
+    /// log gives before the event, so that an event whose stored inputs
+    /// came from forged state is found (issue 13).
+    pub fn recorded(event: &benefit_events::Event, actor: &benefit_events::Actor) -> Self {
+        use benefit_events::Event;
+        let action = match event {
+            Event::BenefitGranted(e) => Action::GrantBenefit {
+                benefit: e.benefit.clone(),
+                product: e.product.clone(),
+                offer: e.offer,
+                benefit_type: e.benefit_type,
+                expires: e.expires,
+                provides: e.provides.clone(),
+            },
+            Event::UserRegistered(e) => Action::RegisterUser {
+                user: e.user.clone(),
+                guest: e.guest,
+            },
+            Event::KeyRedeemed(e) => Action::RedeemKey {
+                subscription: e.subscription.clone(),
+                key: e.key.clone(),
+            },
+            Event::LicensesAdded(e) => Action::AddLicenses {
+                subscription: e.subscription.clone(),
+                key: e.key.clone(),
+            },
+            Event::EndDateExtended(e) => Action::ExtendEndDate {
+                subscription: e.subscription.clone(),
+                key: e.key.clone(),
+            },
+            Event::CreditAssigned(e) => Action::AssignCredit {
+                benefit: e.benefit.clone(),
+                user: e.user.clone(),
+            },
+            Event::CreditUnassigned(e) => Action::UnassignCredit {
+                benefit: e.benefit.clone(),
+                user: e.user.clone(),
+            },
+            Event::CreditTransferred(e) => Action::TransferCredit {
+                benefit: e.benefit.clone(),
+                to: e.to.clone(),
+            },
+        };
+        Self {
+            actor: Some(ClaimedActor {
+                user: actor.user.clone(),
+                role: actor.role.as_str().to_owned(),
+            }),
+            on: event.on(),
+            action,
+        }
+    }
+}
