@@ -11,9 +11,9 @@
 //! every tree but the current generation's. So a catch-up never folds over
 //! documents a reset meant to remove (issue 11: the old order, checkpoint
 //! first and documents after, let a catch-up from 0 fold over what was
-//! left, and a re-redeem duplicated keys). Dropping a tree is also far
-//! cheaper than removing its keys one by one: a quarter of a replay's time
-//! went to the reset (measured, `docs/performance.md`).
+//! left, and a re-redeem duplicated keys). The old tree is emptied in
+//! batches before it is dropped: `drop_tree` of a full tree brought all its
+//! pages into memory (`docs/performance.md`).
 
 use std::collections::BTreeMap;
 use std::sync::PoisonError;
@@ -179,12 +179,37 @@ impl ProjectionStore for SledStore {
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
             .map_err(|e| StoreError::backend("switching to the next projections", e))?;
         self.documents_flush()?;
-        *current = fresh;
+        let stale = std::mem::replace(&mut *current, fresh);
         drop(current);
+        clear_in_batches(&stale)?;
+        drop(stale);
         self.db
             .drop_tree(tree_name(old))
             .map_err(|e| StoreError::backend("dropping old projections", e))?;
         self.documents_flush()
+    }
+}
+
+/// How many keys one write removes from a stale documents tree.
+const CLEAR_BATCH_KEYS: usize = 10_000;
+
+/// Empties a stale documents tree a batch of keys at a time, before it is
+/// dropped: sled's `drop_tree` of a full tree brought all its pages into
+/// memory (a 1 000 000-event replay peaked at 1.6 GiB, measured), while
+/// removing the keys in batches keeps the memory of one batch.
+fn clear_in_batches(tree: &sled::Tree) -> Result<(), StoreError> {
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut removed = 0;
+        for key in tree.iter().keys().take(CLEAR_BATCH_KEYS) {
+            batch.remove(key.map_err(|e| StoreError::backend("clearing old projections", e))?);
+            removed += 1;
+        }
+        if removed == 0 {
+            return Ok(());
+        }
+        tree.apply_batch(batch)
+            .map_err(|e| StoreError::backend("clearing old projections", e))?;
     }
 }
 

@@ -76,6 +76,8 @@ pub struct SledStore {
     meta: sled::Tree,
     clock: Box<dyn Clock>,
     append_lock: Mutex<()>,
+    /// sled's data file, kept open to `fsync` it after every flush.
+    data_file: fs::File,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -135,6 +137,17 @@ impl SledStore {
         };
         let meta = open(TREE_META)?;
         let documents = open(&documents::tree_name(documents::generation(&meta)?))?;
+        let data_path = path.join(SLED_DATA_FILE);
+        let data_file = fs::File::open(&data_path).map_err(|source| StoreError::Io {
+            action: "opening the ledger's data file",
+            path: data_path,
+            source,
+        })?;
+        if create {
+            // The data file may be new: its directory entry must reach the
+            // disk too.
+            sync_dir(path)?;
+        }
         let store = Self {
             path: path.to_path_buf(),
             journal: open(TREE_JOURNAL)?,
@@ -143,6 +156,7 @@ impl SledStore {
             db,
             clock,
             append_lock: Mutex::new(()),
+            data_file,
         };
         store.check_layout(create)?;
         store.drop_stale_document_trees()?;
@@ -306,11 +320,19 @@ impl SledStore {
         Ok(())
     }
 
+    /// sled's flush, then an `fsync` of its data file: sled 0.34 writes with
+    /// `sync_file_range`, which does not flush a drive's volatile write
+    /// cache (sled#1351, #1452), so an acknowledged append would not survive
+    /// a power loss on such a drive (issue 13, `docs/storage.md`).
     fn flush(&self) -> Result<(), StoreError> {
         self.db
             .flush()
-            .map(|_| ())
-            .map_err(|e| StoreError::backend("flushing to disk", e))
+            .map_err(|e| StoreError::backend("flushing to disk", e))?;
+        self.data_file.sync_all().map_err(|source| StoreError::Io {
+            action: "syncing the ledger's data file to disk",
+            path: self.path.join(SLED_DATA_FILE),
+            source,
+        })
     }
 
     /// The command entry of `id`, if the log holds one.
@@ -581,6 +603,16 @@ fn open_error(path: &Path, error: sled::Error) -> StoreError {
 fn read_pid(path: &Path) -> Option<u32> {
     let text = fs::read_to_string(path.join(PID_FILE)).ok()?;
     text.trim().parse().ok()
+}
+
+fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    fs::File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|source| StoreError::Io {
+            action: "syncing the ledger directory to disk",
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
