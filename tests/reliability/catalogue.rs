@@ -434,6 +434,7 @@ fn usage_rows() -> Vec<Row> {
         row("usage_unknown_subcommand", args(&["frobnicate"]), 2, &["frobnicate"]),
         row("usage_as_of_after_the_head", args(&["report", "audit", "--as-of-seq", "999"]), 2, &["--as-of-seq", "999"]),
         row("usage_a_stream_of_no_kind", args(&["log", "--stream", "tenant/x"]), 2, &["--stream"]),
+        row("usage_a_stream_that_does_not_exist", args(&["log", "--stream", "subscription/nope"]), 2, &["has no stream subscription/nope"]),
         row("usage_a_malformed_digest", args(&["verify", "--digest", "12:xyz"]), 2, &["--digest"]),
         row("usage_a_command_id_reused_for_other_events", append(&["user-registered", "--user", "eve@contoso.com", "--on", "2026-03-01", "--command-id", USED_COMMAND_ID]), 2, &["already used for a different batch"]),
         row("usage_a_command_id_that_is_no_uuid", append(&["user-registered", "--user", "eve@contoso.com", "--command-id", "12345"]), 2, &["--command-id"]),

@@ -125,6 +125,13 @@ pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result
         .log(stream.as_ref())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failure::from(benefit_app::AppError::from(e)))?;
+    if let (Some(stream), true) = (&stream, records.is_empty()) {
+        // Issue 14: a stream that does not exist is a usage error, not an
+        // empty table that reads like a stream with no events.
+        return Err(Failure::usage(format!(
+            "--stream: the ledger has no stream {stream}; `benefit-ledger log` lists every event with its stream"
+        )));
+    }
     match args.format {
         LogFormat::Jsonl => write_lines(out, records.iter().map(log_line)),
         LogFormat::Table => {

@@ -95,7 +95,8 @@ pub fn render<R: Row>(rows: &[R], format: Format, out: &mut dyn Write) -> Result
             let encode = |e: csv::Error| Failure::usage(format!("encoding CSV: {e}"));
             writer.write_record(R::CSV).map_err(encode)?;
             for row in rows {
-                writer.write_record(row.csv()).map_err(encode)?;
+                let cells = row.csv().into_iter().map(spreadsheet_safe);
+                writer.write_record(cells).map_err(encode)?;
             }
             let bytes = writer
                 .into_inner()
@@ -106,6 +107,39 @@ pub fn render<R: Row>(rows: &[R], format: Format, out: &mut dyn Write) -> Result
     // A closed standard output (a pipe into `head`) ends the report quietly.
     let _ = out.write_all(text.as_bytes());
     Ok(())
+}
+
+/// A CSV cell made safe to open in a spreadsheet (OWASP's advice on CSV
+/// injection): a cell that begins with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would be read as a formula, so it gets a leading `'`,
+/// which spreadsheets show as text and do not run. `docs/cli.md` documents
+/// the rule.
+fn spreadsheet_safe(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for risky in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(risky.to_owned()), format!("'{risky}"));
+        }
+        for plain in [
+            "contoso-e5",
+            "2026-01-15",
+            "12 x 25 / 100 = 3 months (R11)",
+            "",
+            "1200.00",
+        ] {
+            assert_eq!(spreadsheet_safe(plain.to_owned()), plain);
+        }
+    }
 }
 
 fn opt<T: ToString>(value: &Option<T>) -> String {

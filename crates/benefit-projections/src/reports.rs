@@ -37,13 +37,21 @@ pub struct SubscriptionRow {
 
 /// R20, R21: every subscription with its status on `on`, by id.
 pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, ProjectionError> {
+    // A subscription's keys are its audit records: one scan of them all,
+    // in key order (by subscription, then sequence), instead of one per
+    // subscription.
+    let mut keys: std::collections::HashMap<SubscriptionId, Vec<String>> =
+        std::collections::HashMap::new();
+    for record in audit_records(docs, "audit/")? {
+        let key = key_ref(record.event.key()).key;
+        keys.entry(record.event.subscription().clone())
+            .or_default()
+            .push(key);
+    }
     sub_views(docs)?
         .into_iter()
         .map(|v| {
-            let keys = audit_records(docs, &format!("audit/{}/", v.subscription))?
-                .iter()
-                .map(|r| key_ref(r.event.key()).key)
-                .collect();
+            let keys = keys.remove(&v.subscription).unwrap_or_default();
             Ok(SubscriptionRow {
                 expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
                 status: status_on(v.end, on),

@@ -35,17 +35,19 @@ pub(super) fn tree_name(n: u64) -> String {
 
 /// The current documents generation, as `meta` records it.
 pub(super) fn generation(meta: &sled::Tree) -> Result<u64, StoreError> {
-    let bytes = meta
-        .get(META_DOCUMENTS_GENERATION)
-        .map_err(|e| StoreError::backend("reading the documents generation", e))?;
+    stored_u64(meta, META_DOCUMENTS_GENERATION, "the documents generation")
+}
+
+/// A `u64` stored under `key` in `tree` (0 when absent).
+fn stored_u64(tree: &sled::Tree, key: &[u8], what: &'static str) -> Result<u64, StoreError> {
+    let bytes = tree
+        .get(key)
+        .map_err(|e| StoreError::backend("reading the projections' position", e))?;
     match bytes {
         None => Ok(0),
-        Some(b) => parse_u64(&b).ok_or_else(|| {
-            damaged(format!(
-                "the documents generation has {} bytes, not 8",
-                b.len()
-            ))
-        }),
+        Some(b) => {
+            parse_u64(&b).ok_or_else(|| damaged(format!("{what} has {} bytes, not 8", b.len())))
+        }
     }
 }
 
@@ -89,19 +91,11 @@ impl SledStore {
 
 impl ProjectionStore for SledStore {
     fn projection_checkpoint(&self) -> Result<u64, StoreError> {
-        let bytes = self
-            .documents()
-            .get(DOCUMENTS_CHECKPOINT)
-            .map_err(|e| StoreError::backend("reading the projection checkpoint", e))?;
-        match bytes {
-            None => Ok(0),
-            Some(b) => parse_u64(&b).ok_or_else(|| {
-                damaged(format!(
-                    "the projection checkpoint has {} bytes, not 8",
-                    b.len()
-                ))
-            }),
-        }
+        stored_u64(
+            &self.documents(),
+            DOCUMENTS_CHECKPOINT,
+            "the projection checkpoint",
+        )
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
