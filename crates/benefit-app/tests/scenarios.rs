@@ -1,6 +1,8 @@
 //! The scenario suite: every file in `tests/scenarios/` (JSON Lines in the
 //! import format) tells one story. Each is recorded into a fresh ledger line
-//! by line; its reports and audit trail are pinned as snapshots; the
+//! by line through `benefit_app::Ledger`, the path the CLI takes (issue 11:
+//! tests follow the production path); its reports and audit trail are
+//! pinned as snapshots; the
 //! persisted projections must equal a rebuild; and the projections as of
 //! every sequence must equal those the ledger had when it held only that
 //! many events. Adding a scenario is adding a file.
@@ -12,15 +14,14 @@
 
 use std::path::{Path, PathBuf};
 
+use benefit_app::{AppError, Ledger};
 use benefit_domain::jsonl::parse_line;
-use benefit_domain::{authorize, decide, evolve, ClaimedActor, State};
+use benefit_domain::ClaimedActor;
 use benefit_events::{parse_date, Date, UserName};
 use benefit_projections::{reports, DocMap, Docs, Projections, RebuildMode};
-use benefit_store::conformance::positioned;
-use benefit_store::{AppendRequest, AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
+use benefit_store::{AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios")
@@ -35,7 +36,7 @@ fn operator() -> ClaimedActor {
 
 struct Recorded {
     _dir: tempfile::TempDir,
-    store: SledStore,
+    ledger: Ledger<SledStore>,
     report_on: Vec<Date>,
     refusals: Vec<Value>,
     /// The persisted projections after each sequence, caught up then.
@@ -64,15 +65,12 @@ fn record(path: &Path) -> Recorded {
         .with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
         .single()
         .expect("valid instant");
-    let store = SledStore::open(
+    let mut ledger = Ledger::create_or_open(
         dir.path().join("ledger"),
         SteppingClock::new(start, TimeDelta::seconds(1)),
     )
     .expect("open ledger");
-    let projections = Projections::new(&store);
-    let (mut state, mut report_on, mut refusals, mut after_each) =
-        (State::default(), Vec::new(), Vec::new(), Vec::new());
-    let namespace = Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes());
+    let (mut report_on, mut refusals, mut after_each) = (Vec::new(), Vec::new(), Vec::new());
     for (index, line) in text.lines().enumerate() {
         let number = index as u64 + 1;
         let mut value: Value =
@@ -89,26 +87,9 @@ fn record(path: &Path) -> Recorded {
         let expect = value.as_object_mut().and_then(|o| o.remove("expect"));
         let command = parse_line(&value.to_string(), Some(&operator()), start.date_naive())
             .unwrap_or_else(|e| panic!("{name}:{number}: {e}"));
-        let actor = authorize(command.actor.as_ref());
-        match (decide(&state, command), expect) {
-            (Ok(events), None) => {
-                let head = store.head().expect("head").seq;
-                store
-                    .append(positioned(
-                        &store,
-                        AppendRequest::by(
-                            &actor.expect("accepted commands have an actor"),
-                            Uuid::new_v5(&namespace, &number.to_be_bytes()),
-                            head,
-                            events.clone(),
-                        ),
-                    ))
-                    .expect("append");
-                state = events.iter().fold(state, evolve);
-                projections.catch_up().expect("catch up");
-                after_each.push(all_docs(&store));
-            }
-            (Err(refusal), Some(expected)) => {
+        match (ledger.record(vec![command]), expect) {
+            (Ok(_), None) => after_each.push(all_docs(ledger.store())),
+            (Err(AppError::Refused { refusal, .. }), Some(expected)) => {
                 let expected = expected.as_str().expect("expect is text");
                 let message = refusal.to_string();
                 assert!(
@@ -117,15 +98,18 @@ fn record(path: &Path) -> Recorded {
                 );
                 refusals.push(json!({"line": number, "refusal": message}));
             }
-            (Ok(events), Some(expected)) => {
-                panic!("{name}:{number}: expected {expected}, got {events:?}")
+            (Ok(recorded), Some(expected)) => {
+                panic!(
+                    "{name}:{number}: expected {expected}, got {:?}",
+                    recorded.events
+                )
             }
-            (Err(refusal), None) => panic!("{name}:{number}: refused: {refusal}"),
+            (Err(error), _) => panic!("{name}:{number}: {error}"),
         }
     }
     Recorded {
         _dir: dir,
-        store,
+        ledger,
         report_on,
         refusals,
         after_each,
@@ -171,7 +155,7 @@ fn every_scenario_has_pinned_reports_and_audit_trail() {
     settings.set_prepend_module_to_snapshot(false);
     for path in scenarios() {
         let recorded = record(&path);
-        let projections = Projections::new(&recorded.store);
+        let projections = Projections::new(recorded.ledger.store());
         let current = projections.current().expect("current");
         let mut snapshot = reports_json(&current, &recorded.report_on);
         snapshot["refusals"] = json!(recorded.refusals);
@@ -188,12 +172,15 @@ fn every_scenario_has_pinned_reports_and_audit_trail() {
 fn persisted_projections_equal_a_rebuild_for_every_scenario() {
     for path in scenarios() {
         let recorded = record(&path);
-        let report = Projections::new(&recorded.store)
+        let report = Projections::new(recorded.ledger.store())
             .rebuild(RebuildMode::Check)
             .expect("rebuild");
         assert!(report.documents > 0, "{path:?}");
         assert_eq!(report.differences, vec![], "{path:?}");
-        assert_eq!(report.seq, recorded.store.head().expect("head").seq);
+        assert_eq!(
+            report.seq,
+            recorded.ledger.store().head().expect("head").seq
+        );
     }
 }
 
@@ -201,7 +188,7 @@ fn persisted_projections_equal_a_rebuild_for_every_scenario() {
 fn as_of_every_sequence_equals_the_ledger_that_had_only_that_many_events() {
     for path in scenarios() {
         let recorded = record(&path);
-        let projections = Projections::new(&recorded.store);
+        let projections = Projections::new(recorded.ledger.store());
         for (index, then) in recorded.after_each.iter().enumerate() {
             let seq = index as u64 + 1;
             let as_of = projections.as_of(AsOf::Sequence(seq)).expect("as of");
@@ -209,7 +196,7 @@ fn as_of_every_sequence_equals_the_ledger_that_had_only_that_many_events() {
         }
         assert_eq!(
             recorded.after_each.len() as u64,
-            recorded.store.head().expect("head").seq
+            recorded.ledger.store().head().expect("head").seq
         );
     }
 }
@@ -219,7 +206,7 @@ fn every_stored_outcome_of_every_scenario_rederives() {
     for path in scenarios() {
         let recorded = record(&path);
         assert_eq!(
-            Projections::new(&recorded.store)
+            Projections::new(recorded.ledger.store())
                 .rederive_all()
                 .expect("rederive"),
             vec![],
