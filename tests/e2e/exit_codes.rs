@@ -271,3 +271,27 @@ fn exit_3_when_the_acknowledged_head_is_damaged() {
     std::fs::write(&path, &original).expect("restore");
     assert_eq!(ledger.run(&["report", "subscriptions"]).code, 0);
 }
+
+/// Issue 14: `--version` also names the commit the binary was built from,
+/// when the build could tell (`commit unknown` otherwise).
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let output = crate::cli::run(&["--version"]);
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let line = output.stdout.trim();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        line.starts_with(&format!("benefit-ledger {version} (commit ")),
+        "{line}"
+    );
+    let commit = line
+        .trim_end_matches(')')
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{line}"
+    );
+}

@@ -27,7 +27,7 @@ fn digest(text: &str) -> Result<Digest, String> {
 #[derive(Debug, Parser)]
 #[command(
     name = "benefit-ledger",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BENEFIT_LEDGER_COMMIT"), ")"),
     after_help = "Example:\n  benefit-ledger demo\n  benefit-ledger --ledger ./ledger --actor ann@contoso.com --role global-admin \\\n    append --file history.jsonl\n  benefit-ledger --ledger ./ledger report subscriptions --on 2026-08-01\n\nExit codes: 0 ok, 1 refused by a rule, 2 malformed input or usage, 3 ledger unusable."
 )]
 pub struct Cli {
