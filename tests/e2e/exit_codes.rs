@@ -295,3 +295,26 @@ fn version_names_the_commit_it_was_built_from() {
         "{line}"
     );
 }
+
+/// Issue 14: completion scripts for four shells and the manual page, from
+/// the same grammar as the binary: each names the commands.
+#[test]
+fn completions_and_the_manual_page_name_every_command() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = crate::cli::run(&["completions", shell]);
+        assert_eq!(output.code, 0, "{shell}: {}", output.stderr);
+        for command in ["append", "report", "verify", "rebuild"] {
+            assert!(output.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    let unknown = crate::cli::run(&["completions", "tcsh"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    let man = crate::cli::run(&["man"]);
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH benefit-ledger"),
+        "{}",
+        &man.stdout[..man.stdout.len().min(200)]
+    );
+    assert!(man.stdout.contains("verify"));
+}

@@ -66,7 +66,7 @@ fn demo_without_a_ledger_uses_a_new_temporary_directory() {
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    let commands: [&[&str]; 21] = [
+    let commands: [&[&str]; 23] = [
         &[],
         &["append"],
         &["report"],
@@ -88,6 +88,8 @@ fn help_of_every_command_has_an_example() {
         &["verify"],
         &["rebuild"],
         &["demo"],
+        &["completions"],
+        &["man"],
     ];
     for command in commands {
         let mut args = command.to_vec();

@@ -89,6 +89,23 @@ pub enum Command {
         after_help = "Example:\n  cargo run -p benefit-cli -- demo\n  benefit-ledger demo --ledger /tmp/demo-ledger"
     )]
     Demo(DemoArgs),
+    /// Print a completion script for a shell.
+    #[command(
+        after_help = "Example:\n  benefit-ledger completions bash > ~/.local/share/bash-completion/completions/benefit-ledger\n  benefit-ledger completions zsh > ~/.zfunc/_benefit-ledger"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff).
+    #[command(
+        after_help = "Example:\n  benefit-ledger man > ~/.local/share/man/man1/benefit-ledger.1 && man benefit-ledger"
+    )]
+    Man,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// `append`.

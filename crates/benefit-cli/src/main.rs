@@ -21,6 +21,7 @@ mod demo;
 mod failure;
 mod log;
 mod report;
+mod shell;
 mod space;
 
 use std::io::Write;
@@ -114,6 +115,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Verify(args) => log::run_verify(&context, args, out),
         Command::Rebuild(args) => log::run_rebuild(&context, args, out),
         Command::Demo(args) => demo::run(&context, given.as_deref(), args, out),
+        Command::Completions(args) => shell::completions(args.shell, out),
+        Command::Man => shell::man(out),
     }
 }
 
