@@ -311,3 +311,85 @@ fn export_then_import_gives_the_same_history() {
         without_recorded_at(&original.run(&audit).stdout)
     );
 }
+
+/// Issue 14: `--as-of TIME` reports what the ledger knew at an instant (the
+/// events recorded at or before it), beside `--as-of-seq N`; a date means
+/// the end of that day in UTC, and a time before the first event gives
+/// empty reports, not an error.
+#[test]
+fn as_of_a_time_reports_what_the_ledger_knew_then() {
+    let ledger = TempLedger::new();
+    let append_at = |now: &str, args: &[&str]| {
+        let mut all = vec!["--ledger", ledger.arg()];
+        all.extend_from_slice(&crate::cli::ACTOR);
+        all.push("append");
+        all.extend_from_slice(args);
+        let output = crate::cli::run_with(&all, None, &[("BENEFIT_LEDGER_FAKE_NOW", now)]);
+        assert_eq!(output.code, 0, "{}", output.stderr);
+    };
+    append_at(
+        "2026-03-01T10:00:00Z",
+        &crate::cli::grant_args("b1", &["AAAAA-BBBBB-CCCCC-DDDDD-00100=100"]),
+    );
+    append_at(
+        "2026-03-02T10:00:00Z",
+        &[
+            "key-redeemed",
+            "--subscription",
+            "s1",
+            "--key",
+            "AAAAA-BBBBB-CCCCC-DDDDD-00100",
+            "--on",
+            "2026-03-02",
+        ],
+    );
+    let report = |as_of: &[&str]| {
+        let mut args = vec![
+            "report",
+            "subscriptions",
+            "--on",
+            "2026-04-01",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(as_of);
+        let output = ledger.run(&args);
+        assert_eq!(output.code, 0, "{as_of:?}: {}", output.stderr);
+        output.stdout
+    };
+    let none = report(&["--as-of-seq", "1"]);
+    assert_eq!(none.trim(), "[]", "the grant alone makes no subscription");
+    assert_eq!(
+        report(&["--as-of", "2026-03-01"]),
+        none,
+        "a date is the end of that day"
+    );
+    assert_eq!(report(&["--as-of", "2026-03-02T09:59:59Z"]), none);
+    assert_eq!(report(&["--as-of", "2026-03-02T10:00:00Z"]), report(&[]));
+    assert_eq!(
+        report(&["--as-of", "2026-03-02"]),
+        report(&["--as-of-seq", "2"])
+    );
+    assert_eq!(
+        report(&["--as-of", "2000-01-01"]).trim(),
+        "[]",
+        "before the first event"
+    );
+    let audit = ledger.run(&[
+        "report",
+        "audit",
+        "--as-of",
+        "2026-03-01T12:00:00+02:00",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        (audit.code, audit.stdout.trim()),
+        (0, "[]"),
+        "{}",
+        audit.stderr
+    );
+    let bad = ledger.run(&["report", "subscriptions", "--as-of", "yesterday"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
+}

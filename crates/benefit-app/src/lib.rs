@@ -243,6 +243,10 @@ pub enum View {
     Current,
     /// What the ledger knew right after this sequence.
     AsOfSequence(u64),
+    /// What the ledger knew at this instant: the events recorded at or
+    /// before it (recorded-at never goes backwards, so they are a prefix of
+    /// the log). An instant before the first event gives empty reports.
+    AsOfTime(chrono::DateTime<chrono::Utc>),
 }
 
 /// What [`Ledger::verify`] found: the log's walk, every stored outcome the
@@ -578,6 +582,10 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
                     return Err(AppError::AsOfBeyondHead { requested, head });
                 }
                 let docs = projections.as_of(AsOf::Sequence(requested))?;
+                Ok(query(&docs)?)
+            }
+            View::AsOfTime(at) => {
+                let docs = projections.as_of(AsOf::RecordedAt(at))?;
                 Ok(query(&docs)?)
             }
         }

@@ -17,6 +17,21 @@ fn date(text: &str) -> Result<Date, String> {
     parse_date(text).map_err(|e| e.to_string())
 }
 
+/// Parses `--as-of`: an RFC 3339 instant, or a date meaning the end of that
+/// day in UTC.
+fn instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let day = parse_date(text).map_err(|_| {
+        format!("'{text}' is neither an RFC 3339 instant (2026-06-30T17:00:00Z) nor a date (2026-06-30)")
+    })?;
+    let end = day
+        .and_hms_micro_opt(23, 59, 59, 999_999)
+        .ok_or_else(|| format!("'{text}' has no end of day"))?;
+    Ok(end.and_utc())
+}
+
 /// Parses a `SEQ:HASH` digest for clap.
 fn digest(text: &str) -> Result<Digest, String> {
     text.parse::<Digest>().map_err(|e| e.to_string())
@@ -320,8 +335,14 @@ pub struct ReportOptions {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Report what the ledger knew right after event N.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "as_of")]
     pub as_of_seq: Option<u64>,
+    /// Report what the ledger knew at TIME: the events recorded at or
+    /// before it. An RFC 3339 instant, or a date meaning the end of that day
+    /// in UTC. With --on (the effective date) these are the ledger's two
+    /// time axes.
+    #[arg(long, value_name = "TIME", value_parser = instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `report`.

@@ -194,6 +194,7 @@ pub fn run(
     let options = ReportOptions {
         format: Format::Table,
         as_of_seq: None,
+        as_of: None,
     };
     let on = Some(args.on);
     let reports = [

@@ -437,9 +437,10 @@ pub fn print(
     options: &ReportOptions,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let view = match options.as_of_seq {
-        Some(seq) => View::AsOfSequence(seq),
-        None => View::Current,
+    let view = match (options.as_of_seq, options.as_of) {
+        (Some(seq), _) => View::AsOfSequence(seq),
+        (None, Some(at)) => View::AsOfTime(at),
+        (None, None) => View::Current,
     };
     let format = options.format;
     match report {
