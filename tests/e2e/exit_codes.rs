@@ -185,9 +185,10 @@ fn exit_3_when_the_ledger_is_unusable() {
 }
 
 /// The ledger held open by another process (here: this test process, via
-/// the store itself): every command exits 3 naming "in use" and the pid.
+/// the store itself): every command exits 4 (busy, try again) naming "in
+/// use" and the pid (issue 14: 4 is told apart from 3, unusable).
 #[test]
-fn exit_3_when_the_ledger_is_in_use() {
+fn exit_4_when_the_ledger_is_in_use() {
     let ledger = TempLedger::with_a_subscription();
     let held = ledger.open_store();
     for args in [
@@ -204,9 +205,10 @@ fn exit_3_when_the_ledger_is_in_use() {
         ],
     ] {
         let output = ledger.run(&args);
-        assert_eq!(output.code, 3, "{args:?}: {}", output.stderr);
+        assert_eq!(output.code, 4, "{args:?}: {}", output.stderr);
         let first = output.stderr.lines().next().unwrap_or_default();
         assert!(first.contains("is in use by another process"), "{first}");
+        assert!(output.stderr.contains("--wait"), "{}", output.stderr);
         assert!(
             first.contains(&format!("pid {}", std::process::id())),
             "{first}"
@@ -218,7 +220,7 @@ fn exit_3_when_the_ledger_is_in_use() {
     // process that exits releases it at once; here, allow that moment.
     let mut after = ledger.run(&["report", "subscriptions"]);
     for _ in 0..50 {
-        if after.code != 3 || !after.stderr.contains("is in use") {
+        if after.code != 4 || !after.stderr.contains("is in use") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -317,4 +319,49 @@ fn completions_and_the_manual_page_name_every_command() {
         &man.stdout[..man.stdout.len().min(200)]
     );
     assert!(man.stdout.contains("verify"));
+}
+
+/// Issue 14: `--wait SECONDS` waits for a ledger another process holds,
+/// with one line on standard error while it waits: it gives up with exit 4
+/// when the time runs out, and goes on once the ledger is free.
+#[test]
+fn wait_waits_for_a_ledger_another_process_holds() {
+    let ledger = TempLedger::with_a_subscription();
+    let held = ledger.open_store();
+    let started = std::time::Instant::now();
+    let gave_up = ledger.run(&["--wait", "1", "report", "subscriptions"]);
+    assert_eq!(gave_up.code, 4, "{}", gave_up.stderr);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(
+        gave_up
+            .stderr
+            .starts_with("waiting up to 1 s for the ledger, held by pid"),
+        "{}",
+        gave_up.stderr
+    );
+    let waiter = {
+        let args = [
+            "--ledger",
+            ledger.arg(),
+            "--wait",
+            "30",
+            "report",
+            "subscriptions",
+        ];
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::cli::run(&args)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    drop(held);
+    let waited = waiter.join().expect("the waiting run ends");
+    assert_eq!(waited.code, 0, "{}", waited.stderr);
+    assert!(
+        waited.stderr.contains("waiting up to 30 s"),
+        "{}",
+        waited.stderr
+    );
+    assert!(waited.stdout.contains("s1"), "{}", waited.stdout);
 }

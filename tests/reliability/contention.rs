@@ -1,6 +1,6 @@
 //! Two processes on one ledger (issue 7): while one `benefit-ledger`
 //! imports, a second one — a read or an append — is refused at once with
-//! the documented "in use" error (exit 3) naming the first one's pid, and
+//! the documented "in use" error (exit 4, busy) naming the first one's pid, and
 //! appends nothing; the import then completes whole. (The end-to-end suite
 //! checks the same error against a ledger held by the test process.)
 
@@ -81,7 +81,7 @@ fn a_second_process_is_refused_at_once_while_the_first_imports() {
         let started = Instant::now();
         let output = ledger.run(args);
         tries += 1;
-        if output.code == 3 && output.stderr.contains("is in use by another process") {
+        if output.code == 4 && output.stderr.contains("is in use by another process") {
             let first_line = output.stderr.lines().next().unwrap_or_default();
             assert!(
                 first_line.contains(&pid),
@@ -116,5 +116,5 @@ fn a_second_process_is_refused_at_once_while_the_first_imports() {
         1 + IMPORT_LINES as u64,
         "the import is whole and the refused append absent ({before} -> {head})"
     );
-    println!("two processes: a read and an append refused with exit 3 (\"in use\", {pid}) while an import of {IMPORT_LINES} ran; the import completed whole");
+    println!("two processes: a read and an append refused with exit 4 (\"in use\", {pid}) while an import of {IMPORT_LINES} ran; the import completed whole");
 }

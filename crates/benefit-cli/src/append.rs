@@ -239,7 +239,8 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     };
     let fail = |error| Failure::from_app(error, &place);
     crate::space::check(&context.ledger, commands.len())?;
-    let mut ledger = match Ledger::open_existing(&context.ledger, context.clock()) {
+    let opened = context.waiting(|| Ledger::open_existing(&context.ledger, context.clock()));
+    let mut ledger = match opened {
         Ok(ledger) => ledger,
         Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. }))
             if nothing_at(&context.ledger) =>

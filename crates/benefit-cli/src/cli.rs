@@ -43,7 +43,7 @@ fn digest(text: &str) -> Result<Digest, String> {
 #[command(
     name = "benefit-ledger",
     version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BENEFIT_LEDGER_COMMIT"), ")"),
-    after_help = "Example:\n  benefit-ledger demo\n  benefit-ledger --ledger ./ledger --actor ann@contoso.com --role global-admin \\\n    append --file history.jsonl\n  benefit-ledger --ledger ./ledger report subscriptions --on 2026-08-01\n\nExit codes: 0 ok, 1 refused by a rule, 2 malformed input or usage, 3 ledger unusable."
+    after_help = "Example:\n  benefit-ledger demo\n  benefit-ledger --ledger ./ledger --actor ann@contoso.com --role global-admin \\\n    append --file history.jsonl\n  benefit-ledger --ledger ./ledger report subscriptions --on 2026-08-01\n\nExit codes: 0 ok, 1 refused by a rule, 2 malformed input or usage, 3 ledger unusable, 4 busy (another process holds the ledger: try again, or --wait)."
 )]
 pub struct Cli {
     /// The ledger directory [default: ./benefit-ledger; demo: a new
@@ -62,6 +62,10 @@ pub struct Cli {
     /// The actor's role: global-admin or mpn-partner-admin (R1).
     #[arg(long, global = true, env = "BENEFIT_LEDGER_ROLE", value_name = "ROLE")]
     pub role: Option<String>,
+    /// Wait up to SECONDS for a ledger that another process holds, instead
+    /// of exiting 4 (busy) at once.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub wait: Option<u64>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

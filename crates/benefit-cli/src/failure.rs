@@ -22,6 +22,9 @@ pub enum Exit {
     Usage = 2,
     /// 3: the ledger cannot be used.
     Unusable = 3,
+    /// 4: the ledger is busy: another process holds it; try again (or
+    /// `--wait`).
+    Busy = 4,
 }
 
 /// A failed command: its exit code, its first line, and detail lines.
@@ -94,6 +97,7 @@ impl Failure {
             | StoreError::Encode { .. }
             | StoreError::CommandIdReused { .. }
             | StoreError::EmptyBatch => Exit::Usage,
+            StoreError::InUse { .. } => Exit::Busy,
             _ => Exit::Unusable,
         };
         let headline = match (&error, exit) {
@@ -114,9 +118,9 @@ impl Failure {
             StoreError::Broken(_) | StoreError::Decode { .. } => failure.detail(
                 "every record before the sequence named is proven by the hash chain; restore the ledger directory from a backup copy and check the copy with `benefit-ledger verify --digest SEQ:HASH` of a digest written down earlier",
             ),
-            StoreError::InUse { .. } => {
-                failure.detail("wait for the other process to finish, then try again")
-            }
+            StoreError::InUse { .. } => failure.detail(
+                "busy: try again when the other process has finished, or give `--wait SECONDS`",
+            ),
             StoreError::Backend { .. } | StoreError::Io { .. } => failure.detail(
                 "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore the ledger directory from a backup copy",
             ),

@@ -54,6 +54,8 @@ pub struct Context {
     pub today: Date,
     /// The fixed start of the clock, for tests.
     fake_now: Option<DateTime<Utc>>,
+    /// How long to wait for a ledger another process holds (`--wait`).
+    wait: std::time::Duration,
 }
 
 impl Context {
@@ -72,9 +74,40 @@ impl Context {
     /// ([`space`]).
     pub fn open_existing(&self) -> Result<Ledger, Failure> {
         space::check(&self.ledger, 0)?;
-        let ledger = Ledger::open_existing(&self.ledger, self.clock())?;
+        let ledger = self.waiting(|| Ledger::open_existing(&self.ledger, self.clock()))?;
         acknowledged::check(&ledger)?;
         Ok(ledger)
+    }
+
+    /// Runs `open` until it does not find the ledger in use, for as long as
+    /// `--wait` allows, with one line on standard error while it waits.
+    pub fn waiting<T>(
+        &self,
+        mut open: impl FnMut() -> Result<T, benefit_app::AppError>,
+    ) -> Result<T, benefit_app::AppError> {
+        use benefit_app::AppError;
+        use benefit_store::StoreError;
+        let deadline = std::time::Instant::now() + self.wait;
+        let mut told = false;
+        loop {
+            match open() {
+                Err(AppError::Store(StoreError::InUse { pid, .. }))
+                    if std::time::Instant::now() < deadline =>
+                {
+                    if !told {
+                        let holder =
+                            pid.map_or("another process".to_owned(), |p| format!("pid {p}"));
+                        eprintln!(
+                            "waiting up to {} s for the ledger, held by {holder} ...",
+                            self.wait.as_secs()
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
     }
 }
 
@@ -106,6 +139,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         actor: append::claimed_actor(cli.actor.as_deref(), cli.role.as_deref())?,
         today: fake_now.unwrap_or_else(Utc::now).date_naive(),
         fake_now,
+        wait: std::time::Duration::from_secs(cli.wait.unwrap_or(0)),
     };
     match &cli.command {
         Command::Append(args) => append::run(&context, args, out),
