@@ -66,7 +66,7 @@ fn demo_without_a_ledger_uses_a_new_temporary_directory() {
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    let commands: [&[&str]; 23] = [
+    let commands: [&[&str]; 24] = [
         &[],
         &["append"],
         &["report"],
@@ -83,6 +83,7 @@ fn help_of_every_command_has_an_example() {
         &["report", "credits"],
         &["report", "benefits"],
         &["report", "expiring"],
+        &["report", "key"],
         &["log"],
         &["export"],
         &["verify"],

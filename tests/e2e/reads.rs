@@ -393,3 +393,53 @@ fn as_of_a_time_reports_what_the_ledger_knew_then() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 }
+
+/// Issue 14: `report key` shows which benefit granted a key, its seats,
+/// and when and where it was used, found by the key or by its fingerprint;
+/// the key stays masked, and a key no benefit granted is exit 2.
+#[test]
+fn report_key_finds_a_key_by_itself_or_by_its_fingerprint() {
+    let ledger = TempLedger::with_a_subscription();
+    let by_key = ledger.run(&[
+        "report",
+        "key",
+        "--key",
+        "AAAAA-BBBBB-CCCCC-DDDDD-00100",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(by_key.code, 0, "{}", by_key.stderr);
+    let rows: Value = serde_json::from_str(&by_key.stdout).expect("json");
+    let row = &rows[0];
+    assert_eq!(row["key"], "*****-*****-*****-*****-00100");
+    assert_eq!(
+        (row["benefit"].as_str(), row["seats"].as_u64()),
+        (Some("b1"), Some(100))
+    );
+    assert_eq!(row["used"]["subscription"], "s1");
+    let fingerprint = row["fingerprint"].as_str().expect("a fingerprint");
+    let by_fingerprint = ledger.run(&[
+        "report",
+        "key",
+        "--fingerprint",
+        fingerprint,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(by_fingerprint.stdout, by_key.stdout);
+    let unused = ledger.run(&["report", "key", "--key", "aaaaabbbbbcccccddddd00301"]);
+    assert_eq!(unused.code, 0, "{}", unused.stderr);
+    assert!(unused.stdout.contains("unused"), "{}", unused.stdout);
+    let unknown = ledger.run(&["report", "key", "--key", "ZZZZZ-BBBBB-CCCCC-DDDDD-00100"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        !unknown.stderr.contains("ZZZZZ"),
+        "no whole key in an error (R3): {}",
+        unknown.stderr
+    );
+    assert_eq!(
+        ledger.run(&["report", "key"]).code,
+        2,
+        "--key or --fingerprint"
+    );
+}

@@ -402,6 +402,23 @@ pub enum Report {
         #[command(flatten)]
         options: ReportOptions,
     },
+    /// One key: the benefit that granted it, its seats, and when and where
+    /// it was used (masked, R3).
+    #[command(
+        after_help = "Examples:\n  benefit-ledger report key --key EXMPL-00000-00000-00000-00001\n  benefit-ledger report key --fingerprint 9f86d081884c7d65",
+        group = clap::ArgGroup::new("which").required(true).args(["key", "fingerprint"])
+    )]
+    Key {
+        /// The key, in any spelling `append` takes.
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
+        /// Its fingerprint, as the reports print it (16 hex digits).
+        #[arg(long, value_name = "HEX")]
+        fingerprint: Option<String>,
+        /// Format and as-of.
+        #[command(flatten)]
+        options: ReportOptions,
+    },
     /// Subscriptions ending and benefits expiring within a window.
     #[command(
         after_help = "Example:\n  benefit-ledger report expiring --on 2026-10-01 --within 90"

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use benefit_app::{Ledger, View};
 use benefit_events::{Date, SubscriptionId};
-use benefit_projections::reports::{self, CreditReport, ExpiringItem, SubscriptionRow};
+use benefit_projections::reports::{self, CreditReport, ExpiringItem, KeyRow, SubscriptionRow};
 use benefit_projections::{AuditEntry, BenefitView, CreditChange};
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 use serde::Serialize;
@@ -423,6 +423,7 @@ pub fn run(context: &Context, report: &Report, out: &mut dyn Write) -> Result<()
         | Report::Audit { options, .. }
         | Report::Credits { options }
         | Report::Benefits { options }
+        | Report::Key { options, .. }
         | Report::Expiring { options, .. } => options,
     };
     print(context, &ledger, report, options, out)?;
@@ -475,5 +476,81 @@ pub fn print(
             let rows = ledger.report(view, |docs| reports::expiring(docs, on, *within))?;
             render(&rows, format, out)
         }
+        Report::Key {
+            key, fingerprint, ..
+        } => {
+            let wanted = key_fingerprint(key.as_deref(), fingerprint.as_deref())?;
+            let row = ledger.report(view, |docs| reports::key(docs, &wanted))?;
+            let row = row.ok_or_else(|| {
+                Failure::usage(format!(
+                    "report key: no benefit of the ledger granted the key with fingerprint {wanted}"
+                ))
+            })?;
+            render(&[row], format, out)
+        }
+    }
+}
+
+/// The fingerprint `report key` looks for: of `--key` (parsed as `append`
+/// parses it, never printed whole), or `--fingerprint` as given.
+fn key_fingerprint(key: Option<&str>, fingerprint: Option<&str>) -> Result<String, Failure> {
+    match (key, fingerprint) {
+        (Some(text), _) => {
+            let key = benefit_events::ProductKey::parse(text)
+                .map_err(|e| Failure::usage(format!("--key: {e}")))?;
+            Ok(benefit_projections::fold::key_ref(&key).fingerprint)
+        }
+        (None, Some(hex)) if hex.len() >= 8 && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Ok(hex.to_ascii_lowercase())
+        }
+        (None, Some(hex)) => Err(Failure::usage(format!(
+            "--fingerprint: '{}' is not 8 to 16 hex digits",
+            benefit_events::mask_keys_in(hex)
+        ))),
+        (None, None) => Err(Failure::usage("report key needs --key or --fingerprint")),
+    }
+}
+
+impl Row for KeyRow {
+    const TABLE: &'static [&'static str] =
+        &["key", "fingerprint", "benefit", "seats", "expires", "used"];
+    fn table(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.fingerprint.clone(),
+            self.benefit.clone(),
+            self.seats.to_string(),
+            self.expires.to_string(),
+            used_text(self.used.as_ref()),
+        ]
+    }
+    const CSV: &'static [&'static str] = &[
+        "key",
+        "fingerprint",
+        "benefit",
+        "product",
+        "expires",
+        "granted_on",
+        "seats",
+        "used",
+    ];
+    fn csv(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.fingerprint.clone(),
+            self.benefit.clone(),
+            self.product.clone(),
+            self.expires.to_string(),
+            self.granted_on.to_string(),
+            self.seats.to_string(),
+            used_text(self.used.as_ref()),
+        ]
+    }
+}
+
+fn used_text(used: Option<&benefit_projections::KeyUsed>) -> String {
+    match used {
+        Some(u) => format!("{} on {} by {} (#{})", u.subscription, u.on, u.how, u.seq),
+        None => "unused".to_owned(),
     }
 }

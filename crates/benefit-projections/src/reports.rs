@@ -176,6 +176,54 @@ impl AuditRecord {
     }
 }
 
+/// One granted key, found by its fingerprint: which benefit granted it, its
+/// seats, and when and where it was used (the key masked, R3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyRow {
+    /// The key, masked.
+    pub key: String,
+    /// The first 16 hex digits of its SHA-256: what tells apart keys that
+    /// share their last group.
+    pub fingerprint: String,
+    /// The benefit that granted it.
+    pub benefit: String,
+    /// The benefit's product.
+    pub product: String,
+    /// The benefit's expiry date.
+    pub expires: Date,
+    /// The grant's effective date.
+    pub granted_on: Date,
+    /// Its seats.
+    pub seats: u32,
+    /// Its one use (R6), if used.
+    pub used: Option<KeyUsed>,
+}
+
+/// The key whose fingerprint is `fingerprint` (16 hex digits, or a longer
+/// SHA-256 prefix of the key), if a benefit granted it. Reads the benefits'
+/// views only, never the decision state.
+pub fn key(docs: &dyn Docs, fingerprint: &str) -> Result<Option<KeyRow>, ProjectionError> {
+    let wanted = fingerprint.to_ascii_lowercase();
+    for view in benefits(docs)? {
+        for granted in &view.keys {
+            let ours = &granted.key.fingerprint;
+            if wanted.starts_with(ours.as_str()) || ours.starts_with(&wanted) && wanted.len() >= 8 {
+                return Ok(Some(KeyRow {
+                    key: granted.key.key.clone(),
+                    fingerprint: ours.clone(),
+                    benefit: view.benefit.to_string(),
+                    product: view.product.to_string(),
+                    expires: view.expires,
+                    granted_on: view.granted_on,
+                    seats: granted.seats.get(),
+                    used: granted.used.clone(),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Every benefit with its keys, by benefit id.
 pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
     load_all(docs, "benefit/")
