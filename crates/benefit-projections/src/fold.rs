@@ -126,6 +126,31 @@ enum KeyEvent<'e> {
     Extended(&'e EndDateExtended),
 }
 
+/// The benefit's side of a key use: the key's slot records where, when and
+/// how it was used. Answers the benefit's expiry date.
+fn mark_key_used(
+    docs: &mut Overlay<'_>,
+    benefit: &benefit_events::BenefitId,
+    key: &ProductKey,
+    used: KeyUsed,
+) -> Result<benefit_events::Date, ProjectionError> {
+    let seq = used.seq;
+    let bkey = benefit_key(benefit.as_str());
+    let mut granted: BenefitView = docs
+        .load(&bkey)?
+        .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
+    let fingerprint = key_ref(key).fingerprint;
+    let slot = granted
+        .keys
+        .iter_mut()
+        .find(|k| k.key.fingerprint == fingerprint)
+        .ok_or_else(|| missing(seq, format!("key {key} in benefit {benefit}")))?;
+    slot.used = Some(used);
+    let expires = granted.expires;
+    docs.store(bkey, granted);
+    Ok(expires)
+}
+
 /// KeyRedeemed, LicensesAdded, EndDateExtended: the key is used, the
 /// subscription's term changes, and the audit trail gains an entry.
 fn apply_key_use(
@@ -141,26 +166,13 @@ fn apply_key_use(
         KeyEvent::Extended(e) => (&e.subscription, &e.benefit, &e.key, e.on),
     };
     let how = event.event_type().as_str().to_owned();
-
-    // The benefit: the key is used, here, now.
-    let bkey = benefit_key(benefit.as_str());
-    let mut granted: BenefitView = docs
-        .load(&bkey)?
-        .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
-    let key_ref = key_ref(key);
-    let slot = granted
-        .keys
-        .iter_mut()
-        .find(|k| k.key.fingerprint == key_ref.fingerprint)
-        .ok_or_else(|| missing(seq, format!("key {key} in benefit {benefit}")))?;
-    slot.used = Some(KeyUsed {
+    let used = KeyUsed {
         subscription: subscription.clone(),
         on,
-        how: how.clone(),
+        how,
         seq,
-    });
-    let expires = granted.expires;
-    docs.store(bkey, granted);
+    };
+    let expires = mark_key_used(docs, benefit, key, used)?;
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
