@@ -221,3 +221,87 @@ fn set_writable(dir: &Path, writable: bool) -> bool {
     }
     writable || std::fs::File::create(dir.join("probe")).is_err()
 }
+
+/// Issue 13: a read on a read-only mount is refused saying exactly that
+/// sled cannot open a ledger it may not write, and what to do (exit 3); the
+/// ledger is whole once the mount is writable again.
+#[test]
+fn a_read_on_a_read_only_mount_says_so() {
+    let tmpfs = match Tmpfs::mount(TMPFS_SIZE_AFTER) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => {
+            return cannot_run(&format!(
+                "read-only read: a tmpfs cannot be mounted here ({why}); run as root where `mount -t tmpfs` works"
+            ))
+        }
+    };
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let ledger = ledger_at(tmpfs.path().join("ledger"));
+    assert_eq!(import(&ledger, scratch.path(), 0).code, 0);
+    tmpfs.remount("ro");
+    for args in [&["report", "subscriptions"][..], &["verify"][..]] {
+        let output = ledger.run(args);
+        assert_eq!(output.code, 3, "{args:?}: {}", output.stderr);
+        assert!(
+            output.stderr.contains("is on a read-only file system"),
+            "{}",
+            output.stderr
+        );
+        assert!(
+            output.stderr.contains("copy the ledger directory"),
+            "{}",
+            output.stderr
+        );
+    }
+    tmpfs.remount("rw");
+    assert_eq!(ledger.run(&["verify"]).code, 0);
+}
+
+/// Issue 13: a ledger this user may not read is "permission denied on
+/// PATH", not "the directory holds no ledger" (exit 3), and nothing is
+/// created. Run as `nobody` on a ledger of root's (the directory is 0700).
+#[test]
+fn a_ledger_another_user_owns_is_permission_denied() {
+    // Only root can switch users with runuser.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return cannot_run("permission denied: runs as root, to run the binary as `nobody`");
+    }
+    let ledger = TempLedger::with_a_subscription();
+    // The binary, where `nobody` may run it (the build directory may sit in
+    // a directory only root may enter).
+    let bin_dir = tempfile::tempdir().expect("temp dir");
+    let bin = bin_dir.path().join("benefit-ledger");
+    std::fs::copy(env!("CARGO_BIN_EXE_benefit-ledger"), &bin).expect("copied");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(bin_dir.path(), open.clone()).expect("chmod");
+        std::fs::set_permissions(&bin, open).expect("chmod");
+    }
+    let run_as_nobody = |args: &[&str]| {
+        let output = Command::new("runuser")
+            .args(["-u", "nobody", "--"])
+            .arg(&bin)
+            .args(["--ledger", ledger.arg()])
+            .args(args)
+            .output();
+        match output {
+            Ok(output) => output,
+            Err(e) => panic!("runuser could not run: {e}"),
+        }
+    };
+    let before: Vec<_> = std::fs::read_dir(&ledger.path).expect("dir").collect();
+    for args in [&["report", "subscriptions"][..], &["verify"][..]] {
+        let output = run_as_nobody(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains("permission denied on"), "{stderr}");
+        assert!(!stderr.contains("holds no ledger"), "{stderr}");
+    }
+    let after: Vec<_> = std::fs::read_dir(&ledger.path).expect("dir").collect();
+    assert_eq!(before.len(), after.len(), "nothing was created");
+}

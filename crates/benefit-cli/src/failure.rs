@@ -118,6 +118,12 @@ impl Failure {
             StoreError::Broken(_) | StoreError::Decode { .. } => failure.detail(
                 "every record before the sequence named is proven by the hash chain; restore the ledger directory from a backup copy and check the copy with `benefit-ledger verify --digest SEQ:HASH` of a digest written down earlier",
             ),
+            StoreError::ReadOnly { .. } => failure.detail(
+                "to read it, copy the ledger directory to a writable place and read the copy (`verify --digest` proves it is the same history)",
+            ),
+            StoreError::PermissionDenied { .. } => failure.detail(
+                "run as the user who owns the ledger directory, or ask them for access; a ledger holds product keys, so its directory is private to its owner (0700)",
+            ),
             StoreError::InUse { .. } => failure.detail(
                 "busy: try again when the other process has finished, or give `--wait SECONDS`",
             ),

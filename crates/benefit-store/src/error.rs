@@ -21,6 +21,19 @@ pub enum StoreError {
         /// The other process's id, as it recorded it, if it did.
         pid: Option<u32>,
     },
+    /// The ledger is on a read-only directory or mount: sled 0.34 opens its
+    /// files for writing even to read them, so it cannot open it at all.
+    #[error("ledger {} is on a read-only file system, and sled cannot open a ledger it may not write, even to read it", path.display())]
+    ReadOnly {
+        /// The ledger directory.
+        path: PathBuf,
+    },
+    /// The operating system refused this process access to the ledger.
+    #[error("permission denied on {}", path.display())]
+    PermissionDenied {
+        /// The path refused.
+        path: PathBuf,
+    },
     /// [`crate::SledStore::open_existing`] found no ledger at the path.
     #[error("no ledger at {}: {reason}", path.display())]
     NoLedger {

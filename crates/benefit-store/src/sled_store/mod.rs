@@ -119,11 +119,19 @@ impl SledStore {
             path: path.to_path_buf(),
             reason,
         };
-        if !path.is_dir() {
-            return Err(no_ledger("no such directory"));
+        let denied = |path: PathBuf| StoreError::PermissionDenied { path };
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(denied(path.to_path_buf()))
+            }
+            _ => return Err(no_ledger("no such directory")),
         }
-        if !path.join(SLED_DATA_FILE).is_file() {
-            return Err(no_ledger("the directory holds no ledger"));
+        let data = path.join(SLED_DATA_FILE);
+        match fs::metadata(&data) {
+            Ok(meta) if meta.is_file() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(denied(data)),
+            _ => return Err(no_ledger("the directory holds no ledger")),
         }
         Self::open_dir(path, Box::new(clock), false)
     }
@@ -588,6 +596,19 @@ fn bad_head(bytes: usize) -> StoreError {
 
 fn open_error(path: &Path, error: sled::Error) -> StoreError {
     if let sled::Error::Io(io) = &error {
+        match io.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => {
+                return StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                }
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                return StoreError::PermissionDenied {
+                    path: path.to_path_buf(),
+                }
+            }
+            _ => {}
+        }
         // sled 0.34 reports a held lock as an `Io` error with this text
         // (config.rs, `try_lock`); there is no error kind to match instead.
         if io.to_string().contains("could not acquire lock") {
