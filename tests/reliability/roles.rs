@@ -201,8 +201,8 @@ fn an_import_line_claiming_a_role_not_allowed_refuses_the_whole_import() {
         .chain([lines[999].clone()])
         .collect();
     let text_with_own_actors = with_own_actors.join("\n");
-    for (actor, text) in [(&ACTOR[..], &text), (&[][..], &text_with_own_actors)] {
-        let mut args = actor.to_vec();
+    for text in [&text, &text_with_own_actors] {
+        let mut args = ACTOR.to_vec();
         args.extend(["append", "--file", "-"]);
         let output = ledger.run_with(&args, Some(text));
         assert_eq!(output.code, 1, "{}", output.stderr);
@@ -214,4 +214,39 @@ fn an_import_line_claiming_a_role_not_allowed_refuses_the_whole_import() {
         );
         assert_eq!(ledger.head(), before, "nothing of the import was appended");
     }
+}
+
+/// Issue 13 (R1): every append records who ran it. An import whose lines
+/// all name an allowed actor, run with no actor of its own, is refused
+/// whole; run by someone, every record keeps its line's actor and stores
+/// the runner as `recorded by`, which `log` shows.
+#[test]
+fn every_append_needs_who_runs_it_and_records_them() {
+    let ledger = prepared();
+    let before = ledger.head();
+    let line = r#"{"event": "UserRegistered", "on": "2026-02-01", "user": "m@contoso.com", "actor": {"user": "ceo@contoso.com", "role": "global-admin"}}"#;
+    let anonymous = ledger.run_with(&["append", "--file", "-"], Some(line));
+    assert_eq!(anonymous.code, 1, "{}", anonymous.stderr);
+    assert!(
+        anonymous
+            .stderr
+            .starts_with("error: who runs this append? refused (R1)"),
+        "{}",
+        anonymous.stderr
+    );
+    assert_eq!(ledger.head(), before, "nothing was appended");
+
+    let mut args = ACTOR.to_vec();
+    args.extend(["append", "--file", "-"]);
+    let output = ledger.run_with(&args, Some(line));
+    assert_eq!(output.code, 0, "{}", output.stderr);
+    let log = ledger.run(&["log", "--format", "jsonl"]);
+    let last: serde_json::Value =
+        serde_json::from_str(log.stdout.lines().last().expect("a line")).expect("json");
+    assert_eq!(last["actor"]["user"], "ceo@contoso.com");
+    assert_eq!(last["recorded_by"]["user"], ACTOR[1]);
+    let table = ledger.run(&["log"]);
+    // The table wraps the cell; the JSON line above names the user exactly.
+    assert!(table.stdout.contains("recorded by"), "{}", table.stdout);
+    assert_eq!(ledger.run(&["verify"]).code, 0);
 }

@@ -173,6 +173,10 @@ pub struct RecordOptions<'a> {
     pub command_id: Option<Uuid>,
     /// Told the number of commands decided so far, after each.
     pub progress: Option<&'a dyn Fn(usize)>,
+    /// Who runs the batch (the invoking actor, R1), stored in every record
+    /// beside each command's own actor (record format 3); a CLI append
+    /// always names it.
+    pub recorded_by: Option<Actor>,
 }
 
 /// A batch decided: its events and the state after them all.
@@ -456,6 +460,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
             command_id,
             expected: head.seq,
             fingerprint,
+            recorded_by: options.recorded_by.clone(),
             stream_heads: Default::default(),
             events: events
                 .iter()

@@ -474,6 +474,7 @@ fn generate(seed: u64, events: u64, batch_events: usize, used: &[usize]) -> Resu
                 command_id,
                 recorded_at,
                 actor: actor.clone(),
+                recorded_by: None,
                 event,
                 prev_hash,
                 hash: ChainHash::GENESIS,

@@ -62,6 +62,7 @@ impl Encoder {
                 command_id,
                 recorded_at,
                 actor: actor.clone(),
+                recorded_by: None,
                 event: event.clone(),
                 prev_hash: self.prev_hash,
                 hash: ChainHash::GENESIS,

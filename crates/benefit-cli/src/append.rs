@@ -238,6 +238,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
         _ => None,
     };
     let fail = |error| Failure::from_app(error, &place);
+    let recorder = recorder(context)?;
     crate::space::check(&context.ledger, commands.len())?;
     let opened = context.waiting(|| Ledger::open_existing(&context.ledger, context.clock()));
     let mut ledger = match opened {
@@ -263,6 +264,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
             dry_run: args.dry_run,
             command_id: args.command_id,
             progress: Some(&tick),
+            recorded_by: Some(recorder),
         },
     );
     bar.finish_and_clear();
@@ -278,6 +280,20 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     }
     print_recorded(&recorded, &ledger, out).map_err(Failure::from)?;
     crate::close(ledger)
+}
+
+/// Who runs the append (R1): the invoking actor, required for every append
+/// and stored in every record it writes, even when import lines name their
+/// own actors (issue 13; `docs/reliability.md` says whom the ledger trusts
+/// for what). Checked before anything touches the disk.
+fn recorder(context: &Context) -> Result<benefit_events::Actor, Failure> {
+    benefit_domain::authorize(context.actor.as_ref()).map_err(|refusal| {
+        Failure::new(
+            Exit::Refused,
+            format!("who runs this append? {refusal}"),
+        )
+        .detail("every append needs --actor and --role (or BENEFIT_LEDGER_ACTOR and BENEFIT_LEDGER_ROLE) of the person running it, even when the lines name their own actors; it is stored as `recorded by` beside each line's actor")
+    })
 }
 
 /// The failure of an append whose events may be stored although the

@@ -94,6 +94,17 @@ fn recorded_at(record: &StoredEvent) -> String {
         .to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Who made the change and, where another person ran the append, who
+/// recorded it (issue 13, R1).
+fn by_and_recorded_by(record: &StoredEvent) -> String {
+    match &record.recorded_by {
+        Some(recorder) if recorder.user != record.actor.user => {
+            format!("{}\nrecorded by {}", record.actor.user, recorder.user)
+        }
+        _ => record.actor.user.to_string(),
+    }
+}
+
 /// One stored event as a JSON line, keys masked.
 fn log_line(record: &StoredEvent) -> String {
     let mut event: Value = serde_json::from_slice(&record.event.to_json()).unwrap_or(Value::Null);
@@ -106,6 +117,7 @@ fn log_line(record: &StoredEvent) -> String {
         "event_id": record.event_id,
         "command_id": record.command_id,
         "actor": {"user": record.actor.user.as_str(), "role": record.actor.role.as_str()},
+        "recorded_by": record.recorded_by.as_ref().map(|a| json!({"user": a.user.as_str(), "role": a.role.as_str()})),
         "event": event,
         "prev_hash": record.prev_hash.to_hex(),
         "hash": record.hash.to_hex(),
@@ -140,11 +152,11 @@ pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result
                     r.seq.to_string(),
                     r.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                     format!("{}\n{}", r.event.event_type(), r.stream),
-                    r.actor.user.to_string(),
+                    by_and_recorded_by(r),
                     r.hash.to_hex()[..LOG_HASH_CHARS].to_owned(),
                 ]
             });
-            let header = ["seq", "recorded at (UTC)", "event, stream", "actor", "hash"];
+            let header = ["seq", "recorded at (UTC)", "event, stream", "by", "hash"];
             write_lines(out, [table(&header, rows)]);
         }
     }

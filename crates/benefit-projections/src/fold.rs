@@ -217,6 +217,7 @@ fn apply_key_use(
         recorded_at: record.recorded_at,
         actor: record.actor.user.clone(),
         role: record.actor.role,
+        recorded_by: record.recorded_by.clone(),
         event: match key_event {
             KeyEvent::Redeemed(e) => KeyUseEvent::Redeemed(e.clone()),
             KeyEvent::Added(e) => KeyUseEvent::Added(e.clone()),

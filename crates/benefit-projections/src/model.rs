@@ -100,6 +100,8 @@ pub struct AuditRecord {
     pub actor: UserName,
     /// In which role.
     pub role: Role,
+    /// Who ran the append that stored it, where the record says (R1).
+    pub recorded_by: Option<benefit_events::Actor>,
     /// The event, as recorded.
     pub event: KeyUseEvent,
     /// The subscription's seats before it; none for a first activation.
@@ -124,6 +126,11 @@ pub struct AuditEntry {
     pub actor: UserName,
     /// In which role.
     pub role: Role,
+    /// Who ran the append that stored it (the invoking actor, R1), where
+    /// the record says; none in records written before it was recorded.
+    pub recorded_by: Option<UserName>,
+    /// In which role.
+    pub recorded_by_role: Option<Role>,
     /// The end date before; none for a first activation.
     pub old_end: Option<Date>,
     /// The end date after.

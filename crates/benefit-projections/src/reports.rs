@@ -168,6 +168,8 @@ impl AuditRecord {
             on: event.on(),
             actor: self.actor.clone(),
             role: self.role,
+            recorded_by: self.recorded_by.as_ref().map(|a| a.user.clone()),
+            recorded_by_role: self.recorded_by.as_ref().map(|a| a.role),
             old_end,
             new_end,
             days_changed: old_end.map(|old| (new_end - old).num_days()),

@@ -18,7 +18,8 @@
 //! - `state/format`: the format of every document, written by the fold at
 //!   sequence 1, so that documents of an older format are told apart and
 //!   rebuilt once (see `Projections::catch_up`). Format 5: decision state
-//!   in its own documents (issue 11).
+//!   in its own documents (issue 11); 6: audit records with who recorded
+//!   them (issue 13).
 
 use std::collections::BTreeSet;
 
@@ -37,7 +38,7 @@ use crate::ProjectionError;
 
 /// The marker document of the documents' format, and its value.
 pub const STATE_FORMAT_KEY: &str = "state/format";
-const STATE_FORMAT: u32 = 5;
+const STATE_FORMAT: u32 = 6;
 
 /// The document key of an entity.
 pub fn state_key(key: &EntityKey) -> String {

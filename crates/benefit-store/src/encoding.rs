@@ -53,8 +53,9 @@ use uuid::Uuid;
 
 use crate::{ChainHash, StoredEvent};
 
-/// The record format written today (format 1 stays readable).
-pub const RECORD_FORMAT: u32 = 2;
+/// The newest record format (formats 1 and 2 stay readable; format 2 is
+/// still written for a record with no recorder).
+pub const RECORD_FORMAT: u32 = 3;
 
 /// The first byte of every format-1 body (JSON): `{`.
 pub const FORMAT_1_FIRST_BYTE: u8 = b'{';
@@ -62,10 +63,14 @@ pub const FORMAT_1_FIRST_BYTE: u8 = b'{';
 /// The first byte of every format-2 body; the postcard encoding follows.
 pub const FORMAT_2_FIRST_BYTE: u8 = 0x02;
 
+/// The first byte of every format-3 body: format 2's fields, then the
+/// recorder (who ran the append: user and role, as the actor is written).
+pub const FORMAT_3_FIRST_BYTE: u8 = 0x03;
+
 /// First bytes kept for later binary formats (each starting with its
-/// number, as format 2 does): a body starting with one of them is refused
-/// as [`DecodeError::UnknownFormat`], not as damage.
-const LATER_FORMATS_FIRST_BYTES: std::ops::RangeInclusive<u8> = 0x03..=0x1F;
+/// number, as formats 2 and 3 do): a body starting with one of them is
+/// refused as [`DecodeError::UnknownFormat`], not as damage.
+const LATER_FORMATS_FIRST_BYTES: std::ops::RangeInclusive<u8> = 0x04..=0x1F;
 
 /// The largest body a record may have, in bytes. A limit on everything: an
 /// event is a handful of fields, a benefit a handful of keys; anything near
@@ -177,8 +182,18 @@ pub fn encode_body(record: &StoredEvent) -> Result<Vec<u8>, EncodeError> {
     // The fixed-size fields, the names and lengths, the strings, the data.
     let capacity = 160 + record.stream.as_str().len() + body.actor.user.len() + data.len();
     let mut bytes = Vec::with_capacity(capacity);
-    bytes.push(FORMAT_2_FIRST_BYTE);
-    let bytes = postcard::to_extend(&body, bytes).map_err(serialize)?;
+    bytes.push(match record.recorded_by {
+        Some(_) => FORMAT_3_FIRST_BYTE,
+        None => FORMAT_2_FIRST_BYTE,
+    });
+    let mut bytes = postcard::to_extend(&body, bytes).map_err(serialize)?;
+    if let Some(recorder) = &record.recorded_by {
+        let recorder = ActorV2 {
+            user: recorder.user.as_str(),
+            role: recorder.role.as_str(),
+        };
+        bytes = postcard::to_extend(&recorder, bytes).map_err(serialize)?;
+    }
     if bytes.len() > RECORD_BODY_BYTES_MAX {
         return Err(EncodeError::TooLarge {
             bytes: bytes.len(),
@@ -201,7 +216,8 @@ pub fn decode(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> 
         });
     }
     match body.split_first() {
-        Some((&FORMAT_2_FIRST_BYTE, rest)) => decode_v2(rest, hash),
+        Some((&FORMAT_2_FIRST_BYTE, rest)) => decode_v2(rest, hash, false),
+        Some((&FORMAT_3_FIRST_BYTE, rest)) => decode_v2(rest, hash, true),
         Some((&FORMAT_1_FIRST_BYTE, _)) => decode_json(body, hash),
         Some((&byte, _)) if LATER_FORMATS_FIRST_BYTES.contains(&byte) => {
             Err(DecodeError::UnknownFormat {
@@ -210,7 +226,7 @@ pub fn decode(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> 
         }
         Some((&byte, _)) => Err(DecodeError::Body(format!(
             "the body starts with byte 0x{byte:02x}, which starts no record format \
-             (format 1 starts with '{{', format 2 with 0x02)"
+             (format 1 starts with '{{', format 2 with 0x02, format 3 with 0x03)"
         ))),
         None => Err(DecodeError::Body("the body is empty".into())),
     }
@@ -286,6 +302,7 @@ fn decode_v1(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
         command_id: raw.command_id,
         recorded_at,
         actor: raw.actor,
+        recorded_by: None,
         event,
         prev_hash,
         hash,
@@ -293,12 +310,31 @@ fn decode_v1(body: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
 }
 
 /// A format-2 body after its first byte.
-fn decode_v2(bytes: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> {
+/// A format-2 body after its first byte, or with `with_recorder` a format-3
+/// body: the same fields, then the recorder.
+fn decode_v2(
+    bytes: &[u8],
+    hash: ChainHash,
+    with_recorder: bool,
+) -> Result<StoredEvent, DecodeError> {
+    let format = if with_recorder { 3 } else { 2 };
     let (raw, rest): (BodyV2In<'_>, _) = postcard::take_from_bytes(bytes)
-        .map_err(|e| DecodeError::Body(format!("format 2: {}", postcard_reason(&e))))?;
+        .map_err(|e| DecodeError::Body(format!("format {format}: {}", postcard_reason(&e))))?;
+    let (recorded_by, rest) = if with_recorder {
+        let (recorder, rest): (ActorV2<'_>, _) = postcard::take_from_bytes(rest)
+            .map_err(|e| DecodeError::Body(format!("format 3: {}", postcard_reason(&e))))?;
+        let recorder = Actor {
+            user: UserName::parse_stored(recorder.user)
+                .map_err(|e| field_error("recorded_by.user", e))?,
+            role: Role::parse(recorder.role).map_err(|e| field_error("recorded_by.role", e))?,
+        };
+        (Some(recorder), rest)
+    } else {
+        (None, rest)
+    };
     if !rest.is_empty() {
         return Err(DecodeError::Body(format!(
-            "format 2: {} after the record's last field",
+            "format {format}: {} after the record's last field",
             bytes_count(rest.len())
         )));
     }
@@ -336,6 +372,7 @@ fn decode_v2(bytes: &[u8], hash: ChainHash) -> Result<StoredEvent, DecodeError> 
         command_id: Uuid::from_bytes(raw.command_id),
         recorded_at,
         actor,
+        recorded_by,
         event,
         prev_hash: ChainHash(raw.prev_hash),
         hash,

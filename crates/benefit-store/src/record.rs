@@ -28,8 +28,13 @@ pub struct StoredEvent {
     /// When the store recorded the event, to the microsecond. Never earlier
     /// than the record before it.
     pub recorded_at: DateTime<Utc>,
-    /// Who recorded it, in which role (R1).
+    /// Who made the change, in which role (R1): the command's actor, which
+    /// an import line may name for itself.
     pub actor: Actor,
+    /// Who ran the append that stored it (the invoking actor, R1), where
+    /// the record says: record format 3. `None` in records of formats 1 and
+    /// 2, and in appends that did not name one.
+    pub recorded_by: Option<Actor>,
     /// The fact itself, upcast to today's schema version.
     pub event: Event,
     /// The hash of the record before it ([`ChainHash::GENESIS`] for the first).

@@ -128,6 +128,7 @@ pub fn stage_records(
             command_id: request.command_id,
             recorded_at,
             actor: actor.clone(),
+            recorded_by: request.recorded_by.clone(),
             event: event.clone(),
             prev_hash,
             hash: ChainHash::GENESIS,

@@ -46,6 +46,10 @@ pub struct AppendRequest {
     pub stream_heads: BTreeMap<StreamId, u64>,
     /// The events, in order; each belongs to its `event.stream()`.
     pub events: Vec<ActedEvent>,
+    /// Who runs the append (the invoking actor, R1), stored in every
+    /// record (format 3) beside each event's own actor; `None` writes
+    /// records without it (format 2).
+    pub recorded_by: Option<Actor>,
     /// What a retry under the same command id must match: by default
     /// (`None`) a SHA-256 of the events and their actors
     /// ([`crate::staging::fingerprint`]). A shell that looks a command id
@@ -67,6 +71,7 @@ impl AppendRequest {
             expected,
             stream_heads: BTreeMap::new(),
             fingerprint: None,
+            recorded_by: None,
             events: events
                 .into_iter()
                 .map(|event| ActedEvent {

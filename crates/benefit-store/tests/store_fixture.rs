@@ -59,8 +59,18 @@ fn fixture_path(format: u32) -> PathBuf {
         .join("log.jsonl")
 }
 
-/// Appends the fixture's history to a fresh ledger and returns its records.
-fn history() -> Vec<StoredEvent> {
+/// Who runs the appends of the format-3 fixture (issue 13: records store
+/// who ran the append beside each event's actor).
+fn recorder() -> Actor {
+    Actor {
+        user: UserName::parse("ops@contoso.com").expect("valid user"),
+        role: Role::MpnPartnerAdmin,
+    }
+}
+
+/// Appends the fixture's history to a fresh ledger and returns its records:
+/// without a recorder (format 2) or with one (format 3).
+fn history_recorded_by(recorded_by: Option<Actor>) -> Vec<StoredEvent> {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let start = DateTime::from_timestamp(1_767_254_400, 0).expect("2026-01-01T08:00:00Z");
     let clock = SteppingClock::new(start, TimeDelta::milliseconds(90_061_001));
@@ -81,21 +91,27 @@ fn history() -> Vec<StoredEvent> {
     ];
     for (id, actor, range) in batches {
         let expected = range.start as u64;
-        let request = AppendRequest::by(
+        let mut request = AppendRequest::by(
             &actor,
             Uuid::from_u128(0x5702_e000_0000_4000_8000_0000_0000_0000 + id),
             expected,
             events[range].to_vec(),
         );
+        request.recorded_by = recorded_by.clone();
         store.append(positioned(&store, request)).expect("append");
     }
     collect(store.read_from(0))
 }
 
+/// The fixture's history without a recorder (format 2).
+fn history() -> Vec<StoredEvent> {
+    history_recorded_by(None)
+}
+
 /// The lines of today's fixture: `{"seq":N,"hash":"HEX","body_hex":"HEX"}`,
 /// the body's bytes in lower-case hex (format 2 is binary).
-fn generate() -> String {
-    history()
+fn generate(recorded_by: Option<Actor>) -> String {
+    history_recorded_by(recorded_by)
         .iter()
         .map(|record| {
             let body = encode_body(record).expect("encodes");
@@ -122,21 +138,37 @@ fn unhex(text: &str) -> Vec<u8> {
 }
 
 #[test]
-fn todays_store_writes_exactly_the_fixture_of_todays_format() {
-    let path = fixture_path(RECORD_FORMAT);
-    let generated = generate();
-    if std::env::var_os("BENEFIT_STORE_WRITE_FIXTURE").is_some() {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(&path, &generated).expect("write the fixture");
+fn todays_store_writes_exactly_the_fixtures_of_todays_formats() {
+    assert_eq!(RECORD_FORMAT, 3);
+    for (format, recorded_by) in [(2, None), (3, Some(recorder()))] {
+        let path = fixture_path(format);
+        let generated = generate(recorded_by);
+        if std::env::var_os("BENEFIT_STORE_WRITE_FIXTURE").is_some() {
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(&path, &generated).expect("write the fixture");
+        }
+        let committed =
+            std::fs::read_to_string(&path).expect("the fixture of today's format is committed");
+        assert_eq!(
+            generated,
+            committed,
+            "the store no longer writes {}",
+            path.display()
+        );
     }
-    let committed =
-        std::fs::read_to_string(&path).expect("the fixture of today's format is committed");
-    assert_eq!(
-        generated,
-        committed,
-        "the store no longer writes {}",
-        path.display()
-    );
+}
+
+/// Format 3's fixture verifies as one chain and decodes to the same
+/// events, each with its actor and the recorder.
+#[test]
+fn the_format_3_fixture_verifies_and_keeps_both_actors() {
+    let (records, _) = verify_fixture(&fixture_of(3));
+    let plain = history();
+    assert_eq!(records.len(), plain.len());
+    for (with, without) in records.iter().zip(&plain) {
+        assert_eq!((&with.event, &with.actor), (&without.event, &without.actor));
+        assert_eq!(with.recorded_by, Some(recorder()));
+    }
 }
 
 #[derive(Deserialize)]
@@ -170,7 +202,12 @@ struct LineV2<'a> {
 
 /// The v2 fixture's records: `(seq, hash, body)`.
 fn fixture_v2() -> Vec<(u64, ChainHash, Vec<u8>)> {
-    let text = std::fs::read_to_string(fixture_path(2)).expect("the v2 fixture is committed");
+    fixture_of(2)
+}
+
+/// A binary fixture's records: `(seq, hash, body)`.
+fn fixture_of(format: u32) -> Vec<(u64, ChainHash, Vec<u8>)> {
+    let text = std::fs::read_to_string(fixture_path(format)).expect("the fixture is committed");
     text.lines()
         .map(|line| {
             let line: LineV2<'_> = serde_json::from_str(line).expect("a fixture line");
@@ -283,6 +320,7 @@ fn format_2_records_appended_after_format_1_records_verify() {
             command_id: Uuid::from_u128(0xc0de),
             recorded_at: last.recorded_at + TimeDelta::days(30),
             actor: actor.clone(),
+            recorded_by: None,
             event,
             prev_hash: prev.hash,
             hash: ChainHash::GENESIS,

@@ -104,6 +104,7 @@ proptest! {
                 command_id: Uuid::from_u128(ids.1),
                 recorded_at: DateTime::from_timestamp_micros(micros).expect("in range"),
                 actor: actor.clone(),
+                recorded_by: None,
                 event,
                 prev_hash: ChainHash(hashes.0),
                 hash: ChainHash(hashes.1),
@@ -230,7 +231,7 @@ fn a_body_of_no_known_format_is_an_error() {
         changed[0] = byte;
         decode(&changed, record.hash)
     };
-    for byte in [0x03, 0x09, 0x1F] {
+    for byte in [0x04, 0x09, 0x1F] {
         let err = with_first(byte).expect_err("a later format");
         assert_eq!(
             err,
@@ -240,7 +241,7 @@ fn a_body_of_no_known_format_is_an_error() {
         );
         assert_eq!(
             err.to_string(),
-            format!("record format {byte} is newer than this program, which reads formats 1 to 2")
+            format!("record format {byte} is newer than this program, which reads formats 1 to 3")
         );
     }
     for byte in [0x00, 0x01, b' ', b'[', 0x80, 0xFF] {
@@ -248,7 +249,7 @@ fn a_body_of_no_known_format_is_an_error() {
             with_first(byte),
             Err(DecodeError::Body(format!(
                 "the body starts with byte 0x{byte:02x}, which starts no record format \
-                 (format 1 starts with '{{', format 2 with 0x02)"
+                 (format 1 starts with '{{', format 2 with 0x02, format 3 with 0x03)"
             )))
         );
     }
@@ -276,8 +277,42 @@ fn a_json_body_is_format_1_only() {
             "a JSON body is format 1, this one says format 2".into()
         ))
     );
-    assert_eq!(says(3), Err(DecodeError::UnknownFormat { found: 3 }));
+    assert_eq!(
+        says(3),
+        Err(DecodeError::Body(
+            "a JSON body is format 1, this one says format 3".into()
+        ))
+    );
+    assert_eq!(says(4), Err(DecodeError::UnknownFormat { found: 4 }));
     assert!(says(1).is_ok());
+}
+
+/// Format 3 is format 2's fields, then the recorder (who ran the append,
+/// issue 13): a record with one is written in format 3 and reads back
+/// whole; without one it is written in format 2, byte for byte as before.
+#[test]
+fn a_record_with_its_recorder_round_trips_through_format_3() {
+    let mut record = key_redeemed();
+    let without = encode_body(&record).expect("encodes");
+    assert_eq!(without[0], FORMAT_2_FIRST_BYTE);
+    record.recorded_by = Some(benefit_events::Actor {
+        user: benefit_events::UserName::parse("ops@contoso.com").expect("a user"),
+        role: benefit_events::Role::MpnPartnerAdmin,
+    });
+    let with = encode_body(&record).expect("encodes");
+    assert_eq!(with[0], super::FORMAT_3_FIRST_BYTE);
+    assert_eq!(
+        &with[1..without.len()],
+        &without[1..],
+        "format 2's fields first"
+    );
+    assert_eq!(decode(&with, record.hash), Ok(record.clone()));
+    let mut cut = with.clone();
+    cut.pop();
+    assert!(
+        decode(&cut, record.hash).is_err(),
+        "a cut recorder is an error"
+    );
 }
 
 #[test]
