@@ -14,7 +14,8 @@
 //!    "event":{"type":"KeyRedeemed","version":1,"data":{...}},"prev_hash":"<64 hex>"}
 //!   ```
 //!
-//! - 0x02: **format 2**, written today: the byte 0x02, then the
+//! - 0x02: **format 2**, written for a record without a recorder: the byte
+//!   0x02, then the
 //!   [postcard](https://postcard.jamesmunns.com/wire-format) encoding (wire
 //!   format v1) of, in this order: `seq` (u64), `stream` (string),
 //!   `stream_version` (u64), `event_id` and `command_id` (16 raw bytes
@@ -24,7 +25,10 @@
 //!   event type's schema version) and `data` (a byte string: the postcard
 //!   encoding of the event's data struct), and `prev_hash` (32 raw bytes).
 //!   Nothing may follow. `docs/storage.md` has the details.
-//! - Any other first byte is refused: 0x03 to 0x1F as a format newer than
+//! - 0x03: **format 3**, written for a record whose append names who ran it
+//!   (issue 13): the byte 0x03, format 2's fields, then the recorder's
+//!   `user` and `role` (strings). Nothing may follow.
+//! - Any other first byte is refused: 0x04 to 0x1F as a format newer than
 //!   this program ([`DecodeError::UnknownFormat`]), the rest as not a record.
 //!
 //! The hash is `SHA-256(prev_hash ‖ body)`: the 32 raw bytes of the previous
