@@ -243,8 +243,9 @@ impl SledStore {
     /// Checks the end of the log against the head before anything is
     /// appended to it: the last record is the head, its hash is the hash of
     /// its bytes, and it links to the record before it. The full walk is
-    /// [`EventStore::verify`].
-    fn check_tail(&self, head: &Head) -> Result<(), StoreError> {
+    /// [`EventStore::verify`]. Answers the last segment's bytes (none for
+    /// an empty log), which an append extends.
+    fn check_tail(&self, head: &Head) -> Result<Option<sled::IVec>, StoreError> {
         let tail_break = |found: String| -> StoreError {
             Break::new(
                 head.seq.max(1),
@@ -256,7 +257,7 @@ impl SledStore {
         };
         if head.seq == 0 {
             return match segment_from(&self.journal, &[JOURNAL_SEGMENT])? {
-                None => Ok(()),
+                None => Ok(None),
                 Some(n) => Err(tail_break(format!("a segment {n} in an empty log"))),
             };
         }
@@ -301,7 +302,7 @@ impl SledStore {
                 );
             }
         }
-        Ok(())
+        Ok(Some(bytes))
     }
 
     fn write_pid_file(&self) -> Result<(), StoreError> {
@@ -361,19 +362,22 @@ impl SledStore {
         })
     }
 
-    /// Writes a staged batch: the segments it fills (the last, partial one
-    /// rewritten with the new records after the old), the head and the
-    /// command entry, in one `apply_batch`; then one flush.
-    fn commit_staged(&self, staged: &StagedBatch) -> Result<Appended, StoreError> {
+    /// Writes a staged batch: the segments it fills (the last, partial one,
+    /// `tail` as the stage read and checked it, rewritten with the new
+    /// records after the old), the head and the command entry, in one
+    /// `apply_batch`; then one flush. The stage holds the append lock, so
+    /// the tail it read is the tail on disk.
+    fn commit_staged(
+        &self,
+        staged: &StagedBatch,
+        tail: Option<&sled::IVec>,
+    ) -> Result<Appended, StoreError> {
         let appended = staged.appended;
         let mut batch = sled::Batch::default();
         let mut current = segment_of(appended.first);
-        let mut bytes = if (appended.first - 1) % SEGMENT_RECORDS == 0 {
-            Vec::new()
-        } else {
-            self.segment(current)?
-                .map(|b| b.to_vec())
-                .unwrap_or_default()
+        let mut bytes = match tail {
+            Some(tail) if (appended.first - 1) % SEGMENT_RECORDS != 0 => tail.to_vec(),
+            _ => Vec::new(),
         };
         for (record, body) in staged.records.iter().zip(&staged.bodies) {
             let n = segment_of(record.seq);
@@ -442,6 +446,8 @@ impl SledStore {
 struct SledStaged<'s> {
     store: &'s SledStore,
     batch: StagedBatch,
+    /// The log's last segment, as the stage read and checked it.
+    tail: Option<sled::IVec>,
     _guard: MutexGuard<'s, ()>,
 }
 
@@ -451,7 +457,7 @@ impl StagedAppend for SledStaged<'_> {
     }
 
     fn commit(self: Box<Self>) -> Result<Appended, StoreError> {
-        self.store.commit_staged(&self.batch)
+        self.store.commit_staged(&self.batch, self.tail.as_ref())
     }
 }
 
@@ -471,13 +477,16 @@ impl EventStore for SledStore {
             return repeat_of(&request, entry.repeated(), entry.fingerprint).map(Staging::Repeat);
         }
         let head = self.stored_head()?;
-        if request.expected == head.seq {
-            self.check_tail(&head)?;
-        }
+        let tail = if request.expected == head.seq {
+            self.check_tail(&head)?
+        } else {
+            None // stage_records refuses the conflict
+        };
         let batch = stage_records(&request, head, now)?;
         Ok(Staging::Staged(Box::new(SledStaged {
             store: self,
             batch,
+            tail,
             _guard: guard,
         })))
     }
