@@ -51,6 +51,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use benefit_app::Ledger;
+use benefit_store::check_checkpoint;
 use benefit_store::staging::{check_size, repeat_of, stage_records, StagedBatch};
 use benefit_store::verify::ChainVerifier;
 use benefit_store::{
@@ -427,13 +428,7 @@ impl ProjectionStore for SqliteStore {
         let tx = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db("starting the documents' transaction"))?;
-        let checkpoint = rows::checkpoint(&tx)?;
-        if checkpoint != from {
-            return Err(StoreError::Conflict {
-                expected: from,
-                actual: checkpoint,
-            });
-        }
+        check_checkpoint(from, rows::checkpoint(&tx)?)?;
         {
             let mut upsert = tx
                 .prepare_cached(

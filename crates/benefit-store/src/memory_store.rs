@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use uuid::Uuid;
 
 use crate::encoding::decode;
+use crate::projection_store::check_checkpoint;
 use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
 use crate::{
@@ -247,12 +248,7 @@ impl ProjectionStore for MemoryStore {
             return Err(injected("the projections"));
         }
         let mut docs = lock(&self.documents);
-        if docs.checkpoint != from {
-            return Err(StoreError::Conflict {
-                expected: from,
-                actual: docs.checkpoint,
-            });
-        }
+        check_checkpoint(from, docs.checkpoint)?;
         docs.documents.extend(writes);
         docs.checkpoint = to;
         Ok(())

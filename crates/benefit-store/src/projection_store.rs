@@ -13,6 +13,20 @@ use std::collections::BTreeMap;
 
 use crate::StoreError;
 
+/// The contract of [`ProjectionStore::projection_commit`]'s position check,
+/// for every backend: a commit that starts from another checkpoint than
+/// the one stored (another writer caught up first) is a conflict naming both.
+pub fn check_checkpoint(from: u64, stored: u64) -> Result<(), StoreError> {
+    if stored == from {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            expected: from,
+            actual: stored,
+        })
+    }
+}
+
 /// Persistence for projections and decision state, implemented by every
 /// backend of the log.
 pub trait ProjectionStore {

@@ -22,6 +22,7 @@ use super::layout::{
     document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION, TREE_DOCUMENTS_PREFIX,
 };
 use super::SledStore;
+use crate::projection_store::check_checkpoint;
 use crate::{ProjectionStore, StoreError};
 
 fn damaged(message: String) -> StoreError {
@@ -136,13 +137,7 @@ impl ProjectionStore for SledStore {
         to: u64,
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
-        let current = self.projection_checkpoint()?;
-        if current != from {
-            return Err(StoreError::Conflict {
-                expected: from,
-                actual: current,
-            });
-        }
+        check_checkpoint(from, self.projection_checkpoint()?)?;
         let mut batch = sled::Batch::default();
         for (key, value) in writes {
             batch.insert(document_key(&key), value);
