@@ -281,31 +281,42 @@ pub struct RedecideFinding {
     pub problem: String,
 }
 
-/// Decides every event of the log again, in order, on the state folded from
-/// the events before it, and names the first that the rules refuse or that
-/// comes out otherwise. Linear in the log, with the whole state in memory.
-pub fn redecide_all(store: &dyn EventStore) -> Result<Option<RedecideFinding>, AppError> {
+/// The log's events checked against the rules in one pass: every stored
+/// outcome that its stored inputs do not give (R40), and the first event
+/// that, decided again on the state folded from the events before it, the
+/// rules refuse or give otherwise. Linear in the log, with the whole state
+/// in memory until that first event.
+pub fn check_log(
+    store: &dyn EventStore,
+) -> Result<(Vec<RederiveFinding>, Option<RedecideFinding>), AppError> {
     let mut state = State::default();
+    let mut rederived = Vec::new();
+    let mut redecided = None;
     for record in store.read_from(1) {
         let record = record?;
-        let command = Command::recorded(&record.event, &record.actor);
-        let problem = match decide(&state, command) {
-            Ok(events) if events.len() == 1 && events[0] == record.event => None,
-            Ok(events) => Some(differs(&record.event, &events)),
-            Err(refusal) => Some(format!(
-                "the rules refuse it on the log before it: {refusal}"
-            )),
-        };
-        if let Some(problem) = problem {
-            return Ok(Some(RedecideFinding {
-                seq: record.seq,
-                event: record.event.event_type().to_string(),
-                problem,
-            }));
+        rederived.extend(RederiveFinding::of(&record));
+        if redecided.is_none() {
+            redecided = redecide(&state, &record);
+            state = evolve(state, &record.event);
         }
-        state = evolve(state, &record.event);
     }
-    Ok(None)
+    Ok((rederived, redecided))
+}
+
+/// One event decided again on `state`, the state before it: a finding when
+/// the rules refuse it or give another event.
+fn redecide(state: &State, record: &benefit_store::StoredEvent) -> Option<RedecideFinding> {
+    let command = Command::recorded(&record.event, &record.actor);
+    let problem = match decide(state, command) {
+        Ok(events) if events.len() == 1 && events[0] == record.event => return None,
+        Ok(events) => differs(&record.event, &events),
+        Err(refusal) => format!("the rules refuse it on the log before it: {refusal}"),
+    };
+    Some(RedecideFinding {
+        seq: record.seq,
+        event: record.event.event_type().to_string(),
+        problem,
+    })
 }
 
 /// How a stored event differs from the one the rules give, in words.
@@ -641,8 +652,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
             Some(digest) => self.store.verify_against(digest)?,
             None => self.store.verify()?,
         };
-        let findings = Projections::new(&self.store).rederive_all()?;
-        let redecided = redecide_all(&self.store)?;
+        let (findings, redecided) = check_log(&self.store)?;
         Ok(Verified {
             report,
             findings,

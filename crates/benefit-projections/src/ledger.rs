@@ -118,6 +118,18 @@ pub struct RederiveFinding {
     pub mismatch: Mismatch,
 }
 
+impl RederiveFinding {
+    /// R40 for one stored event: a finding when its stored outcome is not
+    /// what its stored inputs give.
+    pub fn of(record: &StoredEvent) -> Option<Self> {
+        rederive(&record.event).err().map(|mismatch| Self {
+            seq: record.seq,
+            event: record.event.event_type().to_string(),
+            mismatch,
+        })
+    }
+}
+
 /// The projections of the ledger in `store`.
 pub struct Projections<'s, S: EventStore + ProjectionStore + ?Sized> {
     store: &'s S,
@@ -250,14 +262,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     pub fn rederive_all(&self) -> Result<Vec<RederiveFinding>, ProjectionError> {
         let mut findings = Vec::new();
         for record in self.store.read_from(1) {
-            let record = record?;
-            if let Err(mismatch) = rederive(&record.event) {
-                findings.push(RederiveFinding {
-                    seq: record.seq,
-                    event: record.event.event_type().to_string(),
-                    mismatch,
-                });
-            }
+            findings.extend(RederiveFinding::of(&record?));
         }
         Ok(findings)
     }
