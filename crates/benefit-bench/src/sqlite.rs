@@ -64,7 +64,8 @@ use uuid::Uuid;
 use crate::engine::{ReplayRun, Run};
 use crate::workload::Prepared;
 use crate::BenchResult;
-use rows::{hash_at, index_break, int, read_head, verify_commands, EventRow, Pages};
+use benefit_store::table::{hash_at, index_break, int, EventRow};
+use rows::{pages, read_head, verify_commands};
 
 /// The database file inside the engine's directory (beside it, SQLite keeps
 /// `-wal` and `-shm`).
@@ -356,18 +357,18 @@ impl EventStore for SqliteStore {
     }
 
     fn read_from(&self, from: u64) -> Events<'_> {
-        Box::new(Pages::new(&self.connection, from.max(1), None))
+        Box::new(pages(&self.connection, from, None))
     }
 
     fn read_as_of(&self, as_of: AsOf) -> Events<'_> {
-        Box::new(Pages::new(&self.connection, 1, Some(as_of)))
+        Box::new(pages(&self.connection, 1, Some(as_of)))
     }
 
     fn record(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
         if seq == 0 {
             return Ok(None);
         }
-        let mut one = Pages::new(&self.connection, seq, Some(AsOf::Sequence(seq)));
+        let mut one = pages(&self.connection, seq, Some(AsOf::Sequence(seq)));
         Ok(one.next().transpose()?.filter(|r| r.seq == seq))
     }
 
@@ -384,7 +385,7 @@ impl EventStore for SqliteStore {
             .map_err(db("preparing the walk of the log"))?;
         let mut rows = select.query([]).map_err(db("reading the log"))?;
         while let Some(row) = rows.next().map_err(db("reading the log"))? {
-            let row = EventRow::from_row(row).map_err(db("reading an event row"))?;
+            let row = rows::event_row(row).map_err(db("reading an event row"))?;
             let seq = row.seq_as(verifier.next_seq())?;
             let record = verifier.check(seq, hash_at(seq, &row.hash)?, &row.body)?;
             row.check_columns(&record)?;

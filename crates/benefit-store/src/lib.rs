@@ -32,6 +32,7 @@ mod record;
 mod sled_store;
 pub mod staging;
 mod store;
+pub mod table;
 pub mod verify;
 
 #[cfg(feature = "conformance")]
