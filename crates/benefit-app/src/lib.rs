@@ -51,6 +51,12 @@ pub use error::AppError;
 pub use import::{read_import, Import, IMPORT_BYTES_MAX, IMPORT_LINES_MAX};
 
 /// The namespace of command ids derived from a batch's content.
+/// How many times [`Ledger::record_with`] decides a batch whose append
+/// lost the race for the head to another writer, before it gives up with
+/// the conflict (four writers appending at full speed lose a few times
+/// each; a hundred is far past any contention seen).
+pub const CONFLICT_ATTEMPTS: u32 = 100;
+
 const COMMAND_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6b1f_4a2e_9c3d_4e57_8a10_b2c4_d6e8_f001);
 
 /// The state the decider sees: the entities loaded so far (and what
@@ -398,6 +404,11 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         &self.store
     }
 
+    /// The store underneath, the shell put away.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// The head digest: the last sequence and its hash.
     pub fn head(&self) -> Result<Digest, AppError> {
         Ok(self.store.head()?)
@@ -432,6 +443,12 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     /// retry of a batch the log already holds answers what was stored
     /// ([`Recorded::repeat`]) without deciding it again, and the same id
     /// with other commands is refused ([`benefit_store::StoreError::CommandIdReused`]).
+    ///
+    /// A writer that lost the race for the head to another process (a
+    /// shared backend, PostgreSQL) gets [`StoreError::Conflict`] from the
+    /// store; the batch is then decided again on the fresh state, up to
+    /// [`CONFLICT_ATTEMPTS`] times, so that only a rule refuses a command,
+    /// never the race.
     pub fn record_with(
         &mut self,
         commands: Vec<Command>,
@@ -441,6 +458,29 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
             return Err(AppError::Empty);
         }
         let fingerprint = options.command_id.map(|_| commands_fingerprint(&commands));
+        let mut attempt = 1u32;
+        loop {
+            match self.record_once(commands.clone(), &options, fingerprint) {
+                Err(AppError::Store(StoreError::Conflict { .. }))
+                    if attempt < CONFLICT_ATTEMPTS =>
+                {
+                    // Another writer moved the head: back off a little,
+                    // longer each time, and decide again.
+                    std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt)));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of [`Ledger::record_with`].
+    fn record_once(
+        &mut self,
+        commands: Vec<Command>,
+        options: &RecordOptions<'_>,
+        fingerprint: Option<ChainHash>,
+    ) -> Result<Recorded, AppError> {
         if let (Some(id), Some(fingerprint)) = (options.command_id, fingerprint) {
             if let Some(stored) = self.store.find_command(&id)? {
                 return self.already_recorded(id, stored, fingerprint);

@@ -20,7 +20,7 @@
 
 use std::path::Path;
 
-use benefit_app::Ledger;
+use crate::backend::Ledger;
 use benefit_store::Digest;
 
 use crate::failure::{Exit, Failure};
@@ -35,8 +35,12 @@ pub fn record(ledger: &Ledger) {
         return;
     };
     // Best effort: the events are stored whether or not this succeeds (a
-    // full disk, say), and an older head here refuses nothing sound.
-    let _ = write(ledger.path(), &head);
+    // full disk, say), and an older head here refuses nothing sound. A
+    // PostgreSQL ledger has no directory, and no need: the server does not
+    // recover a damaged file to a shorter log behind a clean commit.
+    if let Some(dir) = ledger.store().dir() {
+        let _ = write(dir, &head);
+    }
 }
 
 /// The checksum of a digest line.
@@ -59,7 +63,10 @@ fn write(dir: &Path, head: &Digest) -> std::io::Result<()> {
 /// Refuses a ledger whose log ends before the acknowledged head, or holds
 /// another record there (exit 3).
 pub fn check(ledger: &Ledger) -> Result<(), Failure> {
-    let path = ledger.path().join(FILE);
+    let Some(dir) = ledger.store().dir() else {
+        return Ok(());
+    };
+    let path = dir.join(FILE);
     let text = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

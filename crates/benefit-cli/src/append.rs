@@ -6,7 +6,9 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use benefit_app::{read_import, Import, Ledger, RecordOptions, Recorded};
+use benefit_app::{read_import, Import, RecordOptions, Recorded};
+
+use crate::backend::Ledger;
 use benefit_domain::jsonl::{provision, CreditTerms};
 use benefit_domain::{Action, ClaimedActor, Command};
 use benefit_events::{
@@ -239,18 +241,23 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     };
     let fail = |error| Failure::from_app(error, &place);
     let recorder = recorder(context)?;
-    crate::space::check(&context.ledger, commands.len())?;
-    let opened = context.waiting(|| Ledger::open_existing(&context.ledger, context.clock()));
+    if let Some(dir) = context.ledger.dir() {
+        crate::space::check(dir, commands.len())?;
+    }
+    let opened = context.waiting(|| context.ledger.open_existing(context.clock()));
     let mut ledger = match opened {
         Ok(ledger) => ledger,
         Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. }))
-            if nothing_at(&context.ledger) =>
+            if context.ledger.dir().map_or(true, nothing_at) =>
         {
             // Decide against the empty ledger first, so that a refused or
             // malformed first append does not create a ledger (R41).
             benefit_app::decide_batch(Default::default(), commands.clone(), 1, None)
                 .map_err(fail)?;
-            Ledger::create_or_open(&context.ledger, context.clock()).map_err(fail)?
+            context
+                .ledger
+                .create_or_open(context.clock())
+                .map_err(fail)?
         }
         Err(error) => return Err(fail(error)),
     };

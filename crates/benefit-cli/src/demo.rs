@@ -12,7 +12,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use benefit_app::{AppError, Ledger};
+use benefit_app::AppError;
+
+use crate::backend::{Ledger, Location};
 use benefit_domain::jsonl::parse_line;
 use benefit_domain::{ClaimedActor, Command};
 use benefit_events::UserName;
@@ -153,7 +155,7 @@ pub fn run(
         },
     };
     let dir = fresh_dir(given)?;
-    let mut ledger = Ledger::create_or_open(&dir, context.clock())?;
+    let mut ledger = Location::Dir(dir.clone()).create_or_open(context.clock())?;
     let mut text = vec![format!("Demo ledger: {}", dir.display()), String::new()];
     for (file, scenario) in SCENARIOS {
         let mut recorded = 0;

@@ -97,7 +97,7 @@ impl Failure {
             | StoreError::Encode { .. }
             | StoreError::CommandIdReused { .. }
             | StoreError::EmptyBatch => Exit::Usage,
-            StoreError::InUse { .. } => Exit::Busy,
+            StoreError::InUse { .. } | StoreError::Conflict { .. } => Exit::Busy,
             _ => Exit::Unusable,
         };
         let headline = match (&error, exit) {
@@ -123,6 +123,9 @@ impl Failure {
             ),
             StoreError::PermissionDenied { .. } => failure.detail(
                 "run as the user who owns the ledger directory, or ask them for access; a ledger holds product keys, so its directory is private to its owner (0700)",
+            ),
+            StoreError::Unreachable { .. } => failure.detail(
+                "check that the server is up and reachable, and the URL's user, database and schema; a password comes from the URL or PGPASSWORD (docs/postgres.md)",
             ),
             StoreError::InUse { .. } => failure.detail(
                 "busy: try again when the other process has finished, or give `--wait SECONDS`",

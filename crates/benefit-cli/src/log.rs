@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use benefit_app::Ledger;
+use crate::backend::Ledger;
 use benefit_events::{BenefitId, ProductKey, StreamId, SubscriptionId, UserName};
 use benefit_projections::RebuildMode;
 use benefit_store::StoredEvent;

@@ -16,6 +16,7 @@
 
 mod acknowledged;
 mod append;
+mod backend;
 mod cli;
 mod demo;
 mod failure;
@@ -28,13 +29,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use benefit_app::Ledger;
 use benefit_domain::ClaimedActor;
 use benefit_events::{mask_keys_in, Date};
 use benefit_store::{Clock, SteppingClock, SystemClock};
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Parser;
 
+use crate::backend::{Ledger, Location};
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
 
@@ -46,8 +47,8 @@ const FAKE_NOW_VAR: &str = "BENEFIT_LEDGER_FAKE_NOW";
 
 /// What every command needs besides its own arguments.
 pub struct Context {
-    /// The ledger directory.
-    pub ledger: PathBuf,
+    /// Where the ledger is: a directory, or a PostgreSQL URL.
+    pub ledger: Location,
     /// Who makes a change, as claimed by `--actor` and `--role`.
     pub actor: Option<ClaimedActor>,
     /// Today's date in UTC: the default effective date.
@@ -73,8 +74,10 @@ impl Context {
     /// operator ([`acknowledged`]), or a disk too full to open it safely
     /// ([`space`]).
     pub fn open_existing(&self) -> Result<Ledger, Failure> {
-        space::check(&self.ledger, 0)?;
-        let ledger = self.waiting(|| Ledger::open_existing(&self.ledger, self.clock()))?;
+        if let Some(dir) = self.ledger.dir() {
+            space::check(dir, 0)?;
+        }
+        let ledger = self.waiting(|| self.ledger.open_existing(self.clock()))?;
         acknowledged::check(&ledger)?;
         Ok(ledger)
     }
@@ -115,7 +118,10 @@ impl Context {
 /// teardown is skipped (a tenth to a third of a call on a large ledger,
 /// see `docs/performance.md`). A failed command drops its ledger as usual.
 pub fn close(ledger: Ledger) -> Result<(), Failure> {
-    ledger.close_for_exit().map_err(Failure::from)
+    ledger
+        .into_store()
+        .close_for_exit()
+        .map_err(|e| Failure::from(benefit_app::AppError::Store(e)))
 }
 
 fn fake_now() -> Result<Option<DateTime<Utc>>, Failure> {
@@ -135,7 +141,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let fake_now = fake_now()?;
     let given = cli.ledger.clone();
     let context = Context {
-        ledger: cli.ledger.unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)),
+        ledger: Location::parse(&cli.ledger.unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)))?,
         actor: append::claimed_actor(cli.actor.as_deref(), cli.role.as_deref())?,
         today: fake_now.unwrap_or_else(Utc::now).date_naive(),
         fake_now,
@@ -148,6 +154,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Export => log::run_export(&context, out),
         Command::Verify(args) => log::run_verify(&context, args, out),
         Command::Rebuild(args) => log::run_rebuild(&context, args, out),
+        Command::Demo(_) if context.ledger.dir().is_none() => Err(Failure::usage(
+            "demo writes a new embedded ledger in a directory: give --ledger DIR, not a PostgreSQL URL",
+        )),
         Command::Demo(args) => demo::run(&context, given.as_deref(), args, out),
         Command::Completions(args) => shell::completions(args.shell, out),
         Command::Man => shell::man(out),

@@ -8,7 +8,9 @@
 
 use std::io::Write;
 
-use benefit_app::{Ledger, View};
+use benefit_app::View;
+
+use crate::backend::Ledger;
 use benefit_events::{Date, SubscriptionId};
 use benefit_projections::reports::{self, CreditReport, ExpiringItem, KeyRow, SubscriptionRow};
 use benefit_projections::{AuditEntry, BenefitView, CreditChange};

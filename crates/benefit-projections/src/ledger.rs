@@ -22,6 +22,10 @@ use crate::ProjectionError;
 /// and 2 000 at 155 MiB, for the same time within the machine's noise.
 pub const CATCH_UP_BATCH_EVENTS: u64 = 2_000;
 
+/// How many times a catch-up starts again after another process moved the
+/// checkpoint under it (on a shared backend).
+const CATCH_UP_ATTEMPTS: u32 = 100;
+
 /// The persisted documents, read through the store.
 pub struct Persisted<'s, S: ProjectionStore + ?Sized>(pub &'s S);
 
@@ -144,7 +148,30 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     /// Applies every event after the checkpoint and commits the documents
     /// with the new checkpoint, [`CATCH_UP_BATCH_EVENTS`] at a time. When the
     /// checkpoint is the head, nothing is read. Returns the checkpoint.
+    ///
+    /// On a backend shared by several processes, another one may commit
+    /// the same events' documents first; its commit moves the checkpoint,
+    /// ours is then refused as a conflict, and the catch-up starts again
+    /// from the new checkpoint. Both folds are of the same log, so either
+    /// commit leaves the same documents.
     pub fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut attempt = 1u32;
+        loop {
+            match self.catch_up_once() {
+                // Another process caught up (part of) the same events first,
+                // on a shared backend: start again from where it left the
+                // documents.
+                Err(ProjectionError::Store(StoreError::Conflict { .. }))
+                    if attempt < CATCH_UP_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn catch_up_once(&self) -> Result<u64, ProjectionError> {
         let head = self.store.head()?.seq;
         let mut checkpoint = self.store.projection_checkpoint()?;
         if checkpoint > head {

@@ -62,12 +62,22 @@ pub enum StoreError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The database underneath failed (sled today, PostgreSQL later).
+    /// The database underneath failed (sled, PostgreSQL).
     #[error("storage failed while {action}: {source}")]
     Backend {
         /// What the store was doing.
         action: &'static str,
         /// The backend's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The ledger's database server could not be reached or refused the
+    /// session (PostgreSQL). `server` names the host, the port, the
+    /// database and the schema, never a password.
+    #[error("cannot reach the ledger's database {server}: {source}")]
+    Unreachable {
+        /// The server, the database and the ledger's schema.
+        server: String,
+        /// The client's error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// Optimistic concurrency: the caller decided on a position that is no

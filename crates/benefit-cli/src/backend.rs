@@ -1,0 +1,191 @@
+//! Where the ledger lives: an embedded sled ledger in a directory (the
+//! default), or a PostgreSQL ledger shared by many operators, named by a
+//! `postgres://` URL in `--ledger` or `BENEFIT_LEDGER`.
+//!
+//! A key design decision: every command runs the same code over either
+//! backend. [`Store`] is one type over both that implements the store's
+//! traits by handing each call to the backend, so the shell
+//! ([`benefit_app::Ledger`]) and every command are written once; only
+//! opening, closing and the sled-only guards (free space, the
+//! acknowledged head) look at which backend it is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use benefit_app::AppError;
+use benefit_postgres::{LedgerUrl, PostgresStore};
+use benefit_store::{
+    AppendRequest, AsOf, Clock, Digest, EventStore, Events, ProjectionStore, SledStore, Staging,
+    StoreError, StoredCommand, StoredEvent, VerifyReport,
+};
+use uuid::Uuid;
+
+use crate::failure::Failure;
+
+/// The shell over either backend: the ledger every command opens.
+pub type Ledger = benefit_app::Ledger<Store>;
+
+/// Where the ledger is, as `--ledger` or `BENEFIT_LEDGER` named it.
+#[derive(Clone, Debug)]
+pub enum Location {
+    /// An embedded ledger's directory.
+    Dir(PathBuf),
+    /// A PostgreSQL ledger.
+    Postgres(Box<LedgerUrl>),
+}
+
+impl Location {
+    /// Reads `--ledger`: a `postgres://` URL, or a directory.
+    pub fn parse(given: &Path) -> Result<Self, Failure> {
+        match given.to_str() {
+            Some(text) if LedgerUrl::is_postgres(text) => LedgerUrl::parse(text)
+                .map(|url| Location::Postgres(Box::new(url)))
+                .map_err(|e| Failure::usage(format!("--ledger: {e}"))),
+            _ => Ok(Location::Dir(given.to_path_buf())),
+        }
+    }
+
+    /// The directory of an embedded ledger; `None` for PostgreSQL.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Location::Dir(dir) => Some(dir),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// Opens the ledger, which must exist.
+    pub fn open_existing(&self, clock: Box<dyn Clock>) -> Result<Ledger, AppError> {
+        let store = match self {
+            Location::Dir(dir) => Store::Sled(SledStore::open_existing(dir, clock)?),
+            Location::Postgres(url) => {
+                Store::Postgres(Box::new(PostgresStore::open_existing(url, clock)?))
+            }
+        };
+        Ok(Ledger::over(store))
+    }
+
+    /// Opens the ledger, creating it if there is none.
+    pub fn create_or_open(&self, clock: Box<dyn Clock>) -> Result<Ledger, AppError> {
+        let store = match self {
+            Location::Dir(dir) => Store::Sled(SledStore::open(dir, clock)?),
+            Location::Postgres(url) => Store::Postgres(Box::new(PostgresStore::open(url, clock)?)),
+        };
+        Ok(Ledger::over(store))
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Dir(dir) => write!(f, "{}", dir.display()),
+            Location::Postgres(url) => f.write_str(&url.server()),
+        }
+    }
+}
+
+/// The backend a ledger is on.
+#[derive(Debug)]
+pub enum Store {
+    /// sled, embedded.
+    Sled(SledStore),
+    /// A schema of a PostgreSQL database.
+    Postgres(Box<PostgresStore>),
+}
+
+impl Store {
+    /// The directory of an embedded ledger; `None` for PostgreSQL.
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Store::Sled(store) => Some(store.path()),
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// Closes the store at the end of a process that succeeded: sled is
+    /// flushed and its teardown left to the operating system
+    /// ([`SledStore::close_for_exit`]); a PostgreSQL session just ends.
+    pub fn close_for_exit(self) -> Result<(), StoreError> {
+        match self {
+            Store::Sled(store) => store.close_for_exit(),
+            Store::Postgres(store) => {
+                drop(store);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Hands a call to whichever backend the store is.
+macro_rules! each {
+    ($store:expr, $backend:ident => $call:expr) => {
+        match $store {
+            Store::Sled($backend) => $call,
+            Store::Postgres($backend) => $call,
+        }
+    };
+}
+
+impl EventStore for Store {
+    fn stage(&self, request: AppendRequest) -> Result<Staging<'_>, StoreError> {
+        each!(self, s => s.stage(request))
+    }
+
+    fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError> {
+        each!(self, s => s.find_command(command_id))
+    }
+
+    fn head(&self) -> Result<Digest, StoreError> {
+        each!(self, s => s.head())
+    }
+
+    fn read_from(&self, from: u64) -> Events<'_> {
+        each!(self, s => s.read_from(from))
+    }
+
+    fn read_as_of(&self, as_of: AsOf) -> Events<'_> {
+        each!(self, s => s.read_as_of(as_of))
+    }
+
+    fn record(&self, seq: u64) -> Result<Option<StoredEvent>, StoreError> {
+        each!(self, s => s.record(seq))
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        each!(self, s => s.verify())
+    }
+
+    fn verify_against(&self, digest: &Digest) -> Result<VerifyReport, StoreError> {
+        each!(self, s => s.verify_against(digest))
+    }
+}
+
+impl ProjectionStore for Store {
+    fn projection_checkpoint(&self) -> Result<u64, StoreError> {
+        each!(self, s => s.projection_checkpoint())
+    }
+
+    fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        each!(self, s => s.projection_get(key))
+    }
+
+    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        each!(self, s => s.projection_scan(prefix))
+    }
+
+    fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        each!(self, s => s.projection_last(prefix))
+    }
+
+    fn projection_commit(
+        &self,
+        from: u64,
+        to: u64,
+        writes: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.projection_commit(from, to, writes))
+    }
+
+    fn projection_reset(&self) -> Result<(), StoreError> {
+        each!(self, s => s.projection_reset())
+    }
+}

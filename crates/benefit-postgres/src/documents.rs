@@ -1,0 +1,158 @@
+//! The derived documents on PostgreSQL: a `documents` table (keys in
+//! `COLLATE "C"`, so that a prefix scan is a range of bytes) and a
+//! one-row `checkpoint`. A commit moves the checkpoint and writes the
+//! documents in one transaction, after locking the checkpoint row, so two
+//! processes catching up at once commit one after the other and the later
+//! one finds the checkpoint moved ([`benefit_store::StoreError::Conflict`]).
+
+use std::collections::BTreeMap;
+
+use benefit_store::table::{int, prefix_end};
+use benefit_store::{check_checkpoint, ProjectionStore, StoreError};
+
+use crate::connection::{db, Session};
+use crate::{lock, PostgresStore};
+
+/// How many documents one upsert statement carries.
+const UPSERT_CHUNK_ROWS: usize = 5_000;
+
+const SELECT_CHECKPOINT: &str = "SELECT seq FROM checkpoint WHERE id = 1";
+const SELECT_CHECKPOINT_FOR_UPDATE: &str = "SELECT seq FROM checkpoint WHERE id = 1 FOR UPDATE";
+const UPSERT: &str = "INSERT INTO documents (key, value) \
+     SELECT * FROM unnest($1::text[], $2::bytea[]) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+fn checkpoint(session: &mut Session, sql: &'static str) -> Result<u64, StoreError> {
+    let row = session
+        .query_opt(sql, &[])
+        .map_err(db("reading the checkpoint"))?
+        .ok_or_else(|| StoreError::Projection {
+            message: "the checkpoint row is missing".into(),
+        })?;
+    let seq: i64 = row.try_get(0).map_err(db("reading the checkpoint"))?;
+    u64::try_from(seq).map_err(|_| StoreError::Projection {
+        message: format!("the checkpoint is {seq}"),
+    })
+}
+
+/// The documents whose key starts with `prefix`, in key order; with
+/// `last_only`, the last of them alone.
+fn documents(
+    session: &mut Session,
+    prefix: &str,
+    last_only: bool,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let rows = match (prefix_end(prefix), last_only) {
+        (Some(end), false) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 AND key < $2 ORDER BY key",
+            &[&prefix, &end],
+        ),
+        (Some(end), true) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 AND key < $2 \
+             ORDER BY key DESC LIMIT 1",
+            &[&prefix, &end],
+        ),
+        (None, false) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 ORDER BY key",
+            &[&prefix],
+        ),
+        (None, true) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 ORDER BY key DESC LIMIT 1",
+            &[&prefix],
+        ),
+    }
+    .map_err(db("scanning documents"))?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(db("reading a document"))
+}
+
+/// A documents transaction may not start inside an append's: it would
+/// commit the append with it.
+fn refuse_inside_append(session: &Session) -> Result<(), StoreError> {
+    if session.in_append {
+        return Err(StoreError::Projection {
+            message: "documents cannot be committed while an append is staged".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Runs `body` in a transaction of its own, committed if it succeeds.
+fn in_transaction(
+    session: &mut Session,
+    body: impl FnOnce(&mut Session) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    refuse_inside_append(session)?;
+    session
+        .batch("BEGIN")
+        .map_err(db("starting the documents' transaction"))?;
+    match body(session) {
+        Ok(()) => session
+            .batch("COMMIT")
+            .map_err(db("committing the documents")),
+        Err(e) => {
+            session.rollback();
+            Err(e)
+        }
+    }
+}
+
+impl ProjectionStore for PostgresStore {
+    fn projection_checkpoint(&self) -> Result<u64, StoreError> {
+        checkpoint(&mut lock(&self.session), SELECT_CHECKPOINT)
+    }
+
+    fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = lock(&self.session)
+            .query_opt("SELECT value FROM documents WHERE key = $1", &[&key])
+            .map_err(db("reading a document"))?;
+        row.map(|row| row.try_get(0))
+            .transpose()
+            .map_err(db("reading a document"))
+    }
+
+    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        documents(&mut lock(&self.session), prefix, false)
+    }
+
+    fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(documents(&mut lock(&self.session), prefix, true)?.pop())
+    }
+
+    fn projection_commit(
+        &self,
+        from: u64,
+        to: u64,
+        writes: BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let entries: Vec<(&String, &Vec<u8>)> = writes.iter().collect();
+        in_transaction(&mut lock(&self.session), |session| {
+            check_checkpoint(from, checkpoint(session, SELECT_CHECKPOINT_FOR_UPDATE)?)?;
+            for chunk in entries.chunks(UPSERT_CHUNK_ROWS) {
+                let keys: Vec<&str> = chunk.iter().map(|(k, _)| k.as_str()).collect();
+                let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| v.as_slice()).collect();
+                session
+                    .execute(UPSERT, &[&keys, &values])
+                    .map_err(db("writing documents"))?;
+            }
+            session
+                .execute("UPDATE checkpoint SET seq = $1 WHERE id = 1", &[&int(to)?])
+                .map_err(db("moving the checkpoint"))?;
+            Ok(())
+        })
+    }
+
+    fn projection_reset(&self) -> Result<(), StoreError> {
+        in_transaction(&mut lock(&self.session), |session| {
+            session
+                .batch(
+                    "LOCK TABLE checkpoint IN EXCLUSIVE MODE;
+                     DELETE FROM documents;
+                     UPDATE checkpoint SET seq = 0 WHERE id = 1;",
+                )
+                .map_err(db("dropping the documents"))
+        })
+    }
+}
