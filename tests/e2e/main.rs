@@ -21,6 +21,7 @@ mod inputs;
 mod readme;
 mod reads;
 mod secrets;
+mod timeline;
 
 #[path = "../support/cli.rs"]
 mod cli;

@@ -23,7 +23,9 @@ th { background: #eef2f8; }
 table.sortable th { cursor: pointer; }
 table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; }
 table.sortable th[aria-sort=descending]::after { content: ' \\25BC'; }
-td.number { text-align: right; }
+td.number { text-align: right; white-space: nowrap; }
+td.value { white-space: nowrap; }
+#audit-table td:nth-child(8) { min-width: 24em; }
 code { background: #f4f4f4; padding: 0.1rem 0.3rem; }
 figure { margin: 1rem 0; overflow-x: auto; }
 nav a { margin-right: 1rem; }
@@ -111,11 +113,32 @@ fn page(title: &str, body: Markup) -> String {
     .into_string()
 }
 
+/// A number (`12`, `-3`, `+61`, `1200.00`): right-aligned.
 fn is_number(cell: &str) -> bool {
-    !cell.is_empty()
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// A date, an instant or a number: never wrapped.
+fn is_value(cell: &str) -> bool {
+    !cell.contains(' ')
+        && cell.len() <= 32
         && cell
             .chars()
-            .all(|c| c.is_ascii_digit() || c == '-' || c == '+')
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-' || c == '+')
+}
+
+fn cell_class(cell: &str) -> Option<&'static str> {
+    if is_number(cell) {
+        Some("number")
+    } else if is_value(cell) {
+        Some("value")
+    } else {
+        None
+    }
 }
 
 fn table(table: &Table) -> Markup {
@@ -126,7 +149,7 @@ fn table(table: &Table) -> Markup {
                 @for (index, row) in table.rows.iter().enumerate() {
                     tr {
                         @for (column, cell) in row.iter().enumerate() {
-                            td class=[is_number(cell).then_some("number")] {
+                            td class=[cell_class(cell)] {
                                 @match (column, table.links.get(index).and_then(Option::as_ref)) {
                                     (0, Some(href)) => a href=(clean(href)) { (clean(cell)) },
                                     _ => (clean(cell)),

@@ -174,7 +174,8 @@ pub fn timeline_svg(timeline: &Timeline) -> Result<String, RenderError> {
     // by it (then by sequence) keeps the step line going forward anyway.
     changes.sort_by_key(|c| (c.on, c.seq));
     let frame = Frame::new(timeline, &changes);
-    let height = LABELS_TOP + changes.len() as f64 * LINE_HEIGHT + 8.0;
+    let legend_y = LABELS_TOP + changes.len() as f64 * LINE_HEIGHT + 8.0;
+    let height = legend_y + LINE_HEIGHT + 8.0;
     let heading = format!(
         "{} ({}): end date by effective date",
         timeline.subscription, timeline.product
@@ -198,7 +199,8 @@ pub fn timeline_svg(timeline: &Timeline) -> Result<String, RenderError> {
         .add(step_line(&frame, &changes))
         .add(markers(&frame, &changes))
         .add(seats_lane(&frame, &changes))
-        .add(labels(&changes));
+        .add(labels(&changes))
+        .add(legend(legend_y));
     Ok(document.to_string())
 }
 
@@ -238,7 +240,7 @@ fn status_band(frame: &Frame, changes: &[&EndChange]) -> Group {
         let name = span.status.name();
         let last_day = plus(span.to, -1);
         let mut shade = Group::new()
-            .set("class", format!("status status-{name}"))
+            .set("class", "status")
             .set("data-status", name)
             .add(Title::new(format!(
                 "{name} from {} to {last_day} (R20)",
@@ -262,6 +264,36 @@ fn status_band(frame: &Frame, changes: &[&EndChange]) -> Group {
         band = band.add(shade);
     }
     band
+}
+
+/// What the band's colours mean.
+fn legend(y: f64) -> Group {
+    let entries = [
+        (Status::Active, "active"),
+        (Status::Expired, "expired (30 days)"),
+        (Status::Disabled, "disabled (90 days)"),
+        (Status::Deleted, "deleted"),
+    ];
+    let mut legend = Group::new().set("class", "legend");
+    let mut x = LEFT;
+    for (status, text) in entries {
+        legend = legend
+            .add(
+                Rectangle::new()
+                    .set("class", format!("status-{}", status.name()))
+                    .set("x", x)
+                    .set("y", y)
+                    .set("width", 14)
+                    .set("height", 14),
+            )
+            .add(Text::new(text).set("x", x + 20.0).set("y", y + 12.0));
+        x += 150.0;
+    }
+    legend.add(
+        Text::new("R20 statuses; dashed: a benefit's expiry (R21)")
+            .set("x", x)
+            .set("y", y + 12.0),
+    )
 }
 
 /// The effective-date axis with its months, and the end dates with their
