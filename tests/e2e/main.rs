@@ -14,6 +14,7 @@
 //! round trip), `readme` (the README's two commands and `--help` examples).
 
 mod append;
+mod browser;
 mod compat;
 mod exit_codes;
 mod extremes;
