@@ -24,7 +24,7 @@ table.sortable th { cursor: pointer; }
 table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; }
 table.sortable th[aria-sort=descending]::after { content: ' \\25BC'; }
 td.number { text-align: right; white-space: nowrap; }
-td.value { white-space: nowrap; }
+td.value, td:first-child { white-space: nowrap; }
 #audit-table td:nth-child(8) { min-width: 24em; }
 code { background: #f4f4f4; padding: 0.1rem 0.3rem; }
 figure { margin: 1rem 0; overflow-x: auto; }
