@@ -86,3 +86,46 @@ fn only_the_store_and_the_benchs_peer_know_sled() {
         .collect();
     assert_eq!(knowing, vec!["benefit-bench", "benefit-store"]);
 }
+
+/// Every workspace crate `krate` depends on, itself included, directly or
+/// through other workspace crates.
+fn workspace_closure(graph: &BTreeMap<String, Vec<String>>, krate: &str) -> Vec<String> {
+    let mut seen = vec![krate.to_owned()];
+    let mut index = 0;
+    while index < seen.len() {
+        for dep in graph.get(&seen[index]).into_iter().flatten() {
+            if graph.contains_key(dep) && !seen.contains(dep) {
+                seen.push(dep.clone());
+            }
+        }
+        index += 1;
+    }
+    seen
+}
+
+/// Issue 14: the pictures and pages are pure. `benefit-render` takes data
+/// already read and returns strings; neither it nor any workspace crate it
+/// pulls in knows the store, sled, the projections or the terminal.
+#[test]
+fn the_render_crate_knows_no_store_no_sled_and_no_terminal() {
+    let graph = dependencies();
+    let closure = workspace_closure(&graph, "benefit-render");
+    let forbidden = [
+        "benefit-store",
+        "benefit-projections",
+        "benefit-app",
+        "sled",
+        "clap",
+        "comfy-table",
+        "indicatif",
+    ];
+    for krate in &closure {
+        for on in forbidden {
+            assert!(
+                !depends(&graph, krate, on),
+                "benefit-render reaches {on} through {krate}"
+            );
+        }
+    }
+    assert!(closure.iter().all(|k| !forbidden.contains(&k.as_str())));
+}

@@ -62,11 +62,18 @@ fn demo_without_a_ledger_uses_a_new_temporary_directory() {
     let verified = run(&["--ledger", dir, "verify"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     std::fs::remove_dir_all(dir).expect("remove the demo ledger");
+    let site = format!("{dir}-site");
+    assert!(
+        output.stdout.contains(&format!("{site}/index.html")),
+        "the demo names its site beside its ledger:\n{}",
+        output.stdout
+    );
+    std::fs::remove_dir_all(site).expect("remove the demo site");
 }
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    let commands: [&[&str]; 24] = [
+    let commands: [&[&str]; 26] = [
         &[],
         &["append"],
         &["report"],
@@ -84,6 +91,8 @@ fn help_of_every_command_has_an_example() {
         &["report", "benefits"],
         &["report", "expiring"],
         &["report", "key"],
+        &["report", "timeline"],
+        &["report", "site"],
         &["log"],
         &["export"],
         &["verify"],

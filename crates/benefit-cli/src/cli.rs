@@ -349,6 +349,27 @@ pub struct ReportOptions {
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// How `report timeline` draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PictureFormat {
+    /// The picture alone, a standalone SVG document.
+    Svg,
+    /// One standalone HTML page: the picture and the audit trail.
+    Html,
+}
+
+/// The as-of flags of a report that has a format of its own.
+#[derive(Clone, Debug, Args)]
+pub struct AsOfOptions {
+    /// Report what the ledger knew right after event N.
+    #[arg(long, value_name = "N", conflicts_with = "as_of")]
+    pub as_of_seq: Option<u64>,
+    /// Report what the ledger knew at TIME (RFC 3339, or a date meaning the
+    /// end of that day in UTC).
+    #[arg(long, value_name = "TIME", value_parser = instant)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// `report`.
 #[derive(Debug, Args)]
 #[command(
@@ -418,6 +439,38 @@ pub enum Report {
         /// Format and as-of.
         #[command(flatten)]
         options: ReportOptions,
+    },
+    /// One subscription's end dates over time: a picture (SVG), or one
+    /// standalone page with the picture and the audit trail (HTML).
+    #[command(
+        after_help = "Examples:\n  benefit-ledger report timeline --subscription contoso-o365 > contoso-o365.svg\n  benefit-ledger report timeline --subscription contoso-o365 --format html > contoso-o365.html"
+    )]
+    Timeline {
+        /// The subscription id.
+        #[arg(long, value_name = "ID")]
+        subscription: String,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = PictureFormat::Svg)]
+        format: PictureFormat,
+        /// As-of.
+        #[command(flatten)]
+        as_of: AsOfOptions,
+    },
+    /// Write a static folder to hand on: an index of every report with
+    /// sortable tables, one page per subscription with its timeline and
+    /// audit trail, and the head digest with the command that verifies it.
+    #[command(
+        after_help = "Example:\n  benefit-ledger report site --out ./audit-site --on 2026-08-01"
+    )]
+    Site {
+        /// The folder to write (created if missing; its index.html and
+        /// subscription pages are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The date the statuses and the expiring window are for [default:
+        /// today, UTC].
+        #[arg(long, value_name = "DATE", value_parser = date)]
+        on: Option<Date>,
     },
     /// Subscriptions ending and benefits expiring within a window.
     #[command(

@@ -239,10 +239,17 @@ pub fn run(
         let _ = writeln!(out, "\n== {title}");
         crate::report::print(context, &ledger, report, &options, out)?;
     }
+    let site = crate::timeline::demo_site_dir(&dir);
+    crate::timeline::write_site(&ledger, &Location::Dir(dir.clone()), &site, args.on)?;
+    let _ = writeln!(
+        out,
+        "\n== Site for an auditor\n{}",
+        site.join("index.html").display()
+    );
     let ledger_arg = dir.display();
     let _ = writeln!(
         out,
-        "\nExplore it:\n  benefit-ledger --ledger {ledger_arg} report audit --subscription scenario-a\n  benefit-ledger --ledger {ledger_arg} log\n  benefit-ledger --ledger {ledger_arg} verify"
+        "\nExplore it:\n  benefit-ledger --ledger {ledger_arg} report audit --subscription scenario-a\n  benefit-ledger --ledger {ledger_arg} report timeline --subscription scenario-a --format html > scenario-a.html\n  benefit-ledger --ledger {ledger_arg} log\n  benefit-ledger --ledger {ledger_arg} verify"
     );
     Ok(())
 }

@@ -24,6 +24,7 @@ mod log;
 mod report;
 mod shell;
 mod space;
+mod timeline;
 
 use std::io::Write;
 use std::path::PathBuf;

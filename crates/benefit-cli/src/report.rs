@@ -431,6 +431,10 @@ pub fn run(context: &Context, report: &Report, out: &mut dyn Write) -> Result<()
         | Report::Benefits { options }
         | Report::Key { options, .. }
         | Report::Expiring { options, .. } => options,
+        Report::Timeline { .. } | Report::Site { .. } => {
+            crate::timeline::print(context, &ledger, report, out)?;
+            return crate::close(ledger);
+        }
     };
     print(context, &ledger, report, options, out)?;
     crate::close(ledger)
@@ -493,6 +497,9 @@ pub fn print(
                 ))
             })?;
             render(&[row], format, out)
+        }
+        Report::Timeline { .. } | Report::Site { .. } => {
+            crate::timeline::print(context, ledger, report, out)
         }
     }
 }

@@ -122,6 +122,15 @@ impl LedgerUrl {
     }
 }
 
+impl LedgerUrl {
+    /// The ledger's URL without its password, as a user would type it.
+    pub fn address(&self) -> String {
+        let server = self.server();
+        let (url, _) = server.split_once(" schema ").unwrap_or((&server, ""));
+        format!("{url}?schema={}", self.schema)
+    }
+}
+
 /// A schema name is a plain identifier, so that it is safe to quote into
 /// SQL and means the same to every tool.
 fn check_schema(schema: &str) -> Result<(), UrlError> {

@@ -122,7 +122,10 @@ impl KeyUseEvent {
     }
 
     /// The subscription's seats after the event, given those before.
-    fn seats_after(&self, before: Option<benefit_events::Seats>) -> Option<benefit_events::Seats> {
+    pub fn seats_after(
+        &self,
+        before: Option<benefit_events::Seats>,
+    ) -> Option<benefit_events::Seats> {
         match self {
             Self::Redeemed(e) => Some(e.seats),
             Self::Added(e) => Some(e.seats_after),
