@@ -11,16 +11,19 @@
 //! Modules: `append` (every event from flags, the import's atomicity, dry
 //! runs), `exit_codes` (one test per code and cause), `reads` (every
 //! report in every format, `--as-of-seq`, log, verify, rebuild, the export
-//! round trip), `readme` (the README's two commands and `--help` examples).
+//! round trip), `postgres` (the CLI on a PostgreSQL ledger), `readme` (the README's two commands and `--help` examples).
 
 mod append;
+mod browser;
 mod compat;
 mod exit_codes;
 mod extremes;
 mod inputs;
+mod postgres;
 mod readme;
 mod reads;
 mod secrets;
+mod timeline;
 
 #[path = "../support/cli.rs"]
 mod cli;

@@ -247,3 +247,51 @@ fn the_shell_over_postgres_keeps_the_same_log_and_documents_as_over_memory() {
         .expect("rebuilds");
     assert!(rebuilt.differences.is_empty(), "{:?}", rebuilt.differences);
 }
+
+/// Issue 12's fault test: the server stops (as a crash would) in the
+/// middle of an import, with its transaction open and its records
+/// written but not committed. The import fails, nothing of it is stored,
+/// and after a restart the ledger verifies and takes the same import.
+#[test]
+fn a_server_stopped_in_the_middle_of_an_import_keeps_all_or_nothing() {
+    use benefit_postgres::cluster::{Cluster, Durability};
+    use benefit_store::{AppendRequest, Staging};
+    if support::server().is_none() {
+        return; // skipped on purpose: no PostgreSQL here
+    }
+    let mut cluster = Cluster::start(Durability::Full).expect("a cluster of its own starts");
+    let url = LedgerUrl::parse(&format!("{}?schema=fault", cluster.url())).expect("a URL");
+    let store = PostgresStore::open(&url, conformance::clock()).expect("opens");
+    store
+        .append(positioned(
+            &store,
+            request(0, vec![credit_assigned("b", 0)]),
+        ))
+        .expect("a first batch is stored");
+    let head = store.head().expect("head");
+    let events: Vec<_> = (1..=2_000).map(|n| credit_assigned("b", n)).collect();
+    let import: AppendRequest = positioned(&store, request(1, events.clone()));
+    let Staging::Staged(staged) = store.stage(import.clone()).expect("stages") else {
+        panic!("a new command id is staged, not a repeat");
+    };
+    cluster.stop_server_immediately().expect("the server stops");
+    let failed = staged.commit();
+    assert!(
+        failed.is_err(),
+        "the commit cannot succeed on a stopped server"
+    );
+    drop(store);
+    cluster.start_server().expect("the server starts again");
+    let store = PostgresStore::open_existing(&url, conformance::clock()).expect("reopens");
+    assert_eq!(
+        store.head().expect("head"),
+        head,
+        "nothing of the import was stored"
+    );
+    store
+        .verify()
+        .expect("the ledger verifies after the restart");
+    let appended = store.append(import).expect("the same import is taken now");
+    assert_eq!((appended.first, appended.last), (2, 2_001));
+    store.verify().expect("and verifies");
+}

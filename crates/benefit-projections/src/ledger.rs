@@ -172,8 +172,11 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     }
 
     fn catch_up_once(&self) -> Result<u64, ProjectionError> {
-        let head = self.store.head()?.seq;
+        // The checkpoint first: the log only grows and the documents never
+        // pass it, so a head read after the checkpoint is never behind it,
+        // even while other processes append and catch up.
         let mut checkpoint = self.store.projection_checkpoint()?;
+        let head = self.store.head()?.seq;
         if checkpoint > head {
             return Err(ProjectionError::Inconsistent {
                 seq: checkpoint,
