@@ -40,14 +40,15 @@ fn time(binary: &Path, args: &[String]) -> BenchResult<Duration> {
 }
 
 /// Times `append key-redeemed` once per prepared redemption and `report
-/// audit` as many times, on the ledger in `dir`, if the binary is there.
+/// audit` as many times, on `ledger` (a directory or a PostgreSQL URL), if
+/// the binary is there.
 /// Each is run once first, untimed, so the figures are for a warm file
 /// cache, as the engines' are.
-pub fn measure(dir: &Path, prepared: &Prepared) -> BenchResult<Option<CliFigures>> {
+pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigures>> {
     let Some(binary) = binary() else {
         return Ok(None);
     };
-    let ledger = dir.to_string_lossy().into_owned();
+    let ledger = ledger.to_owned();
     let audit: Vec<String> = [
         "--ledger",
         &ledger,

@@ -22,6 +22,7 @@ mod cli_process;
 mod engine;
 mod ledger;
 mod measure;
+mod postgres;
 mod raw_sled;
 mod report;
 mod sqlite;
@@ -88,16 +89,23 @@ enum Engine {
     Ledger,
     Sqlite,
     RawSled,
+    Postgres,
 }
 
 impl Engine {
-    const ALL: [Engine; 3] = [Engine::Ledger, Engine::Sqlite, Engine::RawSled];
+    const ALL: [Engine; 4] = [
+        Engine::Ledger,
+        Engine::Sqlite,
+        Engine::RawSled,
+        Engine::Postgres,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Engine::Ledger => "ledger",
             Engine::Sqlite => "sqlite",
             Engine::RawSled => "raw-sled",
+            Engine::Postgres => "postgres",
         }
     }
 
@@ -106,6 +114,7 @@ impl Engine {
             Engine::Ledger => ledger::run(dir, prepared),
             Engine::Sqlite => sqlite::run(dir, prepared),
             Engine::RawSled => raw_sled::run(dir, prepared),
+            Engine::Postgres => postgres::run(dir, prepared),
         }
     }
 
@@ -114,6 +123,16 @@ impl Engine {
             Engine::Ledger => ledger::replay(dir),
             Engine::Sqlite => sqlite::replay(dir),
             Engine::RawSled => raw_sled::replay(dir),
+            Engine::Postgres => postgres::replay(dir),
+        }
+    }
+
+    /// What the engine's data takes: its directory's files, or for
+    /// PostgreSQL its tables on the server.
+    fn disk_bytes(self, dir: &Path) -> BenchResult<u64> {
+        match self {
+            Engine::Postgres => postgres::disk_bytes(dir),
+            _ => dir_bytes(dir),
         }
     }
 }
@@ -152,6 +171,10 @@ fn bench(args: &Args) -> BenchResult<()> {
     };
     eprintln!("generating {} events (seed {}) ...", args.events, args.seed);
     let prepared = workload::prepare(args.seed, args.events, args.commands)?;
+    eprintln!("postgres: starting a local cluster (fsync and synchronous_commit on) ...");
+    let cluster =
+        benefit_postgres::cluster::Cluster::start(benefit_postgres::cluster::Durability::Full)?;
+    postgres::prepare(&root.join(Engine::Postgres.name()), &cluster.url())?;
     let mut figures = Vec::new();
     for engine in Engine::ALL {
         let dir = root.join(engine.name());
@@ -161,7 +184,7 @@ fn bench(args: &Args) -> BenchResult<()> {
             args.commands
         );
         let run = engine.run(&dir, &prepared)?;
-        let disk = dir_bytes(&dir)?;
+        let disk = engine.disk_bytes(&dir)?;
         eprintln!("{}: replay (in a child process) ...", engine.name());
         let replay = replay_in_child(engine, &dir)?;
         figures.push(EngineFigures {
@@ -180,9 +203,23 @@ fn bench(args: &Args) -> BenchResult<()> {
             as_of_ms: run.passes.as_ref().map(|p| p.as_of.as_secs_f64() * 1e3),
         });
     }
-    let cli = cli_process::measure(&root.join(Engine::Ledger.name()), &prepared)?;
-    let engines: [EngineFigures; 3] = figures.try_into().map_err(|_| "every engine has figures")?;
-    let report = Report::new(args.events, args.commands, args.seed, engines, cli);
+    let cli = cli_process::measure(
+        &root.join(Engine::Ledger.name()).to_string_lossy(),
+        &prepared,
+    )?;
+    let cli_postgres = cli_process::measure(
+        &postgres::ledger_url(&root.join(Engine::Postgres.name()))?,
+        &prepared,
+    )?;
+    let engines: [EngineFigures; 4] = figures.try_into().map_err(|_| "every engine has figures")?;
+    let report = Report::new(
+        args.events,
+        args.commands,
+        args.seed,
+        engines,
+        [cli, cli_postgres],
+    );
+    drop(cluster);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,5 +1,5 @@
 //! The figures of a run: per engine, the ratios of the ledger to its two
-//! peers, the targets of issue 6, and the two outputs (a table for people,
+//! peers and of PostgreSQL to the ledger, the targets of issue 6, and the two outputs (a table for people,
 //! JSON for scripts) made from the same rows.
 
 use std::collections::BTreeMap;
@@ -76,8 +76,16 @@ pub struct Report {
     pub sqlite: EngineFigures,
     /// Raw sled, the same bytes.
     pub raw_sled: EngineFigures,
-    /// The CLI process; `None` when its binary was not found.
+    /// The ledger on PostgreSQL (issue 12), through the same shell.
+    pub postgres: EngineFigures,
+    /// The CLI process on the sled ledger; `None` when its binary was not
+    /// found.
     pub cli: Option<CliFigures>,
+    /// The CLI process on the PostgreSQL ledger.
+    pub cli_postgres: Option<CliFigures>,
+    /// `PostgreSQL ÷ ledger`, by figure (issue 12's targets: import and
+    /// replay at least 0.5x).
+    pub postgres_over_ledger: BTreeMap<&'static str, f64>,
     /// `ledger ÷ SQLite`, by figure.
     pub ledger_over_sqlite: BTreeMap<&'static str, f64>,
     /// `ledger ÷ raw sled`, by figure.
@@ -161,15 +169,16 @@ impl Report {
         events: u64,
         commands: usize,
         seed: u64,
-        engines: [EngineFigures; 3],
-        cli: Option<CliFigures>,
+        engines: [EngineFigures; 4],
+        [cli, cli_postgres]: [Option<CliFigures>; 2],
     ) -> Self {
-        let [ledger, sqlite, raw_sled] = engines;
-        let ratios = |other: &EngineFigures| {
+        let [ledger, sqlite, raw_sled, postgres] = engines;
+        let ratios_of = |ours: &EngineFigures, other: &EngineFigures| {
             ROWS.iter()
-                .filter_map(|row| Some((row.name, ratio((row.get)(&ledger)?, (row.get)(other)?)?)))
+                .filter_map(|row| Some((row.name, ratio((row.get)(ours)?, (row.get)(other)?)?)))
                 .collect()
         };
+        let ratios = |other: &EngineFigures| ratios_of(&ledger, other);
         Self {
             events,
             commands,
@@ -177,10 +186,13 @@ impl Report {
             machine: Machine::here(),
             ledger_over_sqlite: ratios(&sqlite),
             ledger_over_raw_sled: ratios(&raw_sled),
+            postgres_over_ledger: ratios_of(&postgres, &ledger),
             ledger,
             sqlite,
             raw_sled,
+            postgres,
             cli,
+            cli_postgres,
         }
     }
 
@@ -192,9 +204,9 @@ impl Report {
             self.events, self.commands, self.seed, self.machine.cpu, self.machine.cores
         );
         out.push_str(
-            "| figure | ledger | SQLite | raw sled | ledger/SQLite | ledger/raw sled | target |\n",
+            "| figure | ledger | SQLite | raw sled | PostgreSQL | ledger/SQLite | ledger/raw sled | PostgreSQL/ledger | target |\n",
         );
-        out.push_str("|---|--:|--:|--:|--:|--:|---|\n");
+        out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for row in &ROWS {
             let cell = |f: &EngineFigures| (row.get)(f).map_or("-".to_owned(), number);
             let ratio_cell = |r: &BTreeMap<&str, f64>| {
@@ -202,30 +214,39 @@ impl Report {
                     .map_or("-".to_owned(), |x| format!("{x:.2}x"))
             };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 row.label,
                 cell(&self.ledger),
                 cell(&self.sqlite),
                 cell(&self.raw_sled),
+                cell(&self.postgres),
                 ratio_cell(&self.ledger_over_sqlite),
                 ratio_cell(&self.ledger_over_raw_sled),
+                ratio_cell(&self.postgres_over_ledger),
                 row.target,
             ));
         }
-        match &self.cli {
-            Some(cli) => out.push_str(&format!(
-                "\nCLI process, start to exit, median of {}: append {} ms, report audit {} ms (target <= 50 ms)\nCLI once: verify {} ms, report subscriptions --as-of-seq 90% {} ms (target <= 2 s at 1M), rebuild (check) {} ms\n",
+        for (backend, cli) in [("sled", &self.cli), ("PostgreSQL", &self.cli_postgres)] {
+            out.push_str(&cli_lines(backend, cli.as_ref()));
+        }
+        out
+    }
+}
+
+/// The CLI figures of one backend, as two lines of the table's footer.
+fn cli_lines(backend: &str, cli: Option<&CliFigures>) -> String {
+    match cli {
+            Some(cli) => format!(
+                "\nCLI process on {backend}, start to exit, median of {}: append {} ms, report audit {} ms (target <= 50 ms)\nCLI once on {backend}: verify {} ms, report subscriptions --as-of-seq 90% {} ms (target <= 2 s at 1M), rebuild (check) {} ms\n",
                 cli.runs,
                 number(cli.append_median_ms),
                 number(cli.audit_median_ms),
                 number(cli.verify_ms),
                 number(cli.as_of_ms),
                 number(cli.rebuild_ms)
-            )),
-            None => out.push_str("\nCLI process: not measured (no release build of benefit-ledger beside this binary)\n"),
+            ),
+            None => format!("\nCLI process on {backend}: not measured (no release build of benefit-ledger beside this binary)\n"),
         }
-        out
-    }
 }
 
 impl Machine {

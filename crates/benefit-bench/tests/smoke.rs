@@ -16,7 +16,7 @@ fn a_run_of_2000_events_gives_every_figure_for_every_engine() {
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(report["events"], 2000);
-    for engine in ["ledger", "sqlite", "raw_sled"] {
+    for engine in ["ledger", "sqlite", "raw_sled", "postgres"] {
         for figure in [
             "import_events_per_s",
             "command_median_ms",
@@ -32,7 +32,7 @@ fn a_run_of_2000_events_gives_every_figure_for_every_engine() {
             );
         }
     }
-    for engine in ["ledger", "sqlite"] {
+    for engine in ["ledger", "sqlite", "postgres"] {
         for figure in ["audit_ms", "subscriptions_report_ms"] {
             assert!(
                 report[engine][figure].as_f64().is_some(),
@@ -41,6 +41,9 @@ fn a_run_of_2000_events_gives_every_figure_for_every_engine() {
         }
     }
     assert!(report["ledger_over_sqlite"]["import_events_per_s"]
+        .as_f64()
+        .is_some());
+    assert!(report["postgres_over_ledger"]["replay_events_per_s"]
         .as_f64()
         .is_some());
 }

@@ -105,6 +105,26 @@ impl PostgresStore {
         schema::latest()
     }
 
+    /// The bytes the ledger's tables, indexes and TOAST take on the
+    /// server (`pg_total_relation_size`), for the bench.
+    pub fn bytes_on_disk(&self) -> Result<u64, StoreError> {
+        let rows = lock(&self.session)
+            .query(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+                &[],
+            )
+            .map_err(connection::db("measuring the ledger's tables"))?;
+        let bytes: i64 = rows
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(connection::db("measuring the ledger's tables"))?
+            .unwrap_or(0);
+        Ok(u64::try_from(bytes).unwrap_or(0))
+    }
+
     /// Runs SQL without parameters on the store's session: for tests that
     /// damage a ledger on purpose, or look at it as a SQL user would.
     pub fn execute_sql(&self, sql: &str) -> Result<(), StoreError> {
