@@ -89,6 +89,19 @@ fn only_the_store_and_the_benchs_peer_know_sled() {
 
 /// Every workspace crate `krate` depends on, itself included, directly or
 /// through other workspace crates.
+/// Issue 12: no crate but the PostgreSQL backend learns SQL for
+/// PostgreSQL.
+#[test]
+fn only_the_postgres_backend_knows_the_postgres_client() {
+    let graph = dependencies();
+    let knowing: Vec<&String> = graph
+        .keys()
+        .filter(|krate| depends(&graph, krate, "postgres"))
+        .collect();
+    assert_eq!(knowing, vec!["benefit-postgres"]);
+    assert!(!depends(&graph, "benefit-store", "benefit-postgres"));
+}
+
 fn workspace_closure(graph: &BTreeMap<String, Vec<String>>, krate: &str) -> Vec<String> {
     let mut seen = vec![krate.to_owned()];
     let mut index = 0;

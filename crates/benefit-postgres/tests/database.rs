@@ -295,3 +295,52 @@ fn a_server_stopped_in_the_middle_of_an_import_keeps_all_or_nothing() {
     assert_eq!((appended.first, appended.last), (2, 2_001));
     store.verify().expect("and verifies");
 }
+
+#[test]
+fn the_roles_in_the_documentation_are_the_ones_the_code_grants() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/postgres.md"
+    ))
+    .expect("docs/postgres.md");
+    for sql in [
+        roles::create_login_role("contoso_operator"),
+        roles::grant_operator("contoso", "contoso_operator"),
+        roles::create_login_role("contoso_auditor"),
+        roles::grant_auditor("contoso", "contoso_auditor"),
+    ] {
+        assert!(doc.contains(&sql), "docs/postgres.md lacks:\n{sql}");
+    }
+}
+
+#[test]
+fn an_auditor_role_reads_and_verifies_but_the_database_refuses_its_appends() {
+    let Some((owner, url)) = three_records("auditor") else {
+        return;
+    };
+    let role = format!("au_{}", &url.schema()[8..]);
+    owner
+        .execute_sql(&roles::create_login_role(&role))
+        .expect("creates the role");
+    owner
+        .execute_sql(&roles::grant_auditor(url.schema(), &role))
+        .expect("grants");
+    let auditor =
+        PostgresStore::open_existing(&as_role(&url, &role, url.schema()), conformance::clock())
+            .expect("the auditor opens the ledger");
+    assert_eq!(
+        auditor.verify().expect("verifies").head,
+        owner.head().expect("head")
+    );
+    match auditor.append(positioned(
+        &auditor,
+        request(3, vec![credit_assigned("b", 3)]),
+    )) {
+        Err(e) => assert!(
+            e.to_string().contains("permission denied for table events"),
+            "{e}"
+        ),
+        Ok(appended) => panic!("an auditor appended {appended:?}"),
+    }
+    assert_eq!(owner.head().expect("head").seq, 3, "nothing was appended");
+}
