@@ -39,7 +39,7 @@
 //! Reads decode every record with [`benefit_store::encoding::decode`],
 //! check its hash and its link to the record before, and end with an error
 //! rather than skip; they run in pages, so their memory does not grow with
-//! the log. `verify` walks the table with [`ChainVerifier`] and checks the
+//! the log. `verify` walks the table with [`LogWalk`] and checks the
 //! command rows against the records.
 
 mod rows;
@@ -53,9 +53,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use benefit_app::Ledger;
 use benefit_store::check_checkpoint;
 use benefit_store::staging::{check_size, repeat_of, stage_records, StagedBatch};
-use benefit_store::verify::ChainVerifier;
 use benefit_store::{
-    AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events, ProjectionStore,
+    AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, SystemClock, VerifyReport,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -64,7 +63,7 @@ use uuid::Uuid;
 use crate::engine::{ReplayRun, Run};
 use crate::workload::Prepared;
 use crate::BenchResult;
-use benefit_store::table::{hash_at, index_break, int, EventRow};
+use benefit_store::table::{int, CommandEntry, EventRow, LogWalk};
 use rows::{pages, read_head, verify_commands};
 
 /// The database file inside the engine's directory (beside it, SQLite keeps
@@ -258,9 +257,8 @@ fn create_schema(connection: &mut Connection, path: &Path) -> Result<(), StoreEr
 fn command_entry(
     connection: &Connection,
     command_id: &Uuid,
-) -> Result<Option<(Appended, ChainHash)>, StoreError> {
-    type Row = (i64, i64, Vec<u8>, i64, Vec<u8>);
-    let row: Option<Row> = connection
+) -> Result<Option<StoredCommand>, StoreError> {
+    let entry = connection
         .prepare_cached(
             "SELECT first, last, last_hash, recorded_at, fingerprint
              FROM commands WHERE command_id = ?1",
@@ -268,38 +266,18 @@ fn command_entry(
         .and_then(|mut select| {
             select
                 .query_row([command_id.as_bytes()], |row| {
-                    Ok((
-                        row.get(0)?,
-                        row.get(1)?,
-                        row.get(2)?,
-                        row.get(3)?,
-                        row.get(4)?,
-                    ))
+                    Ok(CommandEntry {
+                        first: row.get(0)?,
+                        last: row.get(1)?,
+                        last_hash: row.get(2)?,
+                        recorded_at_micros: row.get(3)?,
+                        fingerprint: row.get(4)?,
+                    })
                 })
                 .optional()
         })
         .map_err(db("reading a command row"))?;
-    let Some((first, last, last_hash, recorded_at, fingerprint)) = row else {
-        return Ok(None);
-    };
-    let damaged = |what: &str| index_break(0, format!("command {command_id}'s row"), what);
-    let first = u64::try_from(first).map_err(|_| damaged("a negative first sequence"))?;
-    let last = u64::try_from(last).map_err(|_| damaged("a negative last sequence"))?;
-    let recorded_at = chrono::DateTime::from_timestamp_micros(recorded_at)
-        .ok_or_else(|| damaged("a recorded-at out of range"))?;
-    let fingerprint = <[u8; 32]>::try_from(fingerprint.as_slice())
-        .map_err(|_| damaged("a fingerprint that is not 32 bytes"))?;
-    let appended = Appended {
-        first,
-        last,
-        head: Digest {
-            seq: last,
-            hash: hash_at(last, &last_hash)?,
-        },
-        recorded_at,
-        repeat: true,
-    };
-    Ok(Some((appended, ChainHash(fingerprint))))
+    entry.map(|entry| entry.stored(command_id)).transpose()
 }
 
 /// A batch staged in a [`SqliteStore`], holding its append lock (not its
@@ -327,9 +305,9 @@ impl EventStore for SqliteStore {
         let guard = lock(&self.append);
         let head = {
             let connection = lock(&self.connection);
-            if let Some((appended, fingerprint)) = command_entry(&connection, &request.command_id)?
-            {
-                return repeat_of(&request, appended, fingerprint).map(Staging::Repeat);
+            if let Some(stored) = command_entry(&connection, &request.command_id)? {
+                return repeat_of(&request, stored.appended, stored.fingerprint)
+                    .map(Staging::Repeat);
             }
             read_head(&connection)?
         };
@@ -342,14 +320,7 @@ impl EventStore for SqliteStore {
     }
 
     fn find_command(&self, command_id: &Uuid) -> Result<Option<StoredCommand>, StoreError> {
-        Ok(
-            command_entry(&lock(&self.connection), command_id)?.map(|(appended, fingerprint)| {
-                StoredCommand {
-                    appended,
-                    fingerprint,
-                }
-            }),
-        )
+        command_entry(&lock(&self.connection), command_id)
     }
 
     fn head(&self) -> Result<Digest, StoreError> {
@@ -374,9 +345,7 @@ impl EventStore for SqliteStore {
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
         let connection = lock(&self.connection);
-        let mut verifier = ChainVerifier::new();
-        let mut batches = 0u64;
-        let mut last_command = None;
+        let mut walk = LogWalk::new();
         let mut select = connection
             .prepare(&format!(
                 "SELECT {} FROM events ORDER BY seq",
@@ -385,17 +354,10 @@ impl EventStore for SqliteStore {
             .map_err(db("preparing the walk of the log"))?;
         let mut rows = select.query([]).map_err(db("reading the log"))?;
         while let Some(row) = rows.next().map_err(db("reading the log"))? {
-            let row = rows::event_row(row).map_err(db("reading an event row"))?;
-            let seq = row.seq_as(verifier.next_seq())?;
-            let record = verifier.check(seq, hash_at(seq, &row.hash)?, &row.body)?;
-            row.check_columns(&record)?;
-            if last_command != Some(record.command_id) {
-                batches += 1;
-                last_command = Some(record.command_id);
-            }
+            walk.check(&rows::event_row(row).map_err(db("reading an event row"))?)?;
         }
-        verify_commands(&connection, batches)?;
-        Ok(verifier.report())
+        verify_commands(&connection, walk.batches())?;
+        Ok(walk.report())
     }
 }
 

@@ -12,12 +12,11 @@ use std::sync::MutexGuard;
 use benefit_events::mask_keys_in;
 use benefit_store::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use benefit_store::table::{
-    check_command_count, hash_at, index_break, int, CommandRow, EventRow, FetchPage, Pages,
+    check_command_count, int, CommandEntry, CommandRow, EventRow, FetchPage, LogWalk, Pages,
 };
-use benefit_store::verify::ChainVerifier;
 use benefit_store::{
-    AppendRequest, Appended, AsOf, ChainHash, Digest, EventStore, Events, StagedAppend, Staging,
-    StoreError, StoredCommand, StoredEvent, VerifyReport,
+    AppendRequest, Appended, AsOf, Digest, EventStore, Events, StagedAppend, Staging, StoreError,
+    StoredCommand, StoredEvent, VerifyReport,
 };
 use chrono::{DateTime, Utc};
 use postgres::Row;
@@ -73,10 +72,6 @@ fn read_head(session: &mut Session) -> Result<Head, StoreError> {
     EventRow::head(newest)
 }
 
-/// A command row's first and last sequence, last hash, recorded-at and
-/// fingerprint.
-type CommandColumns = (i64, i64, Vec<u8>, DateTime<Utc>, Vec<u8>);
-
 /// A joined record's hash and body.
 type Joined = Option<(Vec<u8>, Vec<u8>)>;
 
@@ -91,35 +86,20 @@ fn command_entry(
     else {
         return Ok(None);
     };
-    let read = |row: &Row| -> Result<CommandColumns, postgres::Error> {
-        Ok((
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get(3)?,
-            row.try_get(4)?,
-        ))
+    let read = |row: &Row| -> Result<CommandEntry, postgres::Error> {
+        let recorded_at: DateTime<Utc> = row.try_get(3)?;
+        Ok(CommandEntry {
+            first: row.try_get(0)?,
+            last: row.try_get(1)?,
+            last_hash: row.try_get(2)?,
+            recorded_at_micros: recorded_at.timestamp_micros(),
+            fingerprint: row.try_get(4)?,
+        })
     };
-    let (first, last, last_hash, recorded_at, fingerprint) =
-        read(&row).map_err(db("reading a command row"))?;
-    let damaged = |what: &str| index_break(0, format!("command {command_id}'s row"), what);
-    let first = u64::try_from(first).map_err(|_| damaged("a negative first sequence"))?;
-    let last = u64::try_from(last).map_err(|_| damaged("a negative last sequence"))?;
-    let fingerprint = <[u8; 32]>::try_from(fingerprint.as_slice())
-        .map_err(|_| damaged("a fingerprint that is not 32 bytes"))?;
-    Ok(Some(StoredCommand {
-        appended: Appended {
-            first,
-            last,
-            head: Digest {
-                seq: last,
-                hash: hash_at(last, &last_hash)?,
-            },
-            recorded_at,
-            repeat: true,
-        },
-        fingerprint: ChainHash(fingerprint),
-    }))
+    read(&row)
+        .map_err(db("reading a command row"))?
+        .stored(command_id)
+        .map(Some)
 }
 
 /// The columns of a batch's rows, as arrays for one `unnest` insert.
@@ -383,33 +363,21 @@ impl EventStore for PostgresStore {
     }
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let mut verifier = ChainVerifier::new();
-        let mut batches = 0u64;
-        let mut last_command = None;
+        let mut walk = LogWalk::new();
         let mut fetch = self.pages_raw();
         loop {
-            let start = verifier.next_seq();
-            let page = fetch(
-                benefit_store::table::bound(start),
-                i64::MAX,
-                PAGE_FOR_VERIFY,
-            )?;
+            let start = benefit_store::table::bound(walk.next_seq());
+            let page = fetch(start, i64::MAX, PAGE_FOR_VERIFY)?;
             let full = page.len() == PAGE_FOR_VERIFY;
-            for row in page {
-                let seq = row.seq_as(verifier.next_seq())?;
-                let record = verifier.check(seq, hash_at(seq, &row.hash)?, &row.body)?;
-                row.check_columns(&record)?;
-                if last_command != Some(record.command_id) {
-                    batches += 1;
-                    last_command = Some(record.command_id);
-                }
+            for row in &page {
+                walk.check(row)?;
             }
             if !full {
                 break;
             }
         }
-        self.verify_commands(batches)?;
-        Ok(verifier.report())
+        self.verify_commands(walk.batches())?;
+        Ok(walk.report())
     }
 }
 
@@ -418,7 +386,7 @@ const PAGE_FOR_VERIFY: usize = 10_000;
 
 impl PostgresStore {
     /// The query for a page of rows, unchecked: [`Pages`] checks each row
-    /// it reads, and `verify` with its own [`ChainVerifier`].
+    /// it reads, and `verify` with its own [`LogWalk`].
     fn pages_raw(&self) -> FetchPage<'_> {
         Box::new(move |start, last, limit| {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);

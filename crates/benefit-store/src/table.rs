@@ -12,9 +12,15 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
 use crate::encoding::{chain_hash, decode};
 use crate::staging::Head;
-use crate::{AsOf, Break, BreakKind, ChainHash, StoreError, StoredEvent};
+use crate::verify::ChainVerifier;
+use crate::{
+    Appended, AsOf, Break, BreakKind, ChainHash, Digest, StoreError, StoredCommand, StoredEvent,
+    VerifyReport,
+};
 
 /// How many rows a read takes from the table at a time: the reader's
 /// memory, whatever the length of the log (about 250 bytes a row).
@@ -262,6 +268,95 @@ impl Iterator for Pages<'_> {
             self.ended = true;
         }
         item
+    }
+}
+
+/// A command row's own columns, as read for a retry of its command id.
+#[derive(Clone, Debug)]
+pub struct CommandEntry {
+    /// The batch's first sequence.
+    pub first: i64,
+    /// Its last sequence.
+    pub last: i64,
+    /// The hash of its last record.
+    pub last_hash: Vec<u8>,
+    /// Its recorded-at time, in microseconds since the epoch.
+    pub recorded_at_micros: i64,
+    /// The fingerprint of what it stored.
+    pub fingerprint: Vec<u8>,
+}
+
+impl CommandEntry {
+    /// The command's original result and fingerprint, checked: a row that
+    /// cannot be one is a break naming the command.
+    pub fn stored(self, command_id: &Uuid) -> Result<StoredCommand, StoreError> {
+        let damaged = |what: &str| index_break(0, format!("command {command_id}'s row"), what);
+        let first = u64::try_from(self.first).map_err(|_| damaged("a negative first sequence"))?;
+        let last = u64::try_from(self.last).map_err(|_| damaged("a negative last sequence"))?;
+        let recorded_at = DateTime::from_timestamp_micros(self.recorded_at_micros)
+            .ok_or_else(|| damaged("a recorded-at out of range"))?;
+        let fingerprint = <[u8; 32]>::try_from(self.fingerprint.as_slice())
+            .map_err(|_| damaged("a fingerprint that is not 32 bytes"))?;
+        Ok(StoredCommand {
+            appended: Appended {
+                first,
+                last,
+                head: Digest {
+                    seq: last,
+                    hash: hash_at(last, &self.last_hash)?,
+                },
+                recorded_at,
+                repeat: true,
+            },
+            fingerprint: ChainHash(fingerprint),
+        })
+    }
+}
+
+/// `verify`'s walk of an events table, row by row in sequence order: each
+/// row checked by a [`ChainVerifier`] and against its columns, and the
+/// batches counted (one per run of a command id), for the check of the
+/// command rows.
+#[derive(Debug, Default)]
+pub struct LogWalk {
+    verifier: ChainVerifier,
+    batches: u64,
+    last_command: Option<Uuid>,
+}
+
+impl LogWalk {
+    /// A walk from sequence 1.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The sequence the next row must have.
+    pub fn next_seq(&self) -> u64 {
+        self.verifier.next_seq()
+    }
+
+    /// Checks the next row.
+    pub fn check(&mut self, row: &EventRow) -> Result<(), StoreError> {
+        let seq = row.seq_as(self.verifier.next_seq())?;
+        let record = self
+            .verifier
+            .check(seq, hash_at(seq, &row.hash)?, &row.body)?;
+        row.check_columns(&record)?;
+        if self.last_command != Some(record.command_id) {
+            self.batches += 1;
+            self.last_command = Some(record.command_id);
+        }
+        Ok(())
+    }
+
+    /// How many batches the rows so far hold.
+    pub fn batches(&self) -> u64 {
+        self.batches
+    }
+
+    /// The report of a walk that reached the end.
+    pub fn report(&self) -> VerifyReport {
+        self.verifier.report()
     }
 }
 
