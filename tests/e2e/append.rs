@@ -1,7 +1,7 @@
 //! Appending: every event from flags, imports (atomic, line numbers named),
 //! dry runs.
 
-use crate::{snapshot, transcript, TempLedger, ACTOR};
+use crate::{grant_args, snapshot, transcript, TempLedger, ACTOR};
 
 /// Every one of the eight events, appended from flags, with what each
 /// prints (sequence, event, and for end-date events old and new end with
@@ -360,4 +360,123 @@ fn a_retry_under_the_same_command_id_answers_what_was_stored() {
     assert_eq!(changed.code, 2, "{}", changed.stderr);
     assert!(changed.stderr.contains(FILE_ID), "{}", changed.stderr);
     assert_eq!(ledger.run(&["verify"]).code, 0);
+}
+
+/// L8 (issue 13): a benefit granted for a product with a typo, whose keys
+/// R8 refuses for good, is withdrawn (never edited); its keys are then
+/// refused by L8 until they are granted again in a benefit of a new id, and
+/// the reports, `verify` and `rebuild` agree. The whole session is pinned.
+#[test]
+fn l8_a_mistaken_benefit_is_withdrawn_and_its_keys_granted_again() {
+    let ledger = TempLedger::with_a_subscription();
+    let key = "AAAAA-BBBBB-CCCCC-DDDDD-0TYPO";
+    let mut typo = grant_args("b-typo", &[]);
+    typo[4] = "Office 356 E3";
+    typo.extend(["--key", "AAAAA-BBBBB-CCCCC-DDDDD-0TYPO=10"]);
+    ledger.append(&typo);
+    let steps: Vec<(Vec<&str>, i32)> = vec![
+        (
+            vec![
+                "licenses-added",
+                "--subscription",
+                "s1",
+                "--key",
+                key,
+                "--on",
+                "2026-02-01",
+            ],
+            1,
+        ),
+        (
+            vec![
+                "benefit-withdrawn",
+                "--benefit",
+                "b1",
+                "--reason",
+                "wrong",
+                "--on",
+                "2026-02-01",
+            ],
+            1,
+        ),
+        (
+            vec![
+                "benefit-withdrawn",
+                "--benefit",
+                "b-typo",
+                "--reason",
+                "granted for Office 356 E3, a typo",
+                "--on",
+                "2026-02-01",
+            ],
+            0,
+        ),
+        (
+            vec![
+                "licenses-added",
+                "--subscription",
+                "s1",
+                "--key",
+                key,
+                "--on",
+                "2026-02-02",
+            ],
+            1,
+        ),
+        (
+            vec![
+                "benefit-withdrawn",
+                "--benefit",
+                "b-typo",
+                "--reason",
+                "again",
+                "--on",
+                "2026-02-02",
+            ],
+            1,
+        ),
+    ];
+    let mut text = String::new();
+    for (step, code) in &steps {
+        let mut args = ACTOR.to_vec();
+        args.push("append");
+        args.extend_from_slice(step);
+        let output = ledger.run(&args);
+        assert_eq!(output.code, *code, "{step:?}: {}", output.stderr);
+        text.push_str(&transcript(&args, &output));
+    }
+    let mut again = grant_args("b-fixed", &["AAAAA-BBBBB-CCCCC-DDDDD-0TYPO=10"]);
+    again[12] = "2026-02-03";
+    ledger.append(&again);
+    let added = ledger.append(&[
+        "licenses-added",
+        "--subscription",
+        "s1",
+        "--key",
+        key,
+        "--on",
+        "2026-02-04",
+    ]);
+    assert!(added.stdout.contains("LicensesAdded"), "{}", added.stdout);
+    for report in [
+        vec!["report", "benefits"],
+        vec!["report", "benefits", "--format", "csv"],
+        vec!["report", "key", "--key", key],
+        vec!["rebuild"],
+    ] {
+        let output = ledger.run(&report);
+        assert_eq!(output.code, 0, "{report:?}: {}", output.stderr);
+        assert!(
+            !crate::cli::shows_a_whole_key(&output.stdout),
+            "{}",
+            output.stdout
+        );
+        text.push_str(&transcript(&report, &output));
+    }
+    let verify = ledger.run(&["verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(verify
+        .stdout
+        .contains("every event follows from the log before it"));
+    snapshot("append_l8_withdrawn", &text);
 }

@@ -12,7 +12,8 @@ use crate::backend::Ledger;
 use benefit_domain::jsonl::{provision, CreditTerms};
 use benefit_domain::{Action, ClaimedActor, Command};
 use benefit_events::{
-    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Seats, SubscriptionId, UserName,
+    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Reason, Seats, SubscriptionId,
+    UserName,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -146,6 +147,17 @@ pub fn command(context: &Context, event: &EventCommand) -> Result<Command, Failu
             Action::TransferCredit {
                 benefit: flag("benefit", benefit, BenefitId::parse)?,
                 to: flag("to", to, UserName::parse)?,
+            },
+            on(context, o),
+        ),
+        EventCommand::BenefitWithdrawn {
+            benefit,
+            reason,
+            on: o,
+        } => (
+            Action::WithdrawBenefit {
+                benefit: flag("benefit", benefit, BenefitId::parse)?,
+                reason: flag("reason", reason, Reason::parse)?,
             },
             on(context, o),
         ),

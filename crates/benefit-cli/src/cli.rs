@@ -278,6 +278,21 @@ pub enum EventCommand {
         #[command(flatten)]
         on: OnArg,
     },
+    /// A benefit granted by mistake, never used, is withdrawn; its keys may be granted again (L8).
+    #[command(
+        after_help = "Example:\n  benefit-ledger append benefit-withdrawn --benefit contoso-typo --reason \"granted for the wrong product\" --on 2026-01-05"
+    )]
+    BenefitWithdrawn {
+        /// The benefit's id.
+        #[arg(long, value_name = "ID")]
+        benefit: String,
+        /// Why it is withdrawn, in your words (kept in the log).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// The effective date.
+        #[command(flatten)]
+        on: OnArg,
+    },
 }
 
 /// `append benefit-granted`.

@@ -283,6 +283,7 @@ pub struct CreditRow {
     enrollment_start: Option<Date>,
     enrollment_end: Option<Date>,
     expires: Date,
+    withdrawn_on: Option<Date>,
 }
 
 impl From<CreditReport> for CreditRow {
@@ -297,6 +298,7 @@ impl From<CreditReport> for CreditRow {
             enrollment_start: view.enrollment.map(|e| e.start),
             enrollment_end: view.enrollment.map(|e| e.end),
             expires: view.expires,
+            withdrawn_on: view.withdrawn_on,
         }
     }
 }
@@ -317,7 +319,10 @@ impl Row for CreditRow {
             self.benefit.clone(),
             self.plan.clone(),
             format!("{} {}", self.currency, self.amount),
-            joined(&self.holders, "\n"),
+            match self.withdrawn_on {
+                Some(on) => format!("withdrawn {on} (L8)"),
+                None => joined(&self.holders, "\n"),
+            },
             self.history.len().to_string(),
         ]
     }
@@ -331,6 +336,7 @@ impl Row for CreditRow {
         "enrollment_start",
         "enrollment_end",
         "expires",
+        "withdrawn_on",
     ];
     fn csv(&self) -> Vec<String> {
         let history: Vec<String> = self.history.iter().map(credit_change).collect();
@@ -344,6 +350,7 @@ impl Row for CreditRow {
             opt(&self.enrollment_start),
             opt(&self.enrollment_end),
             self.expires.to_string(),
+            opt(&self.withdrawn_on),
         ]
     }
 }
@@ -357,6 +364,10 @@ impl Row for BenefitView {
         } else {
             let used = self.keys.iter().filter(|k| k.used.is_some()).count();
             format!("{} keys, {used} used", self.keys.len())
+        };
+        let provides = match &self.withdrawn {
+            Some(w) => format!("{provides}; withdrawn {} (L8)", w.on),
+            None => provides,
         };
         vec![
             self.benefit.to_string(),
@@ -376,6 +387,8 @@ impl Row for BenefitView {
         "granted_on",
         "provides",
         "keys",
+        "withdrawn_on",
+        "withdrawn_reason",
     ];
     fn csv(&self) -> Vec<String> {
         let keys: Vec<String> = self
@@ -399,6 +412,11 @@ impl Row for BenefitView {
             self.granted_on.to_string(),
             self.provides.clone(),
             joined(&keys, "; "),
+            opt(&self.withdrawn.as_ref().map(|w| w.on)),
+            self.withdrawn
+                .as_ref()
+                .map(|w| w.reason.to_string())
+                .unwrap_or_default(),
         ]
     }
 }
@@ -534,7 +552,7 @@ impl Row for KeyRow {
             self.benefit.clone(),
             self.seats.to_string(),
             self.expires.to_string(),
-            used_text(self.used.as_ref()),
+            key_fate(self),
         ]
     }
     const CSV: &'static [&'static str] = &[
@@ -556,8 +574,16 @@ impl Row for KeyRow {
             self.expires.to_string(),
             self.granted_on.to_string(),
             self.seats.to_string(),
-            used_text(self.used.as_ref()),
+            key_fate(self),
         ]
+    }
+}
+
+/// What became of a key: its use, or that its benefit was withdrawn (L8).
+fn key_fate(row: &KeyRow) -> String {
+    match row.withdrawn_on {
+        Some(on) if row.used.is_none() => format!("unusable: benefit withdrawn {on} (L8)"),
+        _ => used_text(row.used.as_ref()),
     }
 }
 

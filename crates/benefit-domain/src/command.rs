@@ -3,8 +3,8 @@
 //! ids), so that [`crate::decide`] stays pure.
 
 use benefit_events::{
-    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, SubscriptionId,
-    UserName,
+    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, Reason,
+    SubscriptionId, UserName,
 };
 
 /// Who claims to be making a change. The role is the text given, not yet
@@ -96,6 +96,14 @@ pub enum Action {
         /// The new holder.
         to: UserName,
     },
+    /// Withdraw a benefit granted by mistake, never used (`BenefitWithdrawn`,
+    /// L8).
+    WithdrawBenefit {
+        /// The benefit.
+        benefit: BenefitId,
+        /// Why.
+        reason: Reason,
+    },
 }
 
 impl Command {
@@ -158,6 +166,10 @@ impl Command {
             Event::CreditTransferred(e) => Action::TransferCredit {
                 benefit: e.benefit.clone(),
                 to: e.to.clone(),
+            },
+            Event::BenefitWithdrawn(e) => Action::WithdrawBenefit {
+                benefit: e.benefit.clone(),
+                reason: e.reason.clone(),
             },
         };
         Self {

@@ -3,9 +3,9 @@
 //! rule the command breaks. It reads nothing but its arguments.
 
 use benefit_events::{
-    Actor, BenefitGranted, BenefitId, Credit, CreditAssigned, CreditPlan, CreditTransferred,
-    CreditUnassigned, Date, EndDateExtended, Event, KeyRedeemed, LicensesAdded, OutcomeRule,
-    ProductKey, Provision, Role, Status, SubscriptionId, UserName, UserRegistered,
+    Actor, BenefitGranted, BenefitId, BenefitWithdrawn, Credit, CreditAssigned, CreditPlan,
+    CreditTransferred, CreditUnassigned, Date, EndDateExtended, Event, KeyRedeemed, LicensesAdded,
+    OutcomeRule, ProductKey, Provision, Role, Status, SubscriptionId, UserName, UserRegistered,
 };
 
 use crate::state::{Benefit, CreditHolders, Key, Subscription};
@@ -67,6 +67,14 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, Refusal> {
         Action::AssignCredit { benefit, user } => assign(state, on, benefit, user)?,
         Action::UnassignCredit { benefit, user } => unassign(state, on, benefit, user)?,
         Action::TransferCredit { benefit, to } => transfer(state, on, benefit, to)?,
+        Action::WithdrawBenefit { benefit, reason } => {
+            check_withdrawal(state, &benefit, on)?;
+            Event::BenefitWithdrawn(BenefitWithdrawn {
+                on,
+                benefit,
+                reason,
+            })
+        }
     };
     Ok(vec![event])
 }
@@ -101,7 +109,13 @@ fn check_grant(
             }
             let mut seen = std::collections::BTreeSet::new();
             for granted in keys {
-                if let Some(existing) = state.key(&granted.key) {
+                let existing = state.key(&granted.key).filter(|k| {
+                    // L8: the keys of a withdrawn benefit may be granted again.
+                    state
+                        .benefit(&k.benefit)
+                        .map_or(true, |b| b.withdrawn_on.is_none())
+                });
+                if let Some(existing) = existing {
                     return Err(Refusal::KeyAlreadyGranted {
                         key: granted.key.clone(),
                         benefit: existing.benefit.clone(),
@@ -165,6 +179,7 @@ fn usable_key<'s>(
     let benefit = state
         .benefit(&granted.benefit)
         .ok_or_else(|| Refusal::KeyNotGranted { key: key.clone() })?;
+    not_withdrawn(&granted.benefit, benefit, || format!("key {key}"))?;
     if on < benefit.granted_on {
         return Err(Refusal::BeforeGrant {
             benefit: granted.benefit.clone(),
@@ -181,6 +196,54 @@ fn usable_key<'s>(
         });
     }
     Ok((granted, benefit))
+}
+
+/// L8: a withdrawn benefit's keys and credit are usable no more.
+fn not_withdrawn(
+    id: &BenefitId,
+    benefit: &Benefit,
+    what: impl FnOnce() -> String,
+) -> Result<(), Refusal> {
+    match benefit.withdrawn_on {
+        Some(withdrawn_on) => Err(Refusal::Withdrawn {
+            benefit: id.clone(),
+            withdrawn_on,
+            what: what(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// L8: only a granted benefit, never used and not withdrawn, may be
+/// withdrawn, on or after its grant.
+fn check_withdrawal(state: &State, id: &BenefitId, on: Date) -> Result<(), Refusal> {
+    let cannot = |problem: String| Refusal::CannotWithdraw {
+        benefit: id.clone(),
+        problem,
+    };
+    let benefit = state
+        .benefit(id)
+        .ok_or_else(|| cannot("it was never granted".into()))?;
+    if let Some(withdrawn_on) = benefit.withdrawn_on {
+        return Err(cannot(format!("it was withdrawn on {withdrawn_on}")));
+    }
+    if let Some(since) = benefit.in_use_since {
+        let what = if benefit.credit.is_some() {
+            "its credit was given"
+        } else {
+            "one of its keys was used"
+        };
+        return Err(cannot(format!(
+            "{what} on {since}; only a benefit never used may be withdrawn"
+        )));
+    }
+    if on < benefit.granted_on {
+        return Err(cannot(format!(
+            "it was granted on {}, after {on}",
+            benefit.granted_on
+        )));
+    }
+    Ok(())
 }
 
 /// R22: nothing takes effect before the last change of its subject.
@@ -369,6 +432,7 @@ fn credit_for_change<'s>(
     let holders = state
         .credit_holders(benefit)
         .ok_or_else(|| not_a_credit("was never granted"))?;
+    not_withdrawn(benefit, granted, || "its credit".into())?;
     not_back_dated(|| format!("credit {benefit}"), holders.last_change, on)?;
     Ok((granted, credit, holders))
 }

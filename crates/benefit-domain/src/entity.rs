@@ -137,9 +137,17 @@ pub fn reads(state: &State, command: &Command) -> Vec<EntityKey> {
             keys.push(EntityKey::Benefit(benefit.clone()));
             keys.push(EntityKey::Credit(benefit.clone()));
             if let Provision::Keys(granted) = provides {
-                keys.extend(granted.iter().map(|g| EntityKey::Key(g.key.clone())));
+                for g in granted {
+                    keys.push(EntityKey::Key(g.key.clone()));
+                    // A key granted before may be granted again once its
+                    // benefit was withdrawn (L8).
+                    if let Some(existing) = state.key(&g.key) {
+                        keys.push(EntityKey::Benefit(existing.benefit.clone()));
+                    }
+                }
             }
         }
+        Action::WithdrawBenefit { benefit, .. } => keys.push(EntityKey::Benefit(benefit.clone())),
         Action::RegisterUser { user, .. } => keys.push(EntityKey::User(user.clone())),
         Action::RedeemKey { subscription, key }
         | Action::AddLicenses { subscription, key }
@@ -176,21 +184,13 @@ pub fn touches(event: &Event) -> Vec<EntityKey> {
             keys
         }
         Event::UserRegistered(e) => vec![EntityKey::User(e.user.clone())],
-        Event::KeyRedeemed(e) => vec![
-            EntityKey::Key(e.key.clone()),
-            EntityKey::Subscription(e.subscription.clone()),
-        ],
-        Event::LicensesAdded(e) => vec![
-            EntityKey::Key(e.key.clone()),
-            EntityKey::Subscription(e.subscription.clone()),
-        ],
-        Event::EndDateExtended(e) => vec![
-            EntityKey::Key(e.key.clone()),
-            EntityKey::Subscription(e.subscription.clone()),
-        ],
+        Event::KeyRedeemed(e) => key_use(&e.key, &e.subscription, &e.benefit),
+        Event::LicensesAdded(e) => key_use(&e.key, &e.subscription, &e.benefit),
+        Event::EndDateExtended(e) => key_use(&e.key, &e.subscription, &e.benefit),
         Event::CreditAssigned(e) => vec![
             EntityKey::Credit(e.benefit.clone()),
             EntityKey::Holdings(e.user.clone()),
+            EntityKey::Benefit(e.benefit.clone()),
         ],
         Event::CreditUnassigned(e) => vec![
             EntityKey::Credit(e.benefit.clone()),
@@ -201,5 +201,16 @@ pub fn touches(event: &Event) -> Vec<EntityKey> {
             EntityKey::Holdings(e.from.clone()),
             EntityKey::Holdings(e.to.clone()),
         ],
+        Event::BenefitWithdrawn(e) => vec![EntityKey::Benefit(e.benefit.clone())],
     }
+}
+
+/// What a key's use changes: the key (R6), the subscription, and its
+/// benefit, in use from then on (L8).
+fn key_use(key: &ProductKey, subscription: &SubscriptionId, benefit: &BenefitId) -> Vec<EntityKey> {
+    vec![
+        EntityKey::Key(key.clone()),
+        EntityKey::Subscription(subscription.clone()),
+        EntityKey::Benefit(benefit.clone()),
+    ]
 }

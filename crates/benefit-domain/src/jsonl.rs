@@ -14,8 +14,8 @@
 
 use benefit_events::{
     parse_date, Actor, BenefitId, BenefitType, Credit, CreditPlan, Currency, Date, EnrollmentYear,
-    Event, GrantedKey, Money, Offer, ProductKey, ProductName, Provision, Seats, SubscriptionId,
-    UserName,
+    Event, GrantedKey, Money, Offer, ProductKey, ProductName, Provision, Reason, Seats,
+    SubscriptionId, UserName,
 };
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
@@ -180,6 +180,15 @@ enum Line {
         #[serde(deserialize_with = "input")]
         to: UserName,
     },
+    BenefitWithdrawn {
+        #[serde(default, deserialize_with = "strict_date_opt")]
+        on: Option<Date>,
+        actor: Option<ActorLine>,
+        #[serde(deserialize_with = "input")]
+        benefit: BenefitId,
+        #[serde(deserialize_with = "input")]
+        reason: Reason,
+    },
 }
 
 /// A credit as the CLI's flags and an import line state it, before checking.
@@ -339,6 +348,12 @@ pub fn parse_line(
             benefit,
             to,
         } => (on, actor, Action::TransferCredit { benefit, to }),
+        Line::BenefitWithdrawn {
+            on,
+            actor,
+            benefit,
+            reason,
+        } => (on, actor, Action::WithdrawBenefit { benefit, reason }),
     };
     Ok(Command {
         actor: claim(actor),
@@ -470,6 +485,10 @@ pub fn to_line(event: &Event, actor: &Actor) -> String {
         }),
         Event::CreditTransferred(e) => json!({
             "event": "CreditTransferred", "on": e.on, "actor": actor, "benefit": e.benefit, "to": e.to,
+        }),
+        Event::BenefitWithdrawn(e) => json!({
+            "event": "BenefitWithdrawn", "on": e.on, "actor": actor, "benefit": e.benefit,
+            "reason": e.reason,
         }),
     };
     value.to_string()

@@ -275,6 +275,24 @@ pub enum Refusal {
         /// What would overflow.
         what: String,
     },
+    /// L8: a withdrawn benefit's keys and credit are usable no more.
+    #[error("refused (L8): benefit {benefit} was withdrawn on {withdrawn_on}; {what} can no longer be used")]
+    Withdrawn {
+        /// The benefit.
+        benefit: BenefitId,
+        /// The withdrawal's effective date.
+        withdrawn_on: Date,
+        /// `key ...` or `its credit`.
+        what: String,
+    },
+    /// L8: only a granted benefit that was never used may be withdrawn.
+    #[error("refused (L8): benefit {benefit} cannot be withdrawn: {problem}")]
+    CannotWithdraw {
+        /// The benefit.
+        benefit: BenefitId,
+        /// Why not.
+        problem: String,
+    },
 }
 
 impl Refusal {
@@ -305,6 +323,7 @@ impl Refusal {
             Refusal::BeforeGrant { .. } => "L5",
             Refusal::CreditExpired { .. } => "L6",
             Refusal::OutOfRange { .. } => "L7",
+            Refusal::Withdrawn { .. } | Refusal::CannotWithdraw { .. } => "L8",
         }
     }
 }

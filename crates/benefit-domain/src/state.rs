@@ -31,6 +31,12 @@ pub struct Benefit {
     pub granted_on: Date,
     /// The credit, for a usage-based benefit.
     pub credit: Option<Credit>,
+    /// The effective date on which one of its keys was first used, or its
+    /// credit first given: from then on it cannot be withdrawn (L8).
+    pub in_use_since: Option<Date>,
+    /// The effective date it was withdrawn (L8): its keys and credit are
+    /// usable no more, and its keys may be granted again.
+    pub withdrawn_on: Option<Date>,
 }
 
 /// A granted key.
@@ -165,6 +171,14 @@ impl State {
         }
     }
 
+    /// L8: a benefit one of whose keys was used, or whose credit was given,
+    /// is in use from the first such date on.
+    fn put_in_use(&mut self, benefit: &BenefitId, on: Date) {
+        if let Some(b) = self.benefits.get_mut(benefit) {
+            b.in_use_since.get_or_insert(on);
+        }
+    }
+
     fn hold(&mut self, benefit: &BenefitId, user: &UserName, on: Date) {
         let credit = self
             .credits
@@ -239,6 +253,8 @@ pub fn evolve(mut state: State, event: &Event) -> State {
                     expires: e.expires,
                     granted_on: e.on,
                     credit,
+                    in_use_since: None,
+                    withdrawn_on: None,
                 },
             );
         }
@@ -253,6 +269,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         }
         Event::KeyRedeemed(e) => {
             state.use_key(&e.key, &e.subscription, e.on, EventType::KeyRedeemed);
+            state.put_in_use(&e.benefit, e.on);
             state.subscriptions.insert(
                 e.subscription.clone(),
                 Subscription {
@@ -266,6 +283,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         }
         Event::LicensesAdded(e) => {
             state.use_key(&e.key, &e.subscription, e.on, EventType::LicensesAdded);
+            state.put_in_use(&e.benefit, e.on);
             let sub = state.subscriptions.get_mut(&e.subscription);
             debug_assert!(
                 sub.is_some(),
@@ -280,6 +298,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         }
         Event::EndDateExtended(e) => {
             state.use_key(&e.key, &e.subscription, e.on, EventType::EndDateExtended);
+            state.put_in_use(&e.benefit, e.on);
             let sub = state.subscriptions.get_mut(&e.subscription);
             debug_assert!(
                 sub.is_some(),
@@ -291,11 +310,25 @@ pub fn evolve(mut state: State, event: &Event) -> State {
                 sub.last_change = e.on;
             }
         }
-        Event::CreditAssigned(e) => state.hold(&e.benefit, &e.user, e.on),
+        Event::CreditAssigned(e) => {
+            state.put_in_use(&e.benefit, e.on);
+            state.hold(&e.benefit, &e.user, e.on);
+        }
         Event::CreditUnassigned(e) => state.release(&e.benefit, &e.user, e.on),
         Event::CreditTransferred(e) => {
             state.release(&e.benefit, &e.from, e.on);
             state.hold(&e.benefit, &e.to, e.on);
+        }
+        Event::BenefitWithdrawn(e) => {
+            let benefit = state.benefits.get_mut(&e.benefit);
+            debug_assert!(
+                benefit.as_ref().is_some_and(|b| b.in_use_since.is_none()),
+                "impossible event: {} withdrawn unknown or in use (L8)",
+                e.benefit
+            );
+            if let Some(b) = benefit {
+                b.withdrawn_on = Some(e.on);
+            }
         }
     }
     state

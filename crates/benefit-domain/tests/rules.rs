@@ -887,3 +887,117 @@ fn l7_results_out_of_range_are_refused_not_overflowed() {
         "L7"
     );
 }
+
+#[test]
+fn l8_a_benefit_never_used_is_withdrawn_and_its_keys_may_be_granted_again() {
+    let typo = "Office 356 E3";
+    let state = given(vec![on(
+        "2026-01-01",
+        grant_product("typo", typo, "2027-12-31", &[("A1", 10), ("B1", 5)]),
+    )]);
+    // R8 refuses the mistaken benefit's keys for good.
+    let mut history = vec![
+        on(
+            "2026-01-01",
+            grant_product("typo", typo, "2027-12-31", &[("A1", 10), ("B1", 5)]),
+        ),
+        on("2026-01-02", grant("right", &[("C1", 10)])),
+        on("2026-01-03", redeem("s1", "C1")),
+    ];
+    assert_eq!(
+        refused(&given(history.clone()), on("2026-01-04", add("s1", "A1"))).rule(),
+        "R8"
+    );
+    let event = accepted(&state, on("2026-01-05", withdraw("typo")));
+    assert_eq!(
+        event,
+        Event::BenefitWithdrawn(BenefitWithdrawn {
+            on: date("2026-01-05"),
+            benefit: benefit("typo"),
+            reason: Reason::parse("granted for the wrong product").expect("reason"),
+        })
+    );
+    history.push(on("2026-01-05", withdraw("typo")));
+    let withdrawn = given(history.clone());
+    // Its keys are usable no more, and named so.
+    assert_refused(
+        &withdrawn,
+        on("2026-01-06", add("s1", "A1")),
+        "L8",
+        &format!(
+            "refused (L8): benefit typo was withdrawn on 2026-01-05; key {} can no longer be used",
+            key("A1")
+        ),
+    );
+    // They may be granted again, in a benefit of its own (L1 keeps the
+    // withdrawn id for the withdrawn grant).
+    assert_eq!(
+        refused(&withdrawn, on("2026-01-06", grant("typo", &[("A1", 10)]))).rule(),
+        "L1"
+    );
+    history.push(on("2026-01-06", grant("fixed", &[("A1", 10), ("B1", 5)])));
+    history.push(on("2026-01-07", add("s1", "A1")));
+    let fixed = given(history);
+    assert_eq!(
+        fixed.key(&key("A1")).map(|k| k.benefit.clone()),
+        Some(benefit("fixed"))
+    );
+    assert_eq!(
+        fixed.subscription(&sub("s1")).map(|s| s.seats.get()),
+        Some(20)
+    );
+}
+
+#[test]
+fn l8_only_a_granted_benefit_never_used_may_be_withdrawn() {
+    let state = given(vec![
+        on("2026-01-01", grant("ben", &[("A1", 10), ("B1", 5)])),
+        on("2026-01-10", redeem("s1", "A1")),
+        on("2026-01-01", grant_monthly("m")),
+        on("2026-01-01", register("ann@contoso.com")),
+        on("2026-01-02", assign("m", "ann@contoso.com")),
+        on("2026-03-01", grant("later", &[("C1", 1)])),
+    ]);
+    let cases = [
+        (
+            withdraw("ben"),
+            "2026-02-01",
+            "refused (L8): benefit ben cannot be withdrawn: one of its keys was used on 2026-01-10; only a benefit never used may be withdrawn",
+        ),
+        (
+            withdraw("m"),
+            "2026-02-01",
+            "refused (L8): benefit m cannot be withdrawn: its credit was given on 2026-01-02; only a benefit never used may be withdrawn",
+        ),
+        (
+            withdraw("nothing"),
+            "2026-02-01",
+            "refused (L8): benefit nothing cannot be withdrawn: it was never granted",
+        ),
+        (
+            withdraw("later"),
+            "2026-02-01",
+            "refused (L8): benefit later cannot be withdrawn: it was granted on 2026-03-01, after 2026-02-01",
+        ),
+    ];
+    for (action, day, message) in cases {
+        assert_refused(&state, on(day, action), "L8", message);
+    }
+    let withdrawn = given(vec![
+        on("2026-01-01", grant_monthly("m")),
+        on("2026-01-01", register("ann@contoso.com")),
+        on("2026-01-02", withdraw("m")),
+    ]);
+    assert_refused(
+        &withdrawn,
+        on("2026-01-03", withdraw("m")),
+        "L8",
+        "refused (L8): benefit m cannot be withdrawn: it was withdrawn on 2026-01-02",
+    );
+    assert_refused(
+        &withdrawn,
+        on("2026-01-03", assign("m", "ann@contoso.com")),
+        "L8",
+        "refused (L8): benefit m was withdrawn on 2026-01-02; its credit can no longer be used",
+    );
+}

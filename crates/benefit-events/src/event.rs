@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use thiserror::Error;
 
 use crate::{
-    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, Seats, SubscriptionId,
-    UserName,
+    BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Provision, Reason, Seats,
+    SubscriptionId, UserName,
 };
 
 /// The schema version every event type is written with today.
@@ -236,6 +236,20 @@ pub struct CreditTransferred {
     pub to: UserName,
 }
 
+/// A benefit granted by mistake was withdrawn before any of its keys was
+/// used or its credit given (L8). The grant stays in the log; from here on
+/// the benefit is usable no more, and its keys may be granted again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenefitWithdrawn {
+    /// The effective date.
+    pub on: Date,
+    /// The benefit withdrawn.
+    pub benefit: BenefitId,
+    /// Why, in the operator's words (a typo in the product name, say).
+    pub reason: Reason,
+}
+
 /// A fact of the ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -255,6 +269,8 @@ pub enum Event {
     CreditUnassigned(CreditUnassigned),
     /// See [`CreditTransferred`].
     CreditTransferred(CreditTransferred),
+    /// See [`BenefitWithdrawn`].
+    BenefitWithdrawn(BenefitWithdrawn),
 }
 
 /// The type of an event, without its data.
@@ -276,11 +292,15 @@ pub enum EventType {
     CreditUnassigned,
     /// [`CreditTransferred`]
     CreditTransferred,
+    /// [`BenefitWithdrawn`]
+    BenefitWithdrawn,
 }
 
 impl EventType {
-    /// Every event type, in the order of the rule book's table.
-    pub const ALL: [EventType; 8] = [
+    /// The event types of the rule book, in the order of its table: every
+    /// type the ledger's first record formats were written with (their
+    /// fixtures hold one of each).
+    pub const RULE_BOOK: [EventType; 8] = [
         EventType::BenefitGranted,
         EventType::UserRegistered,
         EventType::KeyRedeemed,
@@ -289,6 +309,20 @@ impl EventType {
         EventType::CreditAssigned,
         EventType::CreditUnassigned,
         EventType::CreditTransferred,
+    ];
+
+    /// Every event type: the rule book's, then the ledger's own
+    /// (`BenefitWithdrawn`, L8).
+    pub const ALL: [EventType; 9] = [
+        EventType::BenefitGranted,
+        EventType::UserRegistered,
+        EventType::KeyRedeemed,
+        EventType::LicensesAdded,
+        EventType::EndDateExtended,
+        EventType::CreditAssigned,
+        EventType::CreditUnassigned,
+        EventType::CreditTransferred,
+        EventType::BenefitWithdrawn,
     ];
 
     /// The past-tense name, as in the `type` tag.
@@ -302,6 +336,7 @@ impl EventType {
             EventType::CreditAssigned => "CreditAssigned",
             EventType::CreditUnassigned => "CreditUnassigned",
             EventType::CreditTransferred => "CreditTransferred",
+            EventType::BenefitWithdrawn => "BenefitWithdrawn",
         }
     }
 
@@ -360,6 +395,7 @@ impl Event {
             Event::CreditAssigned(_) => EventType::CreditAssigned,
             Event::CreditUnassigned(_) => EventType::CreditUnassigned,
             Event::CreditTransferred(_) => EventType::CreditTransferred,
+            Event::BenefitWithdrawn(_) => EventType::BenefitWithdrawn,
         }
     }
 
@@ -374,6 +410,7 @@ impl Event {
             Event::CreditAssigned(e) => e.on,
             Event::CreditUnassigned(e) => e.on,
             Event::CreditTransferred(e) => e.on,
+            Event::BenefitWithdrawn(e) => e.on,
         }
     }
 
@@ -388,6 +425,7 @@ impl Event {
             Event::CreditAssigned(e) => StreamId::benefit(&e.benefit),
             Event::CreditUnassigned(e) => StreamId::benefit(&e.benefit),
             Event::CreditTransferred(e) => StreamId::benefit(&e.benefit),
+            Event::BenefitWithdrawn(e) => StreamId::benefit(&e.benefit),
         }
     }
 
@@ -471,6 +509,9 @@ impl Event {
             EventType::CreditTransferred => {
                 Event::CreditTransferred(CreditTransferred::deserialize(data).map_err(fail)?)
             }
+            EventType::BenefitWithdrawn => {
+                Event::BenefitWithdrawn(BenefitWithdrawn::deserialize(data).map_err(fail)?)
+            }
         })
     }
 
@@ -488,6 +529,7 @@ impl Event {
             Event::CreditAssigned(e) => e.serialize(serializer),
             Event::CreditUnassigned(e) => e.serialize(serializer),
             Event::CreditTransferred(e) => e.serialize(serializer),
+            Event::BenefitWithdrawn(e) => e.serialize(serializer),
         }
     }
 }

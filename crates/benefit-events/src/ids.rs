@@ -23,6 +23,8 @@ use crate::{excerpt, ValueError};
 pub const ID_CHARS_MAX: usize = 64;
 /// The longest product name, in characters.
 pub const PRODUCT_NAME_CHARS_MAX: usize = 100;
+/// The longest reason (why a benefit was withdrawn, L8), in characters.
+pub const REASON_CHARS_MAX: usize = 200;
 /// The longest e-mail address (RFC 5321's path limit), in characters.
 pub const USER_NAME_CHARS_MAX: usize = 254;
 /// The longest local part of an e-mail address, in characters.
@@ -176,7 +178,16 @@ name_type!(
     /// exactly (R8), so the folding keeps `Office  365` from being a product
     /// of its own.
     ProductName,
-    parse_product_name
+    |text, origin| parse_text("product", PRODUCT_NAME_CHARS_MAX, text, origin)
+);
+
+name_type!(
+    /// Why something was done, in the operator's words (a benefit withdrawn,
+    /// L8): printable text like a product name, up to 200
+    /// characters, with the same refusals (controls, bidirectional
+    /// controls, keys, R3).
+    Reason,
+    |text, origin| parse_text("reason", REASON_CHARS_MAX, text, origin)
 );
 
 name_type!(
@@ -187,9 +198,17 @@ name_type!(
     parse_user_name
 );
 
-fn parse_product_name(text: &str, origin: Origin) -> Result<String, ValueError> {
+/// Checks free text (a product name, a reason): no control characters, no
+/// bidirectional controls on input, white space folded, 1 to `max`
+/// characters, no key inside (R3).
+fn parse_text(
+    what: &'static str,
+    max: usize,
+    text: &str,
+    origin: Origin,
+) -> Result<String, ValueError> {
     let err = |reason: String| ValueError::Name {
-        what: "product",
+        what,
         found: excerpt(text),
         reason,
     };
@@ -208,10 +227,8 @@ fn parse_product_name(text: &str, origin: Origin) -> Result<String, ValueError> 
     if folded.is_empty() {
         return Err(err("must not be empty".into()));
     }
-    if folded.chars().count() > PRODUCT_NAME_CHARS_MAX {
-        return Err(err(format!(
-            "longer than {PRODUCT_NAME_CHARS_MAX} characters"
-        )));
+    if folded.chars().count() > max {
+        return Err(err(format!("longer than {max} characters")));
     }
     no_key_inside(&folded, origin).map_err(err)?;
     Ok(folded)

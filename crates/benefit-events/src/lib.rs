@@ -33,11 +33,11 @@ pub use benefit::{BenefitType, Credit, CreditPlan, EnrollmentYear, GrantedKey, O
 pub use date::{parse_date, Date};
 pub use error::ValueError;
 pub use event::{
-    BenefitGranted, CreditAssigned, CreditTransferred, CreditUnassigned, EndDateExtended, Event,
-    EventDecodeError, EventType, KeyRedeemed, LicensesAdded, OutcomeRule, Status, StreamId,
-    UserRegistered, EVENT_SCHEMA_VERSION,
+    BenefitGranted, BenefitWithdrawn, CreditAssigned, CreditTransferred, CreditUnassigned,
+    EndDateExtended, Event, EventDecodeError, EventType, KeyRedeemed, LicensesAdded, OutcomeRule,
+    Status, StreamId, UserRegistered, EVENT_SCHEMA_VERSION,
 };
-pub use ids::{BenefitId, ProductName, SubscriptionId, UserName};
+pub use ids::{BenefitId, ProductName, Reason, SubscriptionId, UserName};
 pub use key::{contains_key, key_shaped_token, mask_keys_in, ProductKey};
 pub use money::{Currency, Money};
 pub use seats::Seats;

@@ -87,7 +87,7 @@ fn examples() -> Vec<Event> {
         Event::EndDateExtended(EndDateExtended {
             on: date("2026-08-01"),
             subscription: sub,
-            benefit,
+            benefit: benefit.clone(),
             key: key("JJJJJ-KKKKK-LLLLL-MMMMM-44P2D"),
             active_seats: seats(100),
             key_seats: seats(25),
@@ -112,6 +112,11 @@ fn examples() -> Vec<Event> {
             benefit: credit,
             from: ann,
             to: bob,
+        }),
+        Event::BenefitWithdrawn(BenefitWithdrawn {
+            on: date("2026-01-03"),
+            benefit,
+            reason: Reason::parse("granted for the wrong product").expect("reason"),
         }),
     ]
 }

@@ -132,6 +132,6 @@ mod tests {
             assert_eq!(record.seq, seq);
             types.insert(record.event.event_type());
         }
-        assert_eq!(types.len(), benefit_events::EventType::ALL.len());
+        assert_eq!(types.len(), benefit_events::EventType::RULE_BOOK.len());
     }
 }

@@ -75,6 +75,7 @@ pub fn apply_views(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
                         enrollment,
                         expires: e.expires,
                         holders: Vec::new(),
+                        withdrawn_on: None,
                     };
                     docs.store(credit_key(e.benefit.as_str()), view);
                     (credit.plan.as_str().to_owned(), Vec::new())
@@ -89,9 +90,11 @@ pub fn apply_views(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
                 granted_on: e.on,
                 provides,
                 keys,
+                withdrawn: None,
             };
             docs.store(benefit_key(e.benefit.as_str()), view);
         }
+        Event::BenefitWithdrawn(e) => withdraw(docs, record.seq, e)?,
         Event::UserRegistered(_) => {}
         Event::KeyRedeemed(e) => apply_key_use(docs, record, KeyEvent::Redeemed(e))?,
         Event::LicensesAdded(e) => apply_key_use(docs, record, KeyEvent::Added(e))?,
@@ -115,6 +118,31 @@ pub fn apply_views(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
             &e.to,
             Some(&e.from),
         )?,
+    }
+    Ok(())
+}
+
+/// BenefitWithdrawn (L8): the benefit's view, and its credit's if it is
+/// one, say since when it is usable no more.
+fn withdraw(
+    docs: &mut Overlay<'_>,
+    seq: u64,
+    e: &benefit_events::BenefitWithdrawn,
+) -> Result<(), ProjectionError> {
+    let bkey = benefit_key(e.benefit.as_str());
+    let mut view: BenefitView = docs
+        .load(&bkey)?
+        .ok_or_else(|| missing(seq, format!("benefit {} withdrawn", e.benefit)))?;
+    view.withdrawn = Some(Withdrawal {
+        on: e.on,
+        reason: e.reason.clone(),
+        seq,
+    });
+    docs.store(bkey, view);
+    let ckey = credit_key(e.benefit.as_str());
+    if let Some(mut credit) = docs.load::<CreditView>(&ckey)? {
+        credit.withdrawn_on = Some(e.on);
+        docs.store(ckey, credit);
     }
     Ok(())
 }

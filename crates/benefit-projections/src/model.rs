@@ -6,7 +6,7 @@
 //! documents of its own (issue 11).
 
 use benefit_events::{
-    BenefitId, BenefitType, Date, EnrollmentYear, Money, Offer, ProductName, Role, Seats,
+    BenefitId, BenefitType, Date, EnrollmentYear, Money, Offer, ProductName, Reason, Role, Seats,
     SubscriptionId, UserName,
 };
 use chrono::{DateTime, Utc};
@@ -176,6 +176,9 @@ pub struct CreditView {
     pub expires: Date,
     /// The holders now, by name.
     pub holders: Vec<UserName>,
+    /// The date the benefit was withdrawn (L8): the credit can no longer be
+    /// given.
+    pub withdrawn_on: Option<Date>,
 }
 
 /// Where and when a granted key was used.
@@ -258,4 +261,17 @@ pub struct BenefitView {
     pub provides: String,
     /// Its keys (empty for a credit).
     pub keys: Vec<GrantedKeyView>,
+    /// Its withdrawal (L8), if it was withdrawn.
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// A benefit withdrawn because it was granted by mistake (L8).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawal {
+    /// The effective date.
+    pub on: Date,
+    /// Why, in the operator's words.
+    pub reason: Reason,
+    /// The `BenefitWithdrawn` event's sequence.
+    pub seq: u64,
 }

@@ -202,18 +202,23 @@ pub struct KeyRow {
     pub seats: u32,
     /// Its one use (R6), if used.
     pub used: Option<KeyUsed>,
+    /// The date its benefit was withdrawn (L8), if it was.
+    pub withdrawn_on: Option<Date>,
 }
 
 /// The key whose fingerprint is `fingerprint` (16 hex digits, or a longer
-/// SHA-256 prefix of the key), if a benefit granted it. Reads the benefits'
-/// views only, never the decision state.
+/// SHA-256 prefix of the key), if a benefit granted it: the benefit that
+/// holds it now, or, when every benefit that granted it was withdrawn (L8),
+/// the last of those. Reads the benefits' views only, never the decision
+/// state.
 pub fn key(docs: &dyn Docs, fingerprint: &str) -> Result<Option<KeyRow>, ProjectionError> {
     let wanted = fingerprint.to_ascii_lowercase();
+    let mut found: Option<KeyRow> = None;
     for view in benefits(docs)? {
         for granted in &view.keys {
             let ours = &granted.key.fingerprint;
             if wanted.starts_with(ours.as_str()) || ours.starts_with(&wanted) && wanted.len() >= 8 {
-                return Ok(Some(KeyRow {
+                let row = KeyRow {
                     key: granted.key.key.clone(),
                     fingerprint: ours.clone(),
                     benefit: view.benefit.to_string(),
@@ -222,11 +227,21 @@ pub fn key(docs: &dyn Docs, fingerprint: &str) -> Result<Option<KeyRow>, Project
                     granted_on: view.granted_on,
                     seats: granted.seats.get(),
                     used: granted.used.clone(),
-                }));
+                    withdrawn_on: view.withdrawn.as_ref().map(|w| w.on),
+                };
+                let later = found
+                    .as_ref()
+                    .map_or(true, |f| f.granted_on <= row.granted_on);
+                if row.withdrawn_on.is_none() {
+                    return Ok(Some(row));
+                }
+                if later {
+                    found = Some(row);
+                }
             }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// Every benefit with its keys, by benefit id.
@@ -256,6 +271,7 @@ pub struct UnusedKey {
 pub fn unused_keys(docs: &dyn Docs) -> Result<Vec<UnusedKey>, ProjectionError> {
     let mut keys: Vec<UnusedKey> = benefits(docs)?
         .into_iter()
+        .filter(|b| b.withdrawn.is_none())
         .flat_map(|b| {
             let (benefit, expires) = (b.benefit.to_string(), b.expires);
             b.keys
@@ -325,7 +341,7 @@ pub fn expiring(
     items.extend(
         benefits(docs)?
             .into_iter()
-            .filter(|b| in_window(b.expires))
+            .filter(|b| b.withdrawn.is_none() && in_window(b.expires))
             .map(|b| ExpiringItem {
                 kind: "benefit",
                 id: b.benefit.to_string(),

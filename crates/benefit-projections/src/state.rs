@@ -19,7 +19,7 @@
 //!   sequence 1, so that documents of an older format are told apart and
 //!   rebuilt once (see `Projections::catch_up`). Format 5: decision state
 //!   in its own documents (issue 11); 6: audit records with who recorded
-//!   them (issue 13).
+//!   them (issue 13); 7: benefits in use and withdrawn (L8, issue 13).
 
 use std::collections::BTreeSet;
 
@@ -38,7 +38,7 @@ use crate::ProjectionError;
 
 /// The marker document of the documents' format, and its value.
 pub const STATE_FORMAT_KEY: &str = "state/format";
-const STATE_FORMAT: u32 = 6;
+const STATE_FORMAT: u32 = 7;
 
 /// The document key of an entity.
 pub fn state_key(key: &EntityKey) -> String {
@@ -152,18 +152,27 @@ pub(crate) fn state_json(key: &str, bytes: &[u8]) -> Result<serde_json::Value, P
 pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), ProjectionError> {
     let touched = touches(&record.event);
     let mut state = State::default();
+    let mut before = Vec::with_capacity(touched.len());
     for key in &touched {
-        if let Some(entity) = load_with(docs, key)? {
-            state.insert(key.clone(), entity);
+        let entity = load_with(docs, key)?;
+        if let Some(entity) = &entity {
+            state.insert(key.clone(), entity.clone());
         }
+        before.push(entity);
     }
     let state = evolve(state, &record.event);
     if record.seq == 1 {
         docs.store(STATE_FORMAT_KEY.to_owned(), STATE_FORMAT);
     }
-    for key in touched {
+    for (key, before) in touched.into_iter().zip(before) {
+        let after = state.entity(&key);
+        // An entity the event left as it was (a benefit already in use,
+        // L8) is not written again.
+        if after.is_some() && after == before {
+            continue;
+        }
         let doc = state_key(&key);
-        match state.entity(&key) {
+        match after {
             Some(Entity::Benefit(v)) => docs.store(doc, v),
             Some(Entity::Key(v)) => docs.store(doc, v),
             Some(Entity::Subscription(v)) => docs.store(doc, v),

@@ -1,7 +1,8 @@
 //! A seeded, deterministic generator of realistic benefit histories: many
 //! partners' benefits with keys, activations, extensions, added licenses,
 //! expiries and reactivations, users, and monthly and annual credits with
-//! assignments and transfers.
+//! assignments and transfers, and now and then a benefit granted by mistake
+//! and withdrawn (L8).
 //!
 //! A key design decision: the generator proposes commands and lets
 //! [`benefit_domain::decide`] judge them, keeping only what the rules accept.
@@ -17,7 +18,7 @@
 use benefit_domain::{decide, evolve, Action, ClaimedActor, Command, State};
 use benefit_events::{
     BenefitId, BenefitType, Credit, CreditPlan, Currency, Date, EnrollmentYear, Event, GrantedKey,
-    Money, Offer, ProductKey, ProductName, Provision, Seats, SubscriptionId, UserName,
+    Money, Offer, ProductKey, ProductName, Provision, Reason, Seats, SubscriptionId, UserName,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -27,6 +28,9 @@ const PRODUCTS: [&str; 3] = ["Office 365 E3", "Microsoft 365 E5", "Dynamics 365 
 const KEYS_PER_BENEFIT: usize = 8;
 /// Partners the generator keeps working on at once; older ones go quiet.
 const ACTIVE_PARTNERS: usize = 150;
+/// Every this many partners, one is granted a benefit by mistake and has it
+/// withdrawn (L8).
+const MISTAKE_EVERY: u64 = 4;
 /// Accepted events per simulated day.
 const EVENTS_PER_DAY: u64 = 12;
 
@@ -156,6 +160,41 @@ impl Workload {
         }
     }
 
+    /// A benefit granted for a product with a typo in its name, so R8
+    /// would refuse its keys for good: withdrawn the same day (L8), and its
+    /// keys granted again for the right product.
+    fn grant_by_mistake(&mut self, index: usize) {
+        let number = self.partners[index].number;
+        let product = self.partners[index].product;
+        let keys: Vec<GrantedKey> = (0..2)
+            .map(|_| GrantedKey {
+                key: self.new_key(),
+                seats: valid(Seats::new(10).ok_or("zero seats")),
+            })
+            .collect();
+        let expires = self.today + chrono::Days::new(365);
+        let grant =
+            |benefit: String, product: String, keys: Vec<GrantedKey>| Action::GrantBenefit {
+                benefit: valid(BenefitId::parse(&benefit)),
+                product: valid(ProductName::parse(&product)),
+                offer: Offer::ActionPack,
+                benefit_type: BenefitType::Core,
+                expires,
+                provides: Provision::Keys(keys),
+            };
+        let typo = format!("{} (typo)", PRODUCTS[product]);
+        self.attempt(grant(format!("p{number}-mistake"), typo, keys.clone()));
+        self.attempt(Action::WithdrawBenefit {
+            benefit: valid(BenefitId::parse(&format!("p{number}-mistake"))),
+            reason: valid(Reason::parse("granted for the wrong product")),
+        });
+        let used: Vec<ProductKey> = keys.iter().map(|k| k.key.clone()).collect();
+        let right = PRODUCTS[product].to_owned();
+        if self.attempt(grant(format!("p{number}-regranted"), right, keys)) {
+            self.partners[index].keys.extend(used);
+        }
+    }
+
     fn onboard(&mut self) {
         self.next_partner += 1;
         let number = self.next_partner;
@@ -209,6 +248,9 @@ impl Workload {
         });
         let index = self.partners.len() - 1;
         self.grant_keys(index);
+        if number % MISTAKE_EVERY == 0 {
+            self.grant_by_mistake(index);
+        }
         if self.partners.len() > ACTIVE_PARTNERS {
             self.partners.remove(0);
         }

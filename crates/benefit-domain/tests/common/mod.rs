@@ -185,3 +185,10 @@ pub fn active(seats_count: u32, day: &str) -> State {
         on(day, redeem("s1", "A1")),
     ])
 }
+
+pub fn withdraw(b: &str) -> Action {
+    Action::WithdrawBenefit {
+        benefit: benefit(b),
+        reason: Reason::parse("granted for the wrong product").expect("valid reason"),
+    }
+}
