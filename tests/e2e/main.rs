@@ -11,14 +11,17 @@
 //! Modules: `append` (every event from flags, the import's atomicity, dry
 //! runs), `exit_codes` (one test per code and cause), `reads` (every
 //! report in every format, `--as-of-seq`, log, verify, rebuild, the export
-//! round trip), `postgres` (the CLI on a PostgreSQL ledger), `readme` (the README's two commands and `--help` examples).
+//! round trip), `log` (its filters, CSV and a missing stream), `diff`
+//! (what changed between two points), `postgres` (the CLI on a PostgreSQL ledger), `readme` (the README's two commands and `--help` examples).
 
 mod append;
 mod browser;
 mod compat;
+mod diff;
 mod exit_codes;
 mod extremes;
 mod inputs;
+mod log;
 mod postgres;
 mod readme;
 mod reads;

@@ -73,7 +73,7 @@ fn demo_without_a_ledger_uses_a_new_temporary_directory() {
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    let commands: [&[&str]; 26] = [
+    let commands: [&[&str]; 27] = [
         &[],
         &["append"],
         &["report"],
@@ -94,6 +94,7 @@ fn help_of_every_command_has_an_example() {
         &["report", "timeline"],
         &["report", "site"],
         &["log"],
+        &["diff"],
         &["export"],
         &["verify"],
         &["rebuild"],

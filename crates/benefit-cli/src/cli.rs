@@ -17,19 +17,66 @@ fn date(text: &str) -> Result<Date, String> {
     parse_date(text).map_err(|e| e.to_string())
 }
 
-/// Parses `--as-of`: an RFC 3339 instant, or a date meaning the end of that
-/// day in UTC.
+/// Parses a TIME (`--as-of`, `--recorded-until`, `diff --from/--to`): an
+/// RFC 3339 instant, or a date meaning the end of that day in UTC.
 fn instant(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    instant_or_day(text, DayEdge::End)
+}
+
+/// Parses `--recorded-since`: an RFC 3339 instant, or a date meaning the
+/// start of that day in UTC (so that `--recorded-since D --recorded-until D`
+/// is the whole of day D).
+fn instant_from(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    instant_or_day(text, DayEdge::Start)
+}
+
+/// Which instant of a day a bare date stands for.
+#[derive(Clone, Copy)]
+enum DayEdge {
+    /// 00:00:00 UTC.
+    Start,
+    /// 23:59:59.999999 UTC.
+    End,
+}
+
+/// The one TIME parser: an RFC 3339 instant, or a date meaning the start or
+/// the end of that day in UTC.
+fn instant_or_day(text: &str, edge: DayEdge) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&chrono::Utc));
     }
     let day = parse_date(text).map_err(|_| {
         format!("'{text}' is neither an RFC 3339 instant (2026-06-30T17:00:00Z) nor a date (2026-06-30)")
     })?;
-    let end = day
-        .and_hms_micro_opt(23, 59, 59, 999_999)
-        .ok_or_else(|| format!("'{text}' has no end of day"))?;
-    Ok(end.and_utc())
+    let at = match edge {
+        DayEdge::Start => day.and_hms_micro_opt(0, 0, 0, 0),
+        DayEdge::End => day.and_hms_micro_opt(23, 59, 59, 999_999),
+    };
+    let at = at.ok_or_else(|| format!("'{text}' has no such time of day"))?;
+    Ok(at.and_utc())
+}
+
+/// A point of the log for `diff`: a sequence, or what the ledger knew at a
+/// TIME.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Point {
+    /// Right after this event (0: the empty ledger).
+    Seq(u64),
+    /// The events recorded at or before this instant.
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// Parses a `diff` point: digits are a sequence, anything else a TIME.
+fn point(text: &str) -> Result<Point, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse()
+            .map(Point::Seq)
+            .map_err(|_| format!("'{text}' is not a sequence number (0 to {})", u64::MAX));
+    }
+    instant(text).map(Point::Time).map_err(|_| {
+        format!("'{text}' is neither a sequence number (42), an RFC 3339 instant (2026-06-30T17:00:00Z) nor a date (2026-06-30)")
+    })
 }
 
 /// Parses a `SEQ:HASH` digest for clap.
@@ -78,12 +125,18 @@ pub enum Command {
     Append(AppendArgs),
     /// Print a report: subscriptions, audit, credits, benefits, expiring.
     Report(ReportArgs),
-    /// Print the stored events with sequence, recorded-at, actor and hash
-    /// (keys masked).
+    /// Print the stored events with sequence, effective date, recorded-at,
+    /// actor and hash (keys masked).
     #[command(
-        after_help = "Example:\n  benefit-ledger log --stream subscription/contoso-o365 --format jsonl"
+        after_help = "Examples:\n  benefit-ledger log --stream subscription/contoso-o365 --format jsonl\n  benefit-ledger log --since 2026-06-01 --until 2026-06-30 --format csv\n  benefit-ledger log --recorded-since 2026-11-24 --recorded-until 2026-11-24T12:00:00Z"
     )]
     Log(LogArgs),
+    /// What changed between two points of the log: subscriptions added or
+    /// changed, credits whose holders changed, keys used (masked).
+    #[command(
+        after_help = "Examples:\n  benefit-ledger diff --from 120\n  benefit-ledger diff --from 2026-06-30 --to 2026-09-30 --on 2026-10-01 --format csv"
+    )]
+    Diff(DiffArgs),
     /// Write the whole log as JSON Lines, with whole keys, for `append
     /// --file` on an empty ledger (the one output that shows keys, R3).
     #[command(
@@ -511,18 +564,54 @@ pub enum LogFormat {
     Table,
     /// One JSON object per stored event, keys masked.
     Jsonl,
+    /// CSV with a header row, keys masked, cells safe for a spreadsheet.
+    Csv,
 }
 
 /// `log`.
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Only this stream: `subscription/ID`, `benefit/ID`, `user/EMAIL`, or a
-    /// bare id (tried as a subscription, then a benefit, then a user).
+    /// bare id (tried as a subscription, then a benefit, then a user). A
+    /// stream the ledger does not hold is an error.
     #[arg(long, value_name = "ID")]
     pub stream: Option<String>,
+    /// Only events effective on or after DATE (the event's `on`).
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub since: Option<Date>,
+    /// Only events effective on or before DATE (the event's `on`).
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub until: Option<Date>,
+    /// Only events recorded at or after TIME: an RFC 3339 instant, or a
+    /// date meaning the start of that day in UTC.
+    #[arg(long, value_name = "TIME", value_parser = instant_from)]
+    pub recorded_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events recorded at or before TIME: an RFC 3339 instant, or a
+    /// date meaning the end of that day in UTC (as for --as-of).
+    #[arg(long, value_name = "TIME", value_parser = instant)]
+    pub recorded_until: Option<chrono::DateTime<chrono::Utc>>,
     /// The output format.
     #[arg(long, value_enum, default_value_t = LogFormat::Table)]
     pub format: LogFormat,
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier point: a sequence (what the ledger knew right after event
+    /// SEQ; 0 is the empty ledger), or a TIME as for --as-of (an RFC 3339
+    /// instant, or a date meaning the end of that day in UTC).
+    #[arg(long, value_name = "SEQ|TIME", value_parser = point)]
+    pub from: Point,
+    /// The later point, as --from [default: the head].
+    #[arg(long, value_name = "SEQ|TIME", value_parser = point)]
+    pub to: Option<Point>,
+    /// The date the statuses are for [default: today, UTC].
+    #[arg(long, value_name = "DATE", value_parser = date)]
+    pub on: Option<Date>,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `verify`.

@@ -5,15 +5,15 @@
 use std::io::Write;
 
 use crate::backend::Ledger;
-use benefit_events::{BenefitId, ProductKey, StreamId, SubscriptionId, UserName};
+use benefit_events::{BenefitId, Date, ProductKey, StreamId, SubscriptionId, UserName};
 use benefit_projections::RebuildMode;
 use benefit_store::StoredEvent;
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use crate::cli::{LogArgs, LogFormat, RebuildArgs, VerifyArgs};
 use crate::failure::{Exit, Failure};
-use crate::report::table;
+use crate::report::{csv_text, table};
 use crate::Context;
 
 /// How much of a hash the log table shows (`log --format jsonl` shows it
@@ -30,7 +30,8 @@ fn write_lines(out: &mut dyn Write, lines: impl IntoIterator<Item = String>) {
 }
 
 /// The stream `--stream` names: `kind/id`, or a bare id tried as a
-/// subscription, a benefit and a user, the first that has events.
+/// subscription, a benefit and a user, the first that has events (none is
+/// a usage error naming every stream tried).
 fn stream(ledger: &Ledger, text: &str) -> Result<StreamId, Failure> {
     let bad = |e: &dyn std::fmt::Display| Failure::usage(format!("--stream: {e}"));
     if let Some((kind, id)) = text.split_once('/') {
@@ -54,18 +55,24 @@ fn stream(ledger: &Ledger, text: &str) -> Result<StreamId, Failure> {
         BenefitId::parse(text).ok().map(|id| StreamId::benefit(&id)),
         UserName::parse(text).ok().map(|u| StreamId::user(&u)),
     ];
-    let mut first = None;
+    let mut tried = Vec::new();
     for candidate in candidates.into_iter().flatten() {
         if ledger.log(Some(&candidate)).next().is_some() {
             return Ok(candidate);
         }
-        first.get_or_insert(candidate);
+        tried.push(candidate.to_string());
     }
-    first.ok_or_else(|| {
-        bad(&format!(
+    if tried.is_empty() {
+        return Err(bad(&format!(
             "'{text}' is not a subscription id, benefit id or user"
-        ))
-    })
+        )));
+    }
+    // Issue 14: a stream that does not exist is a usage error, not an
+    // empty table that reads like a stream with no events.
+    Err(bad(&format!(
+        "the ledger has no stream '{text}' (tried {}); `benefit-ledger log` lists every event with its stream",
+        tried.join(", ")
+    )))
 }
 
 /// Replaces every product key in an event's JSON with its masked form (R3).
@@ -105,59 +112,202 @@ fn by_and_recorded_by(record: &StoredEvent) -> String {
     }
 }
 
-/// One stored event as a JSON line, keys masked.
-fn log_line(record: &StoredEvent) -> String {
+/// One stored event's JSON, keys masked (R3).
+fn masked_event(record: &StoredEvent) -> Value {
     let mut event: Value = serde_json::from_slice(&record.event.to_json()).unwrap_or(Value::Null);
     mask_keys(&mut event);
+    event
+}
+
+/// One stored event as a JSON line, keys masked.
+fn log_line(record: &StoredEvent) -> String {
     json!({
         "seq": record.seq,
         "recorded_at": recorded_at(record),
+        "on": record.event.on().to_string(),
         "stream": record.stream.as_str(),
         "stream_version": record.stream_version,
         "event_id": record.event_id,
         "command_id": record.command_id,
         "actor": {"user": record.actor.user.as_str(), "role": record.actor.role.as_str()},
         "recorded_by": record.recorded_by.as_ref().map(|a| json!({"user": a.user.as_str(), "role": a.role.as_str()})),
-        "event": event,
+        "event": masked_event(record),
         "prev_hash": record.prev_hash.to_hex(),
         "hash": record.hash.to_hex(),
     })
     .to_string()
 }
 
+/// The CSV header of `log --format csv`: the JSONL field names, `actor` and
+/// `recorded_by` split into user and role, the event into its type and its
+/// data (as JSON, keys masked).
+const LOG_CSV: &[&str] = &[
+    "seq",
+    "recorded_at",
+    "on",
+    "stream",
+    "stream_version",
+    "event",
+    "actor",
+    "role",
+    "recorded_by",
+    "recorded_by_role",
+    "event_id",
+    "command_id",
+    "data",
+    "prev_hash",
+    "hash",
+];
+
+/// One stored event as the cells of [`LOG_CSV`].
+fn log_csv(record: &StoredEvent) -> Vec<String> {
+    let data = masked_event(record)
+        .get("data")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let recorder = record.recorded_by.as_ref();
+    vec![
+        record.seq.to_string(),
+        recorded_at(record),
+        record.event.on().to_string(),
+        record.stream.to_string(),
+        record.stream_version.to_string(),
+        record.event.event_type().to_string(),
+        record.actor.user.to_string(),
+        record.actor.role.to_string(),
+        recorder.map(|a| a.user.to_string()).unwrap_or_default(),
+        recorder.map(|a| a.role.to_string()).unwrap_or_default(),
+        record.event_id.to_string(),
+        record.command_id.to_string(),
+        data,
+        record.prev_hash.to_hex(),
+        record.hash.to_hex(),
+    ]
+}
+
+/// One stored event as the cells of the log table: the effective date,
+/// the recorded-at instant over two lines, the event over its stream. A
+/// stream breaks after its kind's `/` and an address before its `@`, so
+/// that the table fits 80 columns without cutting a name.
+fn log_table_row(record: &StoredEvent) -> Vec<String> {
+    let by = by_and_recorded_by(record)
+        .lines()
+        .map(|line| line.replacen('@', "\n@", 1))
+        .collect::<Vec<_>>()
+        .join("\n");
+    vec![
+        record.seq.to_string(),
+        record.event.on().to_string(),
+        record.recorded_at.format("%Y-%m-%d\n%H:%M:%S").to_string(),
+        format!(
+            "{}\n{}",
+            record.event.event_type(),
+            record.stream.as_str().replacen('/', "/\n", 1)
+        ),
+        by,
+        record.hash.to_hex()[..LOG_HASH_CHARS].to_owned(),
+    ]
+}
+
+/// Which events `log` shows: effective dates (`--since`, `--until`) and
+/// recorded-at instants (`--recorded-since`, `--recorded-until`), every
+/// bound inclusive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    /// The first effective date shown.
+    pub since: Option<Date>,
+    /// The last effective date shown.
+    pub until: Option<Date>,
+    /// The first recorded-at instant shown.
+    pub recorded_since: Option<DateTime<Utc>>,
+    /// The last recorded-at instant shown.
+    pub recorded_until: Option<DateTime<Utc>>,
+}
+
+impl LogFilter {
+    /// The filter of `log`'s flags; a bound after its other end is a usage
+    /// error, naming both.
+    pub fn of(args: &LogArgs) -> Result<Self, Failure> {
+        if let (Some(since), Some(until)) = (args.since, args.until) {
+            if since > until {
+                return Err(Failure::usage(format!(
+                    "--since {since} is after --until {until}: no event could be shown"
+                )));
+            }
+        }
+        if let (Some(since), Some(until)) = (args.recorded_since, args.recorded_until) {
+            if since > until {
+                return Err(Failure::usage(format!(
+                    "--recorded-since {} is after --recorded-until {}: no event could be shown",
+                    since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                    until.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                )));
+            }
+        }
+        Ok(Self {
+            since: args.since,
+            until: args.until,
+            recorded_since: args.recorded_since,
+            recorded_until: args.recorded_until,
+        })
+    }
+
+    /// Whether `record` is shown.
+    pub fn admits(&self, record: &StoredEvent) -> bool {
+        let on = record.event.on();
+        let at = record.recorded_at;
+        // `map_or(true, ..)`: `Option::is_none_or` is newer than the
+        // workspace's rust-version.
+        self.since.map_or(true, |d| on >= d)
+            && self.until.map_or(true, |d| on <= d)
+            && self.recorded_since.map_or(true, |t| at >= t)
+            && self.recorded_until.map_or(true, |t| at <= t)
+    }
+}
+
 /// `log`.
 pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result<(), Failure> {
+    let filter = LogFilter::of(args)?;
     let ledger = context.open_existing()?;
     let stream = args
         .stream
         .as_deref()
         .map(|s| stream(&ledger, s))
         .transpose()?;
-    let records = ledger
+    let mut records = ledger
         .log(stream.as_ref())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failure::from(benefit_app::AppError::from(e)))?;
     if let (Some(stream), true) = (&stream, records.is_empty()) {
         // Issue 14: a stream that does not exist is a usage error, not an
-        // empty table that reads like a stream with no events.
+        // empty table that reads like a stream with no events. (A stream
+        // that exists but has no event in the filter's window is an empty
+        // table.)
         return Err(Failure::usage(format!(
             "--stream: the ledger has no stream {stream}; `benefit-ledger log` lists every event with its stream"
         )));
     }
+    records.retain(|r| filter.admits(r));
     match args.format {
         LogFormat::Jsonl => write_lines(out, records.iter().map(log_line)),
+        LogFormat::Csv => {
+            let text = csv_text(LOG_CSV, records.iter().map(log_csv))?;
+            let _ = out.write_all(text.as_bytes());
+        }
         LogFormat::Table => {
-            let rows = records.iter().map(|r| {
-                vec![
-                    r.seq.to_string(),
-                    r.recorded_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    format!("{}\n{}", r.event.event_type(), r.stream),
-                    by_and_recorded_by(r),
-                    r.hash.to_hex()[..LOG_HASH_CHARS].to_owned(),
-                ]
-            });
-            let header = ["seq", "recorded at (UTC)", "event, stream", "by", "hash"];
-            write_lines(out, [table(&header, rows)]);
+            let header = [
+                "seq",
+                "on",
+                "recorded at\n(UTC)",
+                "event, stream",
+                "by",
+                "hash",
+            ];
+            let mut text = table(&header, records.iter().map(log_table_row));
+            if records.is_empty() {
+                text.push_str("\n(none)");
+            }
+            write_lines(out, [text]);
         }
     }
     Ok(())

@@ -19,6 +19,7 @@ mod append;
 mod backend;
 mod cli;
 mod demo;
+mod diff;
 mod failure;
 mod log;
 mod report;
@@ -152,6 +153,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         Command::Append(args) => append::run(&context, args, out),
         Command::Report(args) => report::run(&context, &args.report, out),
         Command::Log(args) => log::run_log(&context, args, out),
+        Command::Diff(args) => diff::run(&context, args, out),
         Command::Export => log::run_export(&context, out),
         Command::Verify(args) => log::run_verify(&context, args, out),
         Command::Rebuild(args) => log::run_rebuild(&context, args, out),

@@ -92,23 +92,32 @@ pub fn render<R: Row>(rows: &[R], format: Format, out: &mut dyn Write) -> Result
             text.push('\n');
             text
         }
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            let encode = |e: csv::Error| Failure::usage(format!("encoding CSV: {e}"));
-            writer.write_record(R::CSV).map_err(encode)?;
-            for row in rows {
-                let cells = row.csv().into_iter().map(spreadsheet_safe);
-                writer.write_record(cells).map_err(encode)?;
-            }
-            let bytes = writer
-                .into_inner()
-                .map_err(|e| Failure::usage(format!("encoding CSV: {e}")))?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        }
+        Format::Csv => csv_text(R::CSV, rows.iter().map(Row::csv))?,
     };
     // A closed standard output (a pipe into `head`) ends the report quietly.
     let _ = out.write_all(text.as_bytes());
     Ok(())
+}
+
+/// CSV text: a header row, then the rows, every cell made
+/// [`spreadsheet_safe`]. The one CSV writer of the binary (reports, `log`,
+/// `diff`).
+pub fn csv_text(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<String, Failure> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let encode = |e: csv::Error| Failure::usage(format!("encoding CSV: {e}"));
+    writer.write_record(header).map_err(encode)?;
+    for row in rows {
+        writer
+            .write_record(row.into_iter().map(spreadsheet_safe))
+            .map_err(encode)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Failure::usage(format!("encoding CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A CSV cell made safe to open in a spreadsheet (OWASP's advice on CSV
@@ -587,7 +596,8 @@ fn key_fate(row: &KeyRow) -> String {
     }
 }
 
-fn used_text(used: Option<&benefit_projections::KeyUsed>) -> String {
+/// A key's use as the tables show it (`report key`, `diff`).
+pub fn used_text(used: Option<&benefit_projections::KeyUsed>) -> String {
     match used {
         Some(u) => format!("{} on {} by {} (#{})", u.subscription, u.on, u.how, u.seq),
         None => "unused".to_owned(),

@@ -13,6 +13,7 @@
 //!
 //! and the domain state itself, one document per entity ([`state`]), which
 //! the application shell loads before deciding instead of folding the log.
+//! [`diff`] compares what the reports show at two points of the log.
 //!
 //! A key design decision: one fold ([`fold::apply`]) writes documents
 //! through an [`Overlay`], whatever is underneath. Over the persisted
@@ -22,6 +23,7 @@
 //! two histories of application, and any difference is a real one.
 #![forbid(unsafe_code)]
 
+pub mod diff;
 pub mod docs;
 pub mod fold;
 mod ledger;

@@ -67,7 +67,12 @@ pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, 
         .collect()
 }
 
-fn audit_records(docs: &dyn Docs, prefix: &str) -> Result<Vec<AuditRecord>, ProjectionError> {
+/// Every audit record under `prefix`, in key order (by subscription, then
+/// sequence).
+pub(crate) fn audit_records(
+    docs: &dyn Docs,
+    prefix: &str,
+) -> Result<Vec<AuditRecord>, ProjectionError> {
     load_all(docs, prefix)
 }
 
