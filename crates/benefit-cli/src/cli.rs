@@ -390,7 +390,9 @@ pub enum Report {
         after_help = "Example:\n  benefit-ledger report subscriptions --on 2026-08-01 --format csv"
     )]
     Subscriptions {
-        /// The date the status is for [default: today, UTC].
+        /// Show each subscription as it was on DATE: only events effective
+        /// on or before it count; `not-started` before its first activation
+        /// [default: the latest state, its status today, UTC].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
         /// Format and as-of.
@@ -467,8 +469,9 @@ pub enum Report {
         /// subscription pages are replaced).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// The date the statuses and the expiring window are for [default:
-        /// today, UTC].
+        /// The date the subscriptions are shown as they were on (only events
+        /// effective on or before it count), and the expiring window's first
+        /// day [default: the latest state, today, UTC].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
     },
@@ -477,7 +480,8 @@ pub enum Report {
         after_help = "Example:\n  benefit-ledger report expiring --on 2026-10-01 --within 90"
     )]
     Expiring {
-        /// The window's first day [default: today, UTC].
+        /// The window's first day; subscriptions' ends are the ones they had
+        /// on it [default: today, UTC, and the latest ends].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
         /// The window's length in days after `--on`.

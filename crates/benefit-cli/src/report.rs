@@ -12,7 +12,9 @@ use benefit_app::View;
 
 use crate::backend::Ledger;
 use benefit_events::{Date, SubscriptionId};
-use benefit_projections::reports::{self, CreditReport, ExpiringItem, KeyRow, SubscriptionRow};
+use benefit_projections::reports::{
+    self, CreditReport, ExpiringItem, KeyRow, ReportDate, SubscriptionRow,
+};
 use benefit_projections::{AuditEntry, BenefitView, CreditChange};
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 use serde::Serialize;
@@ -173,7 +175,7 @@ impl Row for SubscriptionRow {
         let expires: Vec<String> = expires
             .iter()
             .map(|d| {
-                if *d == self.end {
+                if Some(*d) == self.end {
                     d.to_string()
                 } else {
                     format!("{d} !")
@@ -184,7 +186,7 @@ impl Row for SubscriptionRow {
             self.subscription.to_string(),
             self.product.clone(),
             self.seats.to_string(),
-            self.end.to_string(),
+            opt(&self.end),
             self.status.to_string(),
             joined(&expires, "\n"),
         ]
@@ -210,8 +212,8 @@ impl Row for SubscriptionRow {
             self.subscription.to_string(),
             self.product.clone(),
             self.seats.to_string(),
-            self.start.to_string(),
-            self.end.to_string(),
+            opt(&self.start),
+            opt(&self.end),
             self.status.to_string(),
             joined(&self.keys, " "),
             joined(&expires, " "),
@@ -456,8 +458,8 @@ pub fn print(
     let format = options.format;
     match report {
         Report::Subscriptions { on, .. } => {
-            let on = on.unwrap_or(context.today);
-            let rows = ledger.report(view, |docs| reports::subscriptions(docs, on))?;
+            let date = ReportDate::from_flag(*on, context.today);
+            let rows = ledger.report(view, |docs| reports::subscriptions(docs, date))?;
             render(&rows, format, out)
         }
         Report::Audit { subscription, .. } => {
@@ -482,8 +484,8 @@ pub fn print(
             render(&rows, format, out)
         }
         Report::Expiring { on, within, .. } => {
-            let on = on.unwrap_or(context.today);
-            let rows = ledger.report(view, |docs| reports::expiring(docs, on, *within))?;
+            let date = ReportDate::from_flag(*on, context.today);
+            let rows = ledger.report(view, |docs| reports::expiring(docs, date, *within))?;
             render(&rows, format, out)
         }
         Report::Key {
