@@ -168,18 +168,20 @@ impl Row for SubscriptionRow {
         "expiry (R21)",
     ];
     fn table(&self) -> Vec<String> {
-        let mut expires: Vec<Date> = self.benefit_expires.iter().map(|b| b.expires).collect();
+        let mut expires: Vec<(Date, i64)> = self
+            .benefit_expires
+            .iter()
+            .map(|b| (b.expires, b.days_after_end))
+            .collect();
         expires.sort();
         expires.dedup();
-        // R21: flag a benefit expiry that is not the subscription's end.
+        // R21: say how far a benefit's expiry is from the subscription's
+        // end (expiry - end, in days), where they differ.
         let expires: Vec<String> = expires
             .iter()
-            .map(|d| {
-                if Some(*d) == self.end {
-                    d.to_string()
-                } else {
-                    format!("{d} !")
-                }
+            .map(|(date, days)| match days {
+                0 => date.to_string(),
+                days => format!("{date} {days:+}d"),
             })
             .collect();
         vec![
@@ -201,12 +203,18 @@ impl Row for SubscriptionRow {
         "keys",
         "benefit_expires",
         "expiry_differs",
+        "days_after_end",
     ];
     fn csv(&self) -> Vec<String> {
         let expires: Vec<String> = self
             .benefit_expires
             .iter()
             .map(|b| format!("{}={}", b.benefit, b.expires))
+            .collect();
+        let days: Vec<i64> = self
+            .benefit_expires
+            .iter()
+            .map(|b| b.days_after_end)
             .collect();
         vec![
             self.subscription.to_string(),
@@ -218,6 +226,7 @@ impl Row for SubscriptionRow {
             joined(&self.keys, " "),
             joined(&expires, " "),
             self.expiry_differs.to_string(),
+            joined(&days, " "),
         ]
     }
 }

@@ -3,7 +3,7 @@
 //! order, so the same log gives the same report byte for byte.
 
 use benefit_domain::{end_change, explain, status_on};
-use benefit_events::{Date, Status, SubscriptionId};
+use benefit_events::{BenefitId, Date, Status, SubscriptionId};
 use serde::Serialize;
 
 use crate::docs::{load_all, Docs};
@@ -31,10 +31,24 @@ pub struct SubscriptionRow {
     pub status: SubscriptionStatus,
     /// Every key used on it by then, masked (R3).
     pub keys: Vec<String>,
-    /// The expiry dates of the benefits its keys came from.
-    pub benefit_expires: Vec<BenefitExpiry>,
+    /// The expiry dates of the benefits its keys came from, each beside
+    /// the end date (R21).
+    pub benefit_expires: Vec<BenefitExpiryRow>,
     /// True where a benefit's expiry differs from the end date (R21).
     pub expiry_differs: bool,
+}
+
+/// A benefit a subscription's keys came from, its expiry, and how far that
+/// is from the subscription's end (R21).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BenefitExpiryRow {
+    /// The benefit.
+    pub benefit: BenefitId,
+    /// Its expiry date.
+    pub expires: Date,
+    /// `expires - end` in days: positive when the benefit expires after
+    /// the subscription ends, negative before, 0 on the same day.
+    pub days_after_end: i64,
 }
 
 impl From<SubscriptionOn> for SubscriptionRow {
@@ -43,8 +57,19 @@ impl From<SubscriptionOn> for SubscriptionRow {
             Some(v) => (v.seats.get(), Some(v.start), Some(v.end), v.benefits),
             None => (0, None, None, Vec::new()),
         };
+        let benefits: Vec<BenefitExpiryRow> = match end {
+            Some(end) => benefits
+                .into_iter()
+                .map(|b| BenefitExpiryRow {
+                    days_after_end: (b.expires - end).num_days(),
+                    benefit: b.benefit,
+                    expires: b.expires,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Self {
-            expiry_differs: benefits.iter().any(|b| Some(b.expires) != end),
+            expiry_differs: benefits.iter().any(|b| b.days_after_end != 0),
             subscription: on.subscription,
             product: on.product,
             seats,
