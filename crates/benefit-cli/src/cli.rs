@@ -52,15 +52,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "BENEFIT_LEDGER", value_name = "DIR")]
     pub ledger: Option<PathBuf>,
     /// Who makes the change (an e-mail address); appends need it (R1).
-    #[arg(
-        long,
-        global = true,
-        env = "BENEFIT_LEDGER_ACTOR",
-        value_name = "EMAIL"
-    )]
+    /// Given here, before the command, or after `append` or `demo`: the
+    /// read-only commands do not take it.
+    #[arg(long, env = "BENEFIT_LEDGER_ACTOR", value_name = "EMAIL")]
     pub actor: Option<String>,
     /// The actor's role: global-admin or mpn-partner-admin (R1).
-    #[arg(long, global = true, env = "BENEFIT_LEDGER_ROLE", value_name = "ROLE")]
+    #[arg(long, env = "BENEFIT_LEDGER_ROLE", value_name = "ROLE")]
     pub role: Option<String>,
     /// Wait up to SECONDS for a ledger that another process holds, instead
     /// of exiting 4 (busy) at once.
@@ -76,7 +73,8 @@ pub struct Cli {
 pub enum Command {
     /// Append one event, or import a JSON Lines file as one atomic append.
     Append(AppendArgs),
-    /// Print a report: subscriptions, audit, credits, benefits, expiring.
+    /// Print a report: subscriptions, audit, credits, benefits, key,
+    /// expiring, timeline (a picture), site (a folder of pages).
     Report(ReportArgs),
     /// Print the stored events with sequence, recorded-at, actor and hash
     /// (keys masked).
@@ -120,6 +118,22 @@ pub enum Command {
     Man,
 }
 
+/// Who runs a command that changes the ledger (`append`, `demo`), after
+/// the command's name; `--actor`/`--role` before it, or their environment
+/// variables, are used when these are not given. Only these commands offer
+/// them: the read-only ones never change a ledger (R1).
+#[derive(Clone, Debug, Default, Args)]
+pub struct ActorArgs {
+    /// Who makes the change (an e-mail address); appends need it (R1)
+    /// [env: BENEFIT_LEDGER_ACTOR].
+    #[arg(long, global = true, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// The actor's role: global-admin or mpn-partner-admin (R1) [env:
+    /// BENEFIT_LEDGER_ROLE].
+    #[arg(long, global = true, value_name = "ROLE")]
+    pub role: Option<String>,
+}
+
 /// `completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -145,6 +159,9 @@ pub struct AppendArgs {
     /// is derived from the ledger's head and the events.
     #[arg(long, global = true, value_name = "UUID")]
     pub command_id: Option<uuid::Uuid>,
+    /// Who runs the append.
+    #[command(flatten)]
+    pub who: ActorArgs,
     /// The event to append.
     #[command(subcommand)]
     pub event: Option<EventCommand>,
@@ -536,4 +553,7 @@ pub struct DemoArgs {
     /// The date the reports are for.
     #[arg(long, value_name = "DATE", value_parser = date, default_value = "2026-08-01")]
     pub on: Date,
+    /// Who records the demo's history.
+    #[command(flatten)]
+    pub who: ActorArgs,
 }
