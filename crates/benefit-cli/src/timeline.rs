@@ -233,7 +233,12 @@ pub fn write_site(
         let tables = vec![
             table(
                 "subscriptions",
-                format!("Subscriptions on {on}"),
+                match date {
+                    ReportDate::On(on) => format!("Subscriptions as on {on}"),
+                    ReportDate::Latest { today } => {
+                        format!("Subscriptions as last recorded, status on {today}")
+                    }
+                },
                 &subscriptions,
                 links,
             ),
