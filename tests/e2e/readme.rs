@@ -115,3 +115,104 @@ fn help_of_every_command_has_an_example() {
     }
     snapshot("help_top", &run(&["--help"]).stdout);
 }
+
+/// `--actor` and `--role` are offered only where a ledger changes
+/// (`append`, its events, `demo`); the read-only commands' help does not
+/// list them. An append still takes them before the command, after it (as
+/// its other options: after `--file` or the event), or from the environment.
+#[test]
+fn actor_and_role_are_offered_only_by_the_commands_that_append() {
+    let read_only: [&[&str]; 11] = [
+        &["report", "subscriptions"],
+        &["report", "audit"],
+        &["report", "expiring"],
+        &["report", "timeline"],
+        &["report", "site"],
+        &["report", "key"],
+        &["log"],
+        &["export"],
+        &["verify"],
+        &["rebuild"],
+        &["report"],
+    ];
+    let options = |text: &str| -> Vec<String> {
+        let options = text.split("Options:").nth(1).unwrap_or_default();
+        let options = options.split("Example").next().unwrap_or_default();
+        ["--actor", "--role"]
+            .into_iter()
+            .filter(|o| options.contains(o))
+            .map(str::to_owned)
+            .collect()
+    };
+    for command in read_only {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = run(&args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        assert!(
+            options(&output.stdout).is_empty(),
+            "{args:?} offers them:\n{}",
+            output.stdout
+        );
+    }
+    for command in [&["append"][..], &["append", "key-redeemed"], &["demo"]] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = run(&args);
+        assert_eq!(options(&output.stdout), ["--actor", "--role"], "{args:?}");
+    }
+    let bad = run(&["report", "subscriptions", "--actor", "ann@contoso.com"]);
+    assert_eq!(bad.code, 2, "a read takes no actor: {}", bad.stderr);
+
+    // Before the command, after `--file`, after the event, or from the environment.
+    let ledger = TempLedger::new();
+    let user = |name: &'static str| ["user-registered", "--user", name, "--on", "2026-01-02"];
+    let before = [
+        &[
+            "--actor",
+            "ann@contoso.com",
+            "--role",
+            "global-admin",
+            "append",
+        ][..],
+        &user("a@contoso.com"),
+    ]
+    .concat();
+    let file = [
+        "append",
+        "--file",
+        "-",
+        "--actor",
+        "ann@contoso.com",
+        "--role",
+        "global-admin",
+    ];
+    let line = r#"{"event": "UserRegistered", "on": "2026-01-02", "user": "b@contoso.com"}"#;
+    let output = ledger.run_with(&file, Some(line));
+    assert_eq!(output.code, 0, "{file:?}: {}", output.stderr);
+    let event = [
+        &["append"][..],
+        &user("c@contoso.com"),
+        &["--actor", "ann@contoso.com", "--role", "global-admin"],
+    ]
+    .concat();
+    for args in [before, event] {
+        let output = ledger.run(&args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+    }
+    let env = crate::run_with(
+        &[
+            &["--ledger", ledger.arg(), "append"][..],
+            &user("d@contoso.com"),
+        ]
+        .concat(),
+        None,
+        &[
+            ("BENEFIT_LEDGER_ACTOR", "ann@contoso.com"),
+            ("BENEFIT_LEDGER_ROLE", "global-admin"),
+        ],
+    );
+    assert_eq!(env.code, 0, "{}", env.stderr);
+    let log = ledger.run(&["log", "--format", "jsonl"]);
+    assert_eq!(log.stdout.lines().count(), 4, "{}", log.stdout);
+}

@@ -196,9 +196,9 @@ fn rebuild_reports_and_repairs_tampered_projections() {
     use benefit_projections::docs::{decode_document, encode_document};
     use benefit_store::{EventStore, ProjectionStore};
     let ledger = TempLedger::demo();
-    let before = ledger
-        .run(&["report", "subscriptions", "--on", "2026-08-01"])
-        .stdout;
+    // Without --on, the report shows the subscription documents' latest
+    // state, where the tampering is.
+    let before = ledger.run(&["report", "subscriptions"]).stdout;
     {
         let store = ledger.open_store();
         let head = store.head().expect("head").seq;
@@ -214,9 +214,7 @@ fn rebuild_reports_and_repairs_tampered_projections() {
         let writes = [("sub/scenario-a".to_owned(), encode_document(&doc))].into();
         store.projection_commit(head, head, writes).expect("tamper");
     }
-    let tampered = ledger
-        .run(&["report", "subscriptions", "--on", "2026-08-01"])
-        .stdout;
+    let tampered = ledger.run(&["report", "subscriptions"]).stdout;
     assert!(tampered.contains("999"), "{tampered}");
     let check = ledger.run(&["rebuild"]);
     assert_eq!(check.code, 3, "{}", check.stderr);
@@ -228,12 +226,7 @@ fn rebuild_reports_and_repairs_tampered_projections() {
     let repair = ledger.run(&["rebuild", "--repair"]);
     assert_eq!(repair.code, 0, "{}", repair.stderr);
     assert!(repair.stdout.contains("replaced"), "{}", repair.stdout);
-    assert_eq!(
-        ledger
-            .run(&["report", "subscriptions", "--on", "2026-08-01"])
-            .stdout,
-        before
-    );
+    assert_eq!(ledger.run(&["report", "subscriptions"]).stdout, before);
 }
 
 fn without_recorded_at(text: &str) -> Value {
@@ -444,4 +437,82 @@ fn report_key_finds_a_key_by_itself_or_by_its_fingerprint() {
         2,
         "--key or --fingerprint"
     );
+}
+
+/// `--on DATE` shows every subscription as it was on that date (the reading
+/// of R20, docs/rules.md): only events effective on or before DATE count
+/// toward its seats, end and status, and one not yet activated is
+/// `not-started`. Without `--on`, the latest state, its status for today.
+#[test]
+fn on_a_date_shows_each_subscription_as_it_was_then() {
+    let ledger = TempLedger::demo();
+    let row = |args: &[&str], id: &str| -> Value {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--format", "json"]);
+        let output = ledger.run(&all);
+        assert_eq!(output.code, 0, "{all:?}: {}", output.stderr);
+        let rows: Value = serde_json::from_str(&output.stdout).expect("valid JSON");
+        let rows = rows.as_array().expect("an array").clone();
+        rows.into_iter()
+            .find(|r| r["subscription"] == id)
+            .unwrap_or_else(|| panic!("{id} is listed on {all:?}"))
+    };
+    // Before its first activation (2026-02-01): listed, not started.
+    let before = row(
+        &["report", "subscriptions", "--on", "2025-06-01"],
+        "contoso-e5-exec",
+    );
+    assert_eq!(before["status"], "not-started");
+    assert_eq!(before["seats"], 0);
+    assert_eq!(before["end"], Value::Null);
+    assert_eq!(before["keys"].as_array().map(Vec::len), Some(0));
+    // Mid-history: the seats and end it had then, not the ones it reached.
+    let then = row(
+        &["report", "subscriptions", "--on", "2026-03-09"],
+        "tailspin-main",
+    );
+    assert_eq!(
+        (then["seats"].clone(), then["end"].clone()),
+        (10.into(), "2026-03-10".into())
+    );
+    assert_eq!(then["status"], "active");
+    let latest = row(&["report", "subscriptions"], "tailspin-main");
+    assert_eq!(
+        (latest["seats"].clone(), latest["end"].clone()),
+        (20.into(), "2027-05-01".into())
+    );
+    // The day after its end, expired (R20), though reactivated later.
+    let expired = row(
+        &["report", "subscriptions", "--on", "2026-03-10"],
+        "tailspin-main",
+    );
+    assert_eq!(expired["status"], "expired");
+
+    let mut text = String::new();
+    for args in [
+        &["report", "subscriptions", "--on", "2025-06-01"][..],
+        &["report", "subscriptions", "--on", "2026-03-09"],
+        &[
+            "report",
+            "expiring",
+            "--on",
+            "2025-06-01",
+            "--within",
+            "300",
+        ],
+        &[
+            "report",
+            "subscriptions",
+            "--on",
+            "2026-03-09",
+            "--format",
+            "csv",
+        ],
+    ] {
+        let output = ledger.run(args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        text.push_str(&transcript(args, &output));
+        text.push('\n');
+    }
+    snapshot("report_subscriptions_as_on_a_date", &text);
 }

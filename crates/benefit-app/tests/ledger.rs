@@ -46,7 +46,8 @@ fn each_command_sees_the_ones_before_it_and_all_are_one_append() {
     assert!(recorded.events[1].end_change().is_some());
     let rows = ledger
         .report(View::Current, |docs| {
-            reports::subscriptions(docs, parse_date("2026-02-01").expect("valid"))
+            let today = parse_date("2026-02-01").expect("valid");
+            reports::subscriptions(docs, reports::ReportDate::Latest { today })
         })
         .expect("report");
     assert_eq!(rows.len(), 1, "the projections caught up");

@@ -18,6 +18,7 @@ use benefit_app::{AppError, Ledger};
 use benefit_domain::jsonl::parse_line;
 use benefit_domain::ClaimedActor;
 use benefit_events::{parse_date, Date, UserName};
+use benefit_projections::reports::ReportDate;
 use benefit_projections::{reports, DocMap, Docs, Projections, RebuildMode};
 use benefit_store::{AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -122,7 +123,7 @@ fn reports_json(docs: &dyn Docs, report_on: &[Date]) -> Value {
         .map(|d| {
             (
                 d.to_string(),
-                json!(reports::subscriptions(docs, *d).expect("report")),
+                json!(reports::subscriptions(docs, ReportDate::On(*d)).expect("report")),
             )
         })
         .collect();
@@ -133,7 +134,7 @@ fn reports_json(docs: &dyn Docs, report_on: &[Date]) -> Value {
         "credits": reports::credits(docs).expect("credits"),
         "benefits": reports::benefits(docs).expect("benefits"),
         "unused_keys": reports::unused_keys(docs).expect("unused"),
-        "expiring_90_days": reports::expiring(docs, first, 90).expect("expiring"),
+        "expiring_90_days": reports::expiring(docs, ReportDate::On(first), 90).expect("expiring"),
     })
 }
 
@@ -165,6 +166,23 @@ fn every_scenario_has_pinned_reports_and_audit_trail() {
             .expect("stem")
             .to_owned();
         settings.bind(|| insta::assert_json_snapshot!(format!("scenario__{stem}"), snapshot));
+    }
+}
+
+/// The state on a date replays a subscription's audit records with the
+/// fold's own step: on a date after every event, it is the latest view.
+#[test]
+fn a_subscription_on_a_date_after_its_history_is_its_latest_view() {
+    let far = parse_date("9999-12-31").expect("valid");
+    for path in scenarios() {
+        let recorded = record(&path);
+        let current = Projections::new(recorded.ledger.store())
+            .current()
+            .expect("current");
+        let on = reports::subscriptions(&current, ReportDate::On(far)).expect("on");
+        let latest =
+            reports::subscriptions(&current, ReportDate::Latest { today: far }).expect("latest");
+        assert_eq!(on, latest, "{}", path.display());
     }
 }
 

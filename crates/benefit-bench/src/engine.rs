@@ -71,7 +71,8 @@ impl Run {
                 return Err("the audit trail of the busiest subscription is empty".into());
             }
             let start = Instant::now();
-            let rows = reports::subscriptions(docs, prepared.report_date)?.len();
+            let rows =
+                reports::subscriptions(docs, reports::ReportDate::On(prepared.report_date))?.len();
             reports.push(start.elapsed());
             if rows == 0 {
                 return Err("the subscriptions report is empty".into());

@@ -76,7 +76,7 @@ where
     let at = verified.report.head.seq * 9 / 10;
     let start = Instant::now();
     let rows = ledger.report(View::AsOfSequence(at), |docs| {
-        reports::subscriptions(docs, prepared.report_date)
+        reports::subscriptions(docs, reports::ReportDate::On(prepared.report_date))
     })?;
     let as_of = start.elapsed();
     if rows.is_empty() {

@@ -99,15 +99,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "BENEFIT_LEDGER", value_name = "DIR")]
     pub ledger: Option<PathBuf>,
     /// Who makes the change (an e-mail address); appends need it (R1).
-    #[arg(
-        long,
-        global = true,
-        env = "BENEFIT_LEDGER_ACTOR",
-        value_name = "EMAIL"
-    )]
+    /// Given here, before the command, or after `append` or `demo`: the
+    /// read-only commands do not take it.
+    #[arg(long, env = "BENEFIT_LEDGER_ACTOR", value_name = "EMAIL")]
     pub actor: Option<String>,
     /// The actor's role: global-admin or mpn-partner-admin (R1).
-    #[arg(long, global = true, env = "BENEFIT_LEDGER_ROLE", value_name = "ROLE")]
+    #[arg(long, env = "BENEFIT_LEDGER_ROLE", value_name = "ROLE")]
     pub role: Option<String>,
     /// Wait up to SECONDS for a ledger that another process holds, instead
     /// of exiting 4 (busy) at once.
@@ -123,7 +120,8 @@ pub struct Cli {
 pub enum Command {
     /// Append one event, or import a JSON Lines file as one atomic append.
     Append(AppendArgs),
-    /// Print a report: subscriptions, audit, credits, benefits, expiring.
+    /// Print a report: subscriptions, audit, credits, benefits, key,
+    /// expiring, timeline (a picture), site (a folder of pages).
     Report(ReportArgs),
     /// Print the stored events with sequence, effective date, recorded-at,
     /// actor and hash (keys masked).
@@ -173,6 +171,22 @@ pub enum Command {
     Man,
 }
 
+/// Who runs a command that changes the ledger (`append`, `demo`), after
+/// the command's name; `--actor`/`--role` before it, or their environment
+/// variables, are used when these are not given. Only these commands offer
+/// them: the read-only ones never change a ledger (R1).
+#[derive(Clone, Debug, Default, Args)]
+pub struct ActorArgs {
+    /// Who makes the change (an e-mail address); appends need it (R1)
+    /// [env: BENEFIT_LEDGER_ACTOR].
+    #[arg(long, global = true, value_name = "EMAIL")]
+    pub actor: Option<String>,
+    /// The actor's role: global-admin or mpn-partner-admin (R1) [env:
+    /// BENEFIT_LEDGER_ROLE].
+    #[arg(long, global = true, value_name = "ROLE")]
+    pub role: Option<String>,
+}
+
 /// `completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -198,6 +212,9 @@ pub struct AppendArgs {
     /// is derived from the ledger's head and the events.
     #[arg(long, global = true, value_name = "UUID")]
     pub command_id: Option<uuid::Uuid>,
+    /// Who runs the append.
+    #[command(flatten)]
+    pub who: ActorArgs,
     /// The event to append.
     #[command(subcommand)]
     pub event: Option<EventCommand>,
@@ -458,7 +475,9 @@ pub enum Report {
         after_help = "Example:\n  benefit-ledger report subscriptions --on 2026-08-01 --format csv"
     )]
     Subscriptions {
-        /// The date the status is for [default: today, UTC].
+        /// Show each subscription as it was on DATE: only events effective
+        /// on or before it count; `not-started` before its first activation
+        /// [default: the latest state, its status today, UTC].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
         /// Format and as-of.
@@ -535,8 +554,9 @@ pub enum Report {
         /// subscription pages are replaced).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// The date the statuses and the expiring window are for [default:
-        /// today, UTC].
+        /// The date the subscriptions are shown as they were on (only events
+        /// effective on or before it count), and the expiring window's first
+        /// day [default: the latest state, today, UTC].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
     },
@@ -545,7 +565,8 @@ pub enum Report {
         after_help = "Example:\n  benefit-ledger report expiring --on 2026-10-01 --within 90"
     )]
     Expiring {
-        /// The window's first day [default: today, UTC].
+        /// The window's first day; subscriptions' ends are the ones they had
+        /// on it [default: today, UTC, and the latest ends].
         #[arg(long, value_name = "DATE", value_parser = date)]
         on: Option<Date>,
         /// The window's length in days after `--on`.
@@ -636,4 +657,7 @@ pub struct DemoArgs {
     /// The date the reports are for.
     #[arg(long, value_name = "DATE", value_parser = date, default_value = "2026-08-01")]
     pub on: Date,
+    /// Who records the demo's history.
+    #[command(flatten)]
+    pub who: ActorArgs,
 }

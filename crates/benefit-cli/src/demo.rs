@@ -240,7 +240,12 @@ pub fn run(
         crate::report::print(context, &ledger, report, &options, out)?;
     }
     let site = crate::timeline::demo_site_dir(&dir);
-    crate::timeline::write_site(&ledger, &Location::Dir(dir.clone()), &site, args.on)?;
+    crate::timeline::write_site(
+        &ledger,
+        &Location::Dir(dir.clone()),
+        &site,
+        benefit_projections::reports::ReportDate::On(args.on),
+    )?;
     let _ = writeln!(
         out,
         "\n== Site for an auditor\n{}",

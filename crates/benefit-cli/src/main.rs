@@ -139,12 +139,29 @@ fn fake_now() -> Result<Option<DateTime<Utc>>, Failure> {
         })
 }
 
+/// The actor and role of a command that changes the ledger: given after
+/// its name, else before it (or in the environment). A read-only command
+/// takes them only before its name, where they change nothing.
+fn claimed(cli: &Cli) -> Result<Option<ClaimedActor>, Failure> {
+    let who = match &cli.command {
+        Command::Append(args) => Some(&args.who),
+        Command::Demo(args) => Some(&args.who),
+        _ => None,
+    };
+    let actor = who
+        .and_then(|w| w.actor.as_deref())
+        .or(cli.actor.as_deref());
+    let role = who.and_then(|w| w.role.as_deref()).or(cli.role.as_deref());
+    append::claimed_actor(actor, role)
+}
+
 fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let fake_now = fake_now()?;
+    let actor = claimed(&cli)?;
     let given = cli.ledger.clone();
     let context = Context {
         ledger: Location::parse(&cli.ledger.unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER)))?,
-        actor: append::claimed_actor(cli.actor.as_deref(), cli.role.as_deref())?,
+        actor,
         today: fake_now.unwrap_or_else(Utc::now).date_naive(),
         fake_now,
         wait: std::time::Duration::from_secs(cli.wait.unwrap_or(0)),

@@ -12,9 +12,11 @@ use benefit_app::View;
 
 use crate::backend::Ledger;
 use benefit_events::{Date, SubscriptionId};
-use benefit_projections::reports::{self, CreditReport, ExpiringItem, KeyRow, SubscriptionRow};
+use benefit_projections::reports::{
+    self, CreditReport, ExpiringItem, KeyRow, ReportDate, SubscriptionRow,
+};
 use benefit_projections::{AuditEntry, BenefitView, CreditChange};
-use comfy_table::{ColumnConstraint, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::cli::{Format, Report, ReportOptions};
@@ -41,32 +43,156 @@ pub trait Row: Serialize {
     fn csv(&self) -> Vec<String>;
 }
 
-/// A table of rows laid out for [`TABLE_WIDTH_COLUMNS`], as text.
+/// The gap right of every column but the last.
+const COLUMN_GAP: usize = 2;
+
+/// The byte offsets after which a text may wrap: after a space; after a
+/// hyphen between two letters (`action-`/`pack`, never inside a date, an
+/// arrow or `-30d`); after a `/` or `@` inside a name (`subscription/`,
+/// `ann@`), so that a stream or an e-mail address can wrap too.
+fn break_points(text: &str) -> Vec<usize> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let at = |i: Option<usize>| i.and_then(|i| chars.get(i)).map(|(_, c)| *c);
+    let letter = |c: Option<char>| c.is_some_and(char::is_alphabetic);
+    let name = |c: Option<char>| c.is_some_and(|c| !c.is_whitespace());
+    (0..chars.len())
+        .filter(|&i| {
+            let (before, after) = (at(i.checked_sub(1)), at(Some(i + 1)));
+            match chars[i].1 {
+                ' ' => true,
+                '-' => letter(before) && letter(after),
+                '/' | '@' => name(before) && after.is_some_and(char::is_alphanumeric),
+                _ => false,
+            }
+        })
+        .map(|i| chars[i].0 + chars[i].1.len_utf8())
+        .collect()
+}
+
+/// A line cut into its words: each up to and including a break point.
+fn words(line: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut from = 0;
+    for at in break_points(line) {
+        words.push(&line[from..at]);
+        from = at;
+    }
+    words.push(&line[from..]);
+    words
+}
+
+fn width_of(text: &str) -> usize {
+    text.trim_end().chars().count()
+}
+
+/// The widest word of a text: a column at least this wide cuts none.
+fn widest_word(text: &str) -> usize {
+    text.lines()
+        .flat_map(words)
+        .map(width_of)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A text wrapped at its break points into lines of at most `width`
+/// columns; a word wider than that stays whole on a line of its own.
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut current = String::new();
+        for word in words(line) {
+            if !current.is_empty() && width_of(&format!("{current}{word}")) > width {
+                lines.push(current.trim_end().to_owned());
+                current.clear();
+            }
+            current.push_str(word);
+        }
+        lines.push(current.trim_end().to_owned());
+    }
+    lines.join("\n")
+}
+
+/// The width of each column for [`TABLE_WIDTH_COLUMNS`]. A column is never
+/// narrower than its widest word; the first column (ids) and short values
+/// (dates, numbers, statuses) are never wrapped. Long texts share what is
+/// left, the one that needs least first; if even their widest words do not
+/// fit, the table grows wider than 80 columns rather than cut one.
+fn column_widths(header: &[&str], rows: &[Vec<String>]) -> Vec<usize> {
+    let cells = |i: usize| {
+        rows.iter()
+            .filter_map(move |r| r.get(i).map(String::as_str))
+            .chain(header.get(i).copied())
+    };
+    let natural: Vec<usize> = (0..header.len())
+        .map(|i| {
+            cells(i)
+                .flat_map(str::lines)
+                .map(width_of)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let least: Vec<usize> = (0..header.len())
+        .map(|i| {
+            let widest_cell = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .flat_map(|c| c.lines().map(width_of))
+                .max()
+                .unwrap_or(0);
+            if i == 0 || widest_cell <= UNWRAPPED_CELL_CHARS_MAX {
+                natural[i]
+            } else {
+                cells(i).map(widest_word).max().unwrap_or(0)
+            }
+        })
+        .collect();
+    let budget = usize::from(TABLE_WIDTH_COLUMNS)
+        .saturating_sub(COLUMN_GAP * header.len().saturating_sub(1));
+    if natural.iter().sum::<usize>() <= budget {
+        return natural;
+    }
+    let mut widths = least;
+    let mut left = budget.saturating_sub(widths.iter().sum());
+    // What is left goes to the columns that want more, the one that wants
+    // least first: a column given all it wants wraps no line at all, and
+    // the long texts, which wrap anyway, take the rest.
+    let mut wanting: Vec<usize> = (0..widths.len())
+        .filter(|&i| widths[i] < natural[i])
+        .collect();
+    wanting.sort_by_key(|&i| (natural[i] - widths[i], i));
+    for i in wanting {
+        let more = (natural[i] - widths[i]).min(left);
+        widths[i] += more;
+        left -= more;
+    }
+    widths
+}
+
+/// A table of rows laid out for [`TABLE_WIDTH_COLUMNS`], as text. Long
+/// texts wrap at spaces and after hyphens between letters, never inside a
+/// word ([`column_widths`]); comfy-table only aligns the wrapped cells.
 pub fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows.collect();
+    let widths = column_widths(header, &rows);
+    let wrapped = |cells: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+        cells
+            .zip(&widths)
+            .map(|(cell, width)| wrap(cell, *width))
+            .collect()
+    };
     let mut table = Table::new();
     table
         .load_preset(TABLE_STYLE)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(TABLE_WIDTH_COLUMNS)
-        .set_header(header.iter().copied());
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(wrapped(&mut header.iter().copied()));
     for row in &rows {
-        table.add_row(row);
+        table.add_row(wrapped(&mut row.iter().map(String::as_str)));
     }
+    let last = header.len().saturating_sub(1);
     for (index, column) in table.column_iter_mut().enumerate() {
-        column.set_padding((0, 2));
-        // Ids (the first column) and short values (dates, numbers,
-        // statuses, hashes) are unreadable when wrapped; only the long
-        // texts wrap.
-        let widest = rows
-            .iter()
-            .filter_map(|r| r.get(index))
-            .flat_map(|cell| cell.lines().map(|l| l.chars().count()))
-            .max()
-            .unwrap_or(0);
-        if index == 0 || widest <= UNWRAPPED_CELL_CHARS_MAX {
-            column.set_constraint(ColumnConstraint::ContentWidth);
-        }
+        let gap = if index == last { 0 } else { COLUMN_GAP };
+        column.set_padding((0, u16::try_from(gap).unwrap_or(0)));
     }
     table
         .lines()
@@ -134,7 +260,40 @@ fn spreadsheet_safe(cell: String) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::spreadsheet_safe;
+    use super::{spreadsheet_safe, table, wrap};
+
+    #[test]
+    fn tables_wrap_at_spaces_and_hyphens_between_letters_never_inside_a_word() {
+        assert_eq!(wrap("action-pack", 7), "action-\npack");
+        assert_eq!(wrap("contoso-monthly", 10), "contoso-\nmonthly");
+        assert_eq!(wrap("Office 365 E3", 10), "Office 365\nE3");
+        // Dates, arrows and signed numbers hold no break.
+        assert_eq!(wrap("2026-12-31 -32d", 12), "2026-12-31\n-32d");
+        assert_eq!(wrap("a -> 2026-12-30", 6), "a ->\n2026-12-30");
+        // A word wider than the column stays whole.
+        assert_eq!(wrap("silver-competency", 3), "silver-\ncompetency");
+        let long = "one two three four five six seven eight nine ten eleven twelve";
+        let rows = (0..3).map(|i| {
+            vec![
+                format!("contoso-monthly-{i}"),
+                "action-pack".to_owned(),
+                "silver-competency".to_owned(),
+                "contoso-azure-monthly".to_owned(),
+                long.to_owned(),
+            ]
+        });
+        let text = table(&["benefit", "offer", "offer", "benefit", "why"], rows);
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        for word in long.split(' ').chain(["contoso-monthly-0", "action-pack"]) {
+            assert!(
+                text.lines()
+                    .any(|l| l.split_whitespace().any(|w| w == word)),
+                "{word} is cut in\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
@@ -175,25 +334,27 @@ impl Row for SubscriptionRow {
         "expiry (R21)",
     ];
     fn table(&self) -> Vec<String> {
-        let mut expires: Vec<Date> = self.benefit_expires.iter().map(|b| b.expires).collect();
+        let mut expires: Vec<(Date, i64)> = self
+            .benefit_expires
+            .iter()
+            .map(|b| (b.expires, b.days_after_end))
+            .collect();
         expires.sort();
         expires.dedup();
-        // R21: flag a benefit expiry that is not the subscription's end.
+        // R21: say how far a benefit's expiry is from the subscription's
+        // end (expiry - end, in days), where they differ.
         let expires: Vec<String> = expires
             .iter()
-            .map(|d| {
-                if *d == self.end {
-                    d.to_string()
-                } else {
-                    format!("{d} !")
-                }
+            .map(|(date, days)| match days {
+                0 => date.to_string(),
+                days => format!("{date} {days:+}d"),
             })
             .collect();
         vec![
             self.subscription.to_string(),
             self.product.clone(),
             self.seats.to_string(),
-            self.end.to_string(),
+            opt(&self.end),
             self.status.to_string(),
             joined(&expires, "\n"),
         ]
@@ -208,6 +369,7 @@ impl Row for SubscriptionRow {
         "keys",
         "benefit_expires",
         "expiry_differs",
+        "days_after_end",
     ];
     fn csv(&self) -> Vec<String> {
         let expires: Vec<String> = self
@@ -215,16 +377,22 @@ impl Row for SubscriptionRow {
             .iter()
             .map(|b| format!("{}={}", b.benefit, b.expires))
             .collect();
+        let days: Vec<i64> = self
+            .benefit_expires
+            .iter()
+            .map(|b| b.days_after_end)
+            .collect();
         vec![
             self.subscription.to_string(),
             self.product.clone(),
             self.seats.to_string(),
-            self.start.to_string(),
-            self.end.to_string(),
+            opt(&self.start),
+            opt(&self.end),
             self.status.to_string(),
             joined(&self.keys, " "),
             joined(&expires, " "),
             self.expiry_differs.to_string(),
+            joined(&days, " "),
         ]
     }
 }
@@ -483,8 +651,8 @@ pub fn print(
     let format = options.format;
     match report {
         Report::Subscriptions { on, .. } => {
-            let on = on.unwrap_or(context.today);
-            let rows = ledger.report(view, |docs| reports::subscriptions(docs, on))?;
+            let date = ReportDate::from_flag(*on, context.today);
+            let rows = ledger.report(view, |docs| reports::subscriptions(docs, date))?;
             render(&rows, format, out)
         }
         Report::Audit { subscription, .. } => {
@@ -509,8 +677,8 @@ pub fn print(
             render(&rows, format, out)
         }
         Report::Expiring { on, within, .. } => {
-            let on = on.unwrap_or(context.today);
-            let rows = ledger.report(view, |docs| reports::expiring(docs, on, *within))?;
+            let date = ReportDate::from_flag(*on, context.today);
+            let rows = ledger.report(view, |docs| reports::expiring(docs, date, *within))?;
             render(&rows, format, out)
         }
         Report::Key {

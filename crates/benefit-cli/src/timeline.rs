@@ -15,8 +15,9 @@ use benefit_app::View;
 
 use crate::backend::{Ledger, Location};
 use benefit_domain::{explain, Explanation};
-use benefit_events::{Date, KeyRedeemed, SubscriptionId};
+use benefit_events::{KeyRedeemed, SubscriptionId};
 use benefit_projections::docs::{decode_document, load_all, sub_key, Docs};
+use benefit_projections::reports::ReportDate;
 use benefit_projections::{reports, AuditRecord, KeyUseEvent, ProjectionError, SubscriptionView};
 use benefit_render::{BenefitExpiry, EndChange, SiteIndex, Table, Timeline};
 
@@ -54,8 +55,8 @@ pub fn print(
             Ok(())
         }
         Report::Site { out: dir, on } => {
-            let on = on.unwrap_or(context.today);
-            let pages = write_site(ledger, &context.ledger, dir, on)?;
+            let date = ReportDate::from_flag(*on, context.today);
+            let pages = write_site(ledger, &context.ledger, dir, date)?;
             let _ = writeln!(
                 out,
                 "Wrote {pages} pages to {}\n  open {}",
@@ -207,15 +208,16 @@ pub fn write_site(
     ledger: &Ledger,
     ledger_dir: &Location,
     dir: &Path,
-    on: Date,
+    date: ReportDate,
 ) -> Result<usize, Failure> {
+    let on = date.date();
     std::fs::create_dir_all(dir).map_err(|e| {
         Failure::usage(format!("report site: creating {}: {e}", dir.display()))
             .detail("give --out a folder this user can write")
     })?;
     let head = ledger.head()?.to_string();
     let (index, timelines) = ledger.report(View::Current, |docs| {
-        let subscriptions = reports::subscriptions(docs, on)?;
+        let subscriptions = reports::subscriptions(docs, date)?;
         let mut timelines = Vec::new();
         for row in &subscriptions {
             timelines.extend(timeline_of(docs, &row.subscription)?);
@@ -231,7 +233,12 @@ pub fn write_site(
         let tables = vec![
             table(
                 "subscriptions",
-                format!("Subscriptions on {on}"),
+                match date {
+                    ReportDate::On(on) => format!("Subscriptions as on {on}"),
+                    ReportDate::Latest { today } => {
+                        format!("Subscriptions as last recorded, status on {today}")
+                    }
+                },
                 &subscriptions,
                 links,
             ),
@@ -245,7 +252,7 @@ pub fn write_site(
             table(
                 "expiring",
                 format!("Expiring within {SITE_EXPIRING_DAYS} days of {on}"),
-                &reports::expiring(docs, on, SITE_EXPIRING_DAYS)?,
+                &reports::expiring(docs, date, SITE_EXPIRING_DAYS)?,
                 Vec::new(),
             ),
         ];

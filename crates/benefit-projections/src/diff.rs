@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::docs::Docs;
 use crate::model::{GrantedKeyView, KeyUsed};
+use crate::on_date::{ReportDate, SubscriptionStatus};
 use crate::reports::{self, CreditReport, SubscriptionRow};
 use crate::ProjectionError;
 
@@ -55,7 +56,9 @@ impl Snapshot {
     /// Reads the snapshot of `docs`, the documents as of sequence `seq`,
     /// with statuses on `on` (R20).
     pub fn read(docs: &dyn Docs, seq: u64, on: Date) -> Result<Self, ProjectionError> {
-        let subscriptions = reports::subscriptions(docs, on)?
+        // The latest state at the point, its status on `on`: every
+        // subscription the point holds has been activated.
+        let subscriptions = reports::subscriptions(docs, ReportDate::Latest { today: on })?
             .into_iter()
             .map(|row| (row.subscription.clone(), row))
             .collect();
@@ -200,21 +203,30 @@ fn subscription_changes(from: &Snapshot, to: &Snapshot) -> Vec<SubscriptionChang
         .into_iter()
         .filter_map(|(id, events)| {
             let after = to.subscriptions.get(id)?;
-            let before = from.subscriptions.get(id);
+            let (end_after, status_after) = term(after)?;
+            let before = from.subscriptions.get(id).and_then(term);
             Some(SubscriptionChange {
                 subscription: id.clone(),
                 change: if before.is_some() { "changed" } else { "added" },
                 product: after.product.clone(),
-                end_before: before.map(|b| b.end),
-                end_after: after.end,
-                seats_before: before.map(|b| b.seats),
+                end_before: before.map(|b| b.0),
+                end_after,
+                seats_before: from.subscriptions.get(id).map(|b| b.seats),
                 seats_after: after.seats,
-                status_before: before.map(|b| b.status),
-                status_after: after.status,
+                status_before: before.map(|b| b.1),
+                status_after,
                 events,
             })
         })
         .collect()
+}
+
+/// A started subscription's end and status (the latest state always is).
+fn term(row: &SubscriptionRow) -> Option<(Date, Status)> {
+    match (row.end, row.status) {
+        (Some(end), SubscriptionStatus::Is(status)) => Some((end, status)),
+        _ => None,
+    }
 }
 
 /// The event type of a credit change as the projection names it.

@@ -201,42 +201,18 @@ fn apply_key_use(
         seq,
     };
     let expires = mark_key_used(docs, benefit, key, used)?;
+    let use_event = match key_event {
+        KeyEvent::Redeemed(e) => KeyUseEvent::Redeemed(e.clone()),
+        KeyEvent::Added(e) => KeyUseEvent::Added(e.clone()),
+        KeyEvent::Extended(e) => KeyUseEvent::Extended(e.clone()),
+    };
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
     let existing: Option<SubscriptionView> = docs.load(&skey)?;
     let seats_before = existing.as_ref().map(|s| s.seats);
-    let mut view = match (&key_event, existing) {
-        (KeyEvent::Redeemed(e), previous) => {
-            let benefits = previous.map(|p| p.benefits).unwrap_or_default();
-            SubscriptionView {
-                subscription: subscription.clone(),
-                product: e.product.clone(),
-                seats: e.seats,
-                start: e.on,
-                end: e.new_end,
-                benefits,
-                last_seq: seq,
-            }
-        }
-        (KeyEvent::Added(e), Some(mut s)) => {
-            s.seats = e.seats_after;
-            s.end = e.new_end;
-            s
-        }
-        (KeyEvent::Extended(e), Some(mut s)) => {
-            s.end = e.new_end;
-            s
-        }
-        (_, None) => return Err(missing(seq, format!("subscription {subscription}"))),
-    };
-    view.last_seq = seq;
-    if !view.benefits.iter().any(|b| &b.benefit == benefit) {
-        view.benefits.push(BenefitExpiry {
-            benefit: benefit.clone(),
-            expires,
-        });
-    }
+    let view = subscription_after(existing, &use_event, seq, expires)
+        .ok_or_else(|| missing(seq, format!("subscription {subscription}")))?;
     docs.store(skey, view);
 
     // The audit trail: the event's inputs and outcome, explained when read.
@@ -246,15 +222,56 @@ fn apply_key_use(
         actor: record.actor.user.clone(),
         role: record.actor.role,
         recorded_by: record.recorded_by.clone(),
-        event: match key_event {
-            KeyEvent::Redeemed(e) => KeyUseEvent::Redeemed(e.clone()),
-            KeyEvent::Added(e) => KeyUseEvent::Added(e.clone()),
-            KeyEvent::Extended(e) => KeyUseEvent::Extended(e.clone()),
-        },
+        event: use_event,
         seats_before,
     };
     docs.store(audit_key(subscription.as_str(), seq), audit);
     Ok(())
+}
+
+/// A subscription's view after one key use, given the view before it (none
+/// before its first activation) and the expiry date of the key's benefit:
+/// what the event recorded, applied and never decided. The fold keeps the
+/// latest view with it; the reports replay a subscription's audit records
+/// with it up to a date ([`crate::on_date`]), so both read one history the
+/// same way. `None` for a use on a subscription never activated (the log
+/// was not written by the decider).
+pub fn subscription_after(
+    previous: Option<SubscriptionView>,
+    event: &KeyUseEvent,
+    seq: u64,
+    expires: benefit_events::Date,
+) -> Option<SubscriptionView> {
+    let mut view = match (event, previous) {
+        (KeyUseEvent::Redeemed(e), previous) => SubscriptionView {
+            subscription: e.subscription.clone(),
+            product: e.product.clone(),
+            seats: e.seats,
+            start: e.on,
+            end: e.new_end,
+            benefits: previous.map(|p| p.benefits).unwrap_or_default(),
+            last_seq: seq,
+        },
+        (KeyUseEvent::Added(e), Some(mut s)) => {
+            s.seats = e.seats_after;
+            s.end = e.new_end;
+            s
+        }
+        (KeyUseEvent::Extended(e), Some(mut s)) => {
+            s.end = e.new_end;
+            s
+        }
+        (_, None) => return None,
+    };
+    view.last_seq = seq;
+    let benefit = event.benefit();
+    if !view.benefits.iter().any(|b| &b.benefit == benefit) {
+        view.benefits.push(BenefitExpiry {
+            benefit: benefit.clone(),
+            expires,
+        });
+    }
+    Some(view)
 }
 
 fn change_credit(

@@ -28,6 +28,7 @@ pub mod docs;
 pub mod fold;
 mod ledger;
 pub mod model;
+pub mod on_date;
 pub mod reports;
 pub mod state;
 

@@ -75,6 +75,24 @@ impl KeyUseEvent {
         }
     }
 
+    /// The benefit whose key it used.
+    pub fn benefit(&self) -> &BenefitId {
+        match self {
+            Self::Redeemed(e) => &e.benefit,
+            Self::Added(e) => &e.benefit,
+            Self::Extended(e) => &e.benefit,
+        }
+    }
+
+    /// Its effective date.
+    pub fn on(&self) -> Date {
+        match self {
+            Self::Redeemed(e) => e.on,
+            Self::Added(e) => e.on,
+            Self::Extended(e) => e.on,
+        }
+    }
+
     /// The event itself.
     pub fn event(&self) -> benefit_events::Event {
         match self {

@@ -3,68 +3,94 @@
 //! order, so the same log gives the same report byte for byte.
 
 use benefit_domain::{end_change, explain, status_on};
-use benefit_events::{Date, Status, SubscriptionId};
+use benefit_events::{BenefitId, Date, Status, SubscriptionId};
 use serde::Serialize;
 
 use crate::docs::{load_all, Docs};
-use crate::fold::key_ref;
 use crate::model::*;
+use crate::on_date::subscriptions_on;
+pub use crate::on_date::{ReportDate, SubscriptionOn, SubscriptionStatus};
 use crate::ProjectionError;
 
 /// A subscription on a date: its term, its status (R20), and its benefits'
-/// expiry dates beside its end date (R21).
+/// expiry dates beside its end date (R21). With `--on`, as it was on that
+/// date ([`crate::on_date`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SubscriptionRow {
     /// The subscription's id.
     pub subscription: SubscriptionId,
     /// The product.
     pub product: String,
-    /// Active seats.
+    /// Active seats (0 before its first activation).
     pub seats: u32,
-    /// Start of the current term.
-    pub start: Date,
-    /// End of the current term.
-    pub end: Date,
-    /// Status on the date asked about (R20).
-    pub status: Status,
-    /// Every key used on it, masked (R3).
+    /// Start of the current term; none before its first activation.
+    pub start: Option<Date>,
+    /// End of the current term; none before its first activation.
+    pub end: Option<Date>,
+    /// Status on the date asked about (R20), or `not-started`.
+    pub status: SubscriptionStatus,
+    /// Every key used on it by then, masked (R3).
     pub keys: Vec<String>,
-    /// The expiry dates of the benefits its keys came from.
-    pub benefit_expires: Vec<BenefitExpiry>,
+    /// The expiry dates of the benefits its keys came from, each beside
+    /// the end date (R21).
+    pub benefit_expires: Vec<BenefitExpiryRow>,
     /// True where a benefit's expiry differs from the end date (R21).
     pub expiry_differs: bool,
 }
 
-/// R20, R21: every subscription with its status on `on`, by id.
-pub fn subscriptions(docs: &dyn Docs, on: Date) -> Result<Vec<SubscriptionRow>, ProjectionError> {
-    // A subscription's keys are its audit records: one scan of them all,
-    // in key order (by subscription, then sequence), instead of one per
-    // subscription.
-    let mut keys: std::collections::HashMap<SubscriptionId, Vec<String>> =
-        std::collections::HashMap::new();
-    for record in audit_records(docs, "audit/")? {
-        let key = key_ref(record.event.key()).key;
-        keys.entry(record.event.subscription().clone())
-            .or_default()
-            .push(key);
+/// A benefit a subscription's keys came from, its expiry, and how far that
+/// is from the subscription's end (R21).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BenefitExpiryRow {
+    /// The benefit.
+    pub benefit: BenefitId,
+    /// Its expiry date.
+    pub expires: Date,
+    /// `expires - end` in days: positive when the benefit expires after
+    /// the subscription ends, negative before, 0 on the same day.
+    pub days_after_end: i64,
+}
+
+impl From<SubscriptionOn> for SubscriptionRow {
+    fn from(on: SubscriptionOn) -> Self {
+        let (seats, start, end, benefits) = match on.view {
+            Some(v) => (v.seats.get(), Some(v.start), Some(v.end), v.benefits),
+            None => (0, None, None, Vec::new()),
+        };
+        let benefits: Vec<BenefitExpiryRow> = match end {
+            Some(end) => benefits
+                .into_iter()
+                .map(|b| BenefitExpiryRow {
+                    days_after_end: (b.expires - end).num_days(),
+                    benefit: b.benefit,
+                    expires: b.expires,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Self {
+            expiry_differs: benefits.iter().any(|b| b.days_after_end != 0),
+            subscription: on.subscription,
+            product: on.product,
+            seats,
+            start,
+            end,
+            status: on.status,
+            keys: on.keys,
+            benefit_expires: benefits,
+        }
     }
-    sub_views(docs)?
+}
+
+/// R20, R21: every subscription on `date` (see [`ReportDate`]), by id.
+pub fn subscriptions(
+    docs: &dyn Docs,
+    date: ReportDate,
+) -> Result<Vec<SubscriptionRow>, ProjectionError> {
+    Ok(subscriptions_on(docs, date)?
         .into_iter()
-        .map(|v| {
-            let keys = keys.remove(&v.subscription).unwrap_or_default();
-            Ok(SubscriptionRow {
-                expiry_differs: v.benefits.iter().any(|b| b.expires != v.end),
-                status: status_on(v.end, on),
-                product: v.product.to_string(),
-                seats: v.seats.get(),
-                start: v.start,
-                end: v.end,
-                keys,
-                benefit_expires: v.benefits,
-                subscription: v.subscription,
-            })
-        })
-        .collect()
+        .map(SubscriptionRow::from)
+        .collect())
 }
 
 /// Every audit record under `prefix`, in key order (by subscription, then
@@ -254,11 +280,6 @@ pub fn benefits(docs: &dyn Docs) -> Result<Vec<BenefitView>, ProjectionError> {
     load_all(docs, "benefit/")
 }
 
-/// Every subscription's view, by id.
-fn sub_views(docs: &dyn Docs) -> Result<Vec<SubscriptionView>, ProjectionError> {
-    load_all(docs, "sub/")
-}
-
 /// A key not used yet, with its benefit's expiry: what is about to be wasted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UnusedKey {
@@ -319,28 +340,32 @@ pub struct ExpiringItem {
 }
 
 /// Subscriptions whose end date and benefits whose expiry date fall within
-/// `within_days` from `on` (both ends included), soonest first. A window
+/// `within_days` from the report's date (both ends included), soonest
+/// first. With `--on`, a subscription's end is the one it had on that date
+/// ([`crate::on_date`]), and one not started by then has none. A window
 /// that reaches past the ledger's last date (9999-12-31, L7) ends there: no
 /// stored date lies beyond it, so nothing is lost, and no length of window
 /// overflows the calendar.
 pub fn expiring(
     docs: &dyn Docs,
-    on: Date,
+    date: ReportDate,
     within_days: u32,
 ) -> Result<Vec<ExpiringItem>, ProjectionError> {
+    let on = date.date();
     let last = window_end(on, within_days);
     let in_window = |d: Date| d >= on && d <= last;
-    let subs = sub_views(docs)?;
-    let mut items: Vec<ExpiringItem> = subs
+    let mut items: Vec<ExpiringItem> = subscriptions_on(docs, date)?
         .into_iter()
-        .filter(|s| in_window(s.end))
-        .map(|s| ExpiringItem {
-            kind: "subscription",
-            id: s.subscription.to_string(),
-            product: s.product.to_string(),
-            date: s.end,
-            days_left: (s.end - on).num_days(),
-            status: Some(status_on(s.end, on)),
+        .filter_map(|s| {
+            let end = s.view.as_ref()?.end;
+            in_window(end).then(|| ExpiringItem {
+                kind: "subscription",
+                id: s.subscription.to_string(),
+                product: s.product,
+                date: end,
+                days_left: (end - on).num_days(),
+                status: Some(status_on(end, on)),
+            })
         })
         .collect();
     items.extend(

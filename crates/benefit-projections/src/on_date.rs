@@ -1,0 +1,166 @@
+//! The date a report is for, and the state of a subscription on it: the
+//! ledger's reading of R20 for reports (`docs/rules.md`).
+//!
+//! - `--on DATE` given ([`ReportDate::On`]): the subscription as it was on
+//!   that date. Only its key uses effective on or before DATE count toward
+//!   its seats, start, end, keys and benefits; its status is R20's on DATE.
+//!   Before its first activation it is [`SubscriptionStatus::NotStarted`].
+//! - No `--on` ([`ReportDate::Latest`]): the latest recorded state, with its
+//!   status computed for today.
+//!
+//! Nothing is decided here. The state on a date is the subscription's audit
+//! records (each the key-use event as recorded, with its outcome), replayed
+//! in order up to the date by the fold's own [`subscription_after`]; R22
+//! keeps a subscription's events in effective-date order, so the records on
+//! or before a date are a prefix of its history. Every report that takes
+//! `--on` reads its subscriptions through [`subscriptions_on`].
+
+use std::collections::HashMap;
+
+use benefit_domain::status_on;
+use benefit_events::{Date, Status, SubscriptionId};
+use serde::{Serialize, Serializer};
+
+use crate::docs::{load_all, Docs};
+use crate::fold::{key_ref, subscription_after};
+use crate::model::{AuditRecord, SubscriptionView};
+use crate::ProjectionError;
+
+/// The date a report is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportDate {
+    /// `--on DATE`: the state on that date (only events effective on or
+    /// before it), and the status on it.
+    On(Date),
+    /// No `--on`: the latest recorded state, and the status today.
+    Latest {
+        /// Today's date, which the status is computed for.
+        today: Date,
+    },
+}
+
+impl ReportDate {
+    /// `--on` if given, otherwise the latest state as of `today`.
+    pub fn from_flag(on: Option<Date>, today: Date) -> Self {
+        on.map_or(Self::Latest { today }, Self::On)
+    }
+
+    /// The date statuses and windows are computed for.
+    pub fn date(self) -> Date {
+        match self {
+            Self::On(date) | Self::Latest { today: date } => date,
+        }
+    }
+}
+
+/// A subscription's status in a report: R20's, or not started yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    /// Before its first activation (only with `--on`).
+    NotStarted,
+    /// R20's status on the date.
+    Is(Status),
+}
+
+impl SubscriptionStatus {
+    /// `not-started`, or `active`, `expired`, `disabled`, `deleted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "not-started",
+            Self::Is(status) => status.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Display for SubscriptionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for SubscriptionStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One subscription as it was on a report's date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionOn {
+    /// Its id.
+    pub subscription: SubscriptionId,
+    /// Its product.
+    pub product: String,
+    /// Its view on the date: none before its first activation.
+    pub view: Option<SubscriptionView>,
+    /// The keys used on it by then, masked (R3), in log order.
+    pub keys: Vec<String>,
+    /// Its status on the date.
+    pub status: SubscriptionStatus,
+}
+
+/// Every subscription the ledger holds, by id, as it was on `date`.
+pub fn subscriptions_on(
+    docs: &dyn Docs,
+    date: ReportDate,
+) -> Result<Vec<SubscriptionOn>, ProjectionError> {
+    // One scan of every audit record, in key order (by subscription, then
+    // sequence), instead of one per subscription.
+    let mut records: HashMap<SubscriptionId, Vec<AuditRecord>> = HashMap::new();
+    for record in load_all::<AuditRecord>(docs, "audit/")? {
+        records
+            .entry(record.event.subscription().clone())
+            .or_default()
+            .push(record);
+    }
+    let latest: Vec<SubscriptionView> = load_all(docs, "sub/")?;
+    Ok(latest
+        .into_iter()
+        .map(|view| {
+            let records = records.remove(&view.subscription).unwrap_or_default();
+            subscription_on(view, &records, date)
+        })
+        .collect())
+}
+
+/// One subscription on `date`, from its latest view and its audit records
+/// in log order.
+pub fn subscription_on(
+    latest: SubscriptionView,
+    records: &[AuditRecord],
+    date: ReportDate,
+) -> SubscriptionOn {
+    let (subscription, product) = (latest.subscription.clone(), latest.product.to_string());
+    let (view, counted) = match date {
+        ReportDate::Latest { .. } => (Some(latest), records),
+        ReportDate::On(on) => {
+            let counted = records.iter().take_while(|r| r.event.on() <= on).count();
+            let counted = &records[..counted];
+            (replay(&latest, counted), counted)
+        }
+    };
+    let status = match &view {
+        Some(view) => SubscriptionStatus::Is(status_on(view.end, date.date())),
+        None => SubscriptionStatus::NotStarted,
+    };
+    SubscriptionOn {
+        subscription,
+        product,
+        view,
+        keys: counted.iter().map(|r| key_ref(r.event.key()).key).collect(),
+        status,
+    }
+}
+
+/// The view after `records`, a prefix of the subscription's history, with
+/// each benefit's expiry as the latest view holds it.
+fn replay(latest: &SubscriptionView, records: &[AuditRecord]) -> Option<SubscriptionView> {
+    records.iter().fold(None, |view, record| {
+        let expires = latest
+            .benefits
+            .iter()
+            .find(|b| &b.benefit == record.event.benefit())
+            .map_or(latest.end, |b| b.expires);
+        subscription_after(view, &record.event, record.seq, expires)
+    })
+}
