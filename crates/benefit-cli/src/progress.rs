@@ -9,16 +9,19 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
 
 /// A bar of `length` steps labelled `message`, on standard error; hidden
 /// (every call on it does nothing) unless standard error is a terminal.
-/// Finish it with `finish_and_clear`, so that it leaves no line behind.
+/// It clears itself when finished or dropped, so that it leaves no line
+/// behind, not even before the message of a command that failed.
 pub fn bar(length: u64, message: &'static str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(length).with_message(message);
+    let bar = ProgressBar::new(length)
+        .with_message(message)
+        .with_finish(ProgressFinish::AndClear);
     if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed}") {
         bar.set_style(style.progress_chars("=> "));
     }
