@@ -12,7 +12,8 @@
 //! runs), `exit_codes` (one test per code and cause), `reads` (every
 //! report in every format, `--as-of-seq`, log, verify, rebuild, the export
 //! round trip), `log` (its filters, CSV and a missing stream), `diff`
-//! (what changed between two points), `postgres` (the CLI on a PostgreSQL ledger), `readme` (the README's two commands and `--help` examples).
+//! (what changed between two points), `postgres` (the CLI on a PostgreSQL ledger),
+//! `progress` (the bars: only on a terminal), `readme` (the README's two commands and `--help` examples).
 
 mod append;
 mod browser;
@@ -23,6 +24,7 @@ mod extremes;
 mod inputs;
 mod log;
 mod postgres;
+mod progress;
 mod readme;
 mod reads;
 mod secrets;

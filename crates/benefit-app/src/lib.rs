@@ -43,7 +43,7 @@ use benefit_projections::{
 };
 use benefit_store::{
     ActedEvent, AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events,
-    ProjectionStore, SledStore, Staging, StoreError, StoredCommand, VerifyReport,
+    ProjectionStore, Reporter, SledStore, Staging, StoreError, StoredCommand, VerifyReport,
 };
 use uuid::Uuid;
 
@@ -291,13 +291,17 @@ pub struct RedecideFinding {
 /// outcome that its stored inputs do not give (R40), and the first event
 /// that, decided again on the state folded from the events before it, the
 /// rules refuse or give otherwise. Linear in the log, with the whole state
-/// in memory until that first event.
+/// in memory until that first event. `progress` is told the sequence
+/// reached (through a [`Reporter`]).
 pub fn check_log(
     store: &dyn EventStore,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<(Vec<RederiveFinding>, Option<RedecideFinding>), AppError> {
     let mut state = State::default();
     let mut rederived = Vec::new();
     let mut redecided = None;
+    let mut reporter = Reporter::new(progress);
+    let mut last = 0;
     for record in store.read_from(1) {
         let record = record?;
         rederived.extend(RederiveFinding::of(&record));
@@ -305,8 +309,22 @@ pub fn check_log(
             redecided = redecide(&state, &record);
             state = evolve(state, &record.event);
         }
+        last = record.seq;
+        reporter.reached(last);
     }
+    reporter.finish(last);
     Ok((rederived, redecided))
+}
+
+/// Which of [`Ledger::verify`]'s two walks of the log a progress report is
+/// about; each counts from the start of the log to its head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerifyWalk {
+    /// The store's walk: hash chain, sequences, stream versions, indexes.
+    Chain,
+    /// Every stored end date re-derived (R40), every event decided again on
+    /// the log before it ([`check_log`]).
+    Rules,
 }
 
 /// One event decided again on `state`, the state before it: a finding when
@@ -686,13 +704,21 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
 
     /// Walks the log (hash chain, contiguity, indexes), proves it still
     /// holds the history `digest` was taken at, and re-derives every stored
-    /// end date from its stored inputs (R40).
-    pub fn verify(&self, digest: Option<&Digest>) -> Result<Verified, AppError> {
+    /// end date from its stored inputs (R40). `progress` is told which walk
+    /// has reached which sequence, every so often (a no-op `&mut |_, _| {}`
+    /// when nothing is shown).
+    pub fn verify(
+        &self,
+        digest: Option<&Digest>,
+        progress: &mut dyn FnMut(VerifyWalk, u64),
+    ) -> Result<Verified, AppError> {
+        let mut chain = |seq| progress(VerifyWalk::Chain, seq);
         let report = match digest {
-            Some(digest) => self.store.verify_against(digest)?,
-            None => self.store.verify()?,
+            Some(digest) => self.store.verify_against_with(digest, &mut chain)?,
+            None => self.store.verify_with(&mut chain)?,
         };
-        let (findings, redecided) = check_log(&self.store)?;
+        let (findings, redecided) =
+            check_log(&self.store, &mut |seq| progress(VerifyWalk::Rules, seq))?;
         Ok(Verified {
             report,
             findings,
@@ -701,9 +727,14 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     }
 
     /// Recomputes the projections from the log and compares them with the
-    /// persisted ones; replaces them too when `mode` says so.
-    pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, AppError> {
-        Ok(Projections::new(&self.store).rebuild(mode)?)
+    /// persisted ones; replaces them too when `mode` says so. `progress` is
+    /// told the sequence the fold has reached, every so often.
+    pub fn rebuild(
+        &self,
+        mode: RebuildMode,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<RebuildReport, AppError> {
+        Ok(Projections::new(&self.store).rebuild(mode, progress)?)
     }
 }
 

@@ -110,7 +110,7 @@ where
     S: benefit_store::EventStore + benefit_store::ProjectionStore + Sync,
 {
     let report = ledger
-        .rebuild(benefit_projections::RebuildMode::Check)
+        .rebuild(benefit_projections::RebuildMode::Check, &mut |_| {})
         .expect("rebuild");
     assert_eq!(report.seq, head);
     assert_eq!(report.differences, vec![], "persisted == rebuilt");
@@ -244,7 +244,7 @@ fn verify_names_the_event_a_forged_state_document_fed() {
         ledger
             .record(commands(&[GRANT, REDEEM, GRANT_2]))
             .expect("accepted");
-        let verified = ledger.verify(None).expect("verify");
+        let verified = ledger.verify(None, &mut |_, _| {}).expect("verify");
         assert_eq!((verified.findings.len(), verified.redecided), (0, None));
         let store = ledger.store();
         let key = "state/sub/s1";
@@ -265,7 +265,7 @@ fn verify_names_the_event_a_forged_state_document_fed() {
     ledger
         .record(commands(&[EXTEND]))
         .expect("decided on the forged state");
-    let verified = ledger.verify(None).expect("verify");
+    let verified = ledger.verify(None, &mut |_, _| {}).expect("verify");
     assert!(
         verified.findings.is_empty(),
         "inputs and outcome agree: {:?}",

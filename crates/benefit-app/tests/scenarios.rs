@@ -191,7 +191,7 @@ fn persisted_projections_equal_a_rebuild_for_every_scenario() {
     for path in scenarios() {
         let recorded = record(&path);
         let report = Projections::new(recorded.ledger.store())
-            .rebuild(RebuildMode::Check)
+            .rebuild(RebuildMode::Check, &mut |_| {})
             .expect("rebuild");
         assert!(report.documents > 0, "{path:?}");
         assert_eq!(report.differences, vec![], "{path:?}");

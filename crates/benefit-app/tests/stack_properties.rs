@@ -117,7 +117,7 @@ proptest! {
 
         let loaded = fold_state(ledger.store()).expect("load");
         prop_assert_eq!(&loaded.state, &expected);
-        let rebuilt = ledger.rebuild(RebuildMode::Check).expect("rebuild");
+        let rebuilt = ledger.rebuild(RebuildMode::Check, &mut |_| {}).expect("rebuild");
         prop_assert_eq!(rebuilt.differences.len(), 0);
 
         let lines: Vec<String> = ledger.export().map(|l| l.expect("export line")).collect();

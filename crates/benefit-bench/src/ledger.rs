@@ -68,7 +68,7 @@ where
     S: EventStore + ProjectionStore + Sync,
 {
     let start = Instant::now();
-    let verified = ledger.verify(None)?;
+    let verified = ledger.verify(None, &mut |_, _| {})?;
     let verify = start.elapsed();
     if !verified.findings.is_empty() {
         return Err("verify found outcomes that do not re-derive".into());

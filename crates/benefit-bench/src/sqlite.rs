@@ -53,6 +53,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use benefit_app::Ledger;
 use benefit_store::check_checkpoint;
 use benefit_store::staging::{check_size, repeat_of, stage_records, StagedBatch};
+use benefit_store::Reporter;
 use benefit_store::{
     AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, SystemClock, VerifyReport,
@@ -343,9 +344,10 @@ impl EventStore for SqliteStore {
         Ok(one.next().transpose()?.filter(|r| r.seq == seq))
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
         let connection = lock(&self.connection);
         let mut walk = LogWalk::new();
+        let mut reporter = Reporter::new(progress);
         let mut select = connection
             .prepare(&format!(
                 "SELECT {} FROM events ORDER BY seq",
@@ -355,9 +357,12 @@ impl EventStore for SqliteStore {
         let mut rows = select.query([]).map_err(db("reading the log"))?;
         while let Some(row) = rows.next().map_err(db("reading the log"))? {
             walk.check(&rows::event_row(row).map_err(db("reading an event row"))?)?;
+            reporter.reached(walk.next_seq() - 1);
         }
         verify_commands(&connection, walk.batches())?;
-        Ok(walk.report())
+        let report = walk.report();
+        reporter.finish(report.head.seq);
+        Ok(report)
     }
 }
 

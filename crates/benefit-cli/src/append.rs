@@ -3,7 +3,7 @@
 //! printed. Flags become values with the events crate's parsers, so that an
 //! error names the flag (and never shows a key whole, R3).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use benefit_app::{read_import, Import, RecordOptions, Recorded};
@@ -15,13 +15,13 @@ use benefit_events::{
     BenefitId, BenefitType, Date, Offer, ProductKey, ProductName, Reason, Seats, SubscriptionId,
     UserName,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     AppendArgs, BenefitGrantedArgs, BenefitTypeArg, CreditArg, CreditUser, EventCommand, KeyUse,
     OfferArg, OnArg,
 };
 use crate::failure::{Exit, Failure};
+use crate::progress;
 use crate::Context;
 
 /// Parses a flag's value with a value type's parser; the error names the
@@ -169,22 +169,10 @@ pub fn command(context: &Context, event: &EventCommand) -> Result<Command, Failu
     })
 }
 
-/// A progress bar on standard error, drawn only when it is a terminal.
-fn progress_bar(length: u64, message: &'static str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(length).with_message(message);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {elapsed}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
 /// Reads an import from a path or `-` (standard input).
 fn read(context: &Context, path: &Path) -> Result<Import, Failure> {
     let open = |reader: Box<dyn BufRead>, size: u64| {
-        let bar = progress_bar(size, "reading");
+        let bar = progress::bar(size, "reading");
         let import = read_import(
             reader,
             path,
@@ -275,7 +263,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     };
     crate::acknowledged::check(&ledger)?;
     let before = ledger.head().map_err(fail)?;
-    let bar = progress_bar(commands.len() as u64, "checking");
+    let bar = progress::bar(commands.len() as u64, "checking");
     let tick = |decided: usize| bar.set_position(decided as u64);
     let recorded = ledger.record_with(
         commands,

@@ -150,12 +150,16 @@ impl EventStore for Store {
         each!(self, s => s.record(seq))
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
-        each!(self, s => s.verify())
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
+        each!(self, s => s.verify_with(progress))
     }
 
-    fn verify_against(&self, digest: &Digest) -> Result<VerifyReport, StoreError> {
-        each!(self, s => s.verify_against(digest))
+    fn verify_against_with(
+        &self,
+        digest: &Digest,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport, StoreError> {
+        each!(self, s => s.verify_against_with(digest, progress))
     }
 }
 

@@ -5,14 +5,17 @@
 use std::io::Write;
 
 use crate::backend::Ledger;
+use benefit_app::VerifyWalk;
 use benefit_events::{BenefitId, Date, ProductKey, StreamId, SubscriptionId, UserName};
 use benefit_projections::RebuildMode;
-use benefit_store::StoredEvent;
+use benefit_store::{Reporter, StoredEvent};
 use chrono::{DateTime, SecondsFormat, Utc};
+use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
 use crate::cli::{LogArgs, LogFormat, RebuildArgs, VerifyArgs};
 use crate::failure::{Exit, Failure};
+use crate::progress;
 use crate::report::{csv_text, table};
 use crate::Context;
 
@@ -313,15 +316,45 @@ pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result
     Ok(())
 }
 
-/// `export`: the import lines of every stored event, keys whole.
+/// `export`: the import lines of every stored event, keys whole (one line
+/// per event, so the lines written count the events for the bar).
 pub fn run_export(context: &Context, out: &mut dyn Write) -> Result<(), Failure> {
     let ledger = context.open_existing()?;
+    let bar = progress::bar(bar_length(&ledger), "exporting");
+    let mut tick = |seq| bar.set_position(seq);
+    let mut reporter = Reporter::new(&mut tick);
+    let mut written = 0;
     for line in ledger.export() {
         if writeln!(out, "{}", line?).is_err() {
             break;
         }
+        written += 1;
+        reporter.reached(written);
     }
+    reporter.finish(written);
+    bar.finish_and_clear();
     Ok(())
+}
+
+/// A bar's length: the head's sequence. A head that cannot be read is left
+/// for the command itself to report, as it would without a bar.
+fn bar_length(ledger: &Ledger) -> u64 {
+    ledger.head().map_or(0, |head| head.seq)
+}
+
+/// The bar of `verify`: one walk of the log after the other, each from the
+/// start to the head.
+fn verify_bar(head: u64) -> (ProgressBar, impl FnMut(VerifyWalk, u64)) {
+    let bar = progress::bar(head, "verifying the hash chain");
+    let moved = bar.clone();
+    let tick = move |walk, seq| {
+        moved.set_message(match walk {
+            VerifyWalk::Chain => "verifying the hash chain",
+            VerifyWalk::Rules => "re-deriving (R40)",
+        });
+        moved.set_position(seq);
+    };
+    (bar, tick)
 }
 
 /// `verify`: the walk, the digest, the re-derivation; prints the head.
@@ -331,7 +364,10 @@ pub fn run_verify(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let ledger = context.open_existing()?;
-    let verified = ledger.verify(args.digest.as_ref())?;
+    let (bar, mut tick) = verify_bar(bar_length(&ledger));
+    let verified = ledger.verify(args.digest.as_ref(), &mut tick);
+    bar.finish_and_clear();
+    let verified = verified?;
     if !verified.findings.is_empty() {
         let mut failure = Failure::new(
             Exit::Unusable,
@@ -390,7 +426,10 @@ pub fn run_rebuild(
     } else {
         RebuildMode::Check
     };
-    let report = ledger.rebuild(mode)?;
+    let bar = progress::bar(bar_length(&ledger), "rebuilding");
+    let report = ledger.rebuild(mode, &mut |seq| bar.set_position(seq));
+    bar.finish_and_clear();
+    let report = report?;
     let summary = format!(
         "rebuilt the projections to sequence {}: {} documents, {} difference(s) from the persisted ones",
         report.seq,

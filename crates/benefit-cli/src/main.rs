@@ -22,6 +22,7 @@ mod demo;
 mod diff;
 mod failure;
 mod log;
+mod progress;
 mod report;
 mod shell;
 mod space;

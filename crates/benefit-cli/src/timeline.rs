@@ -20,9 +20,11 @@ use benefit_projections::docs::{decode_document, load_all, sub_key, Docs};
 use benefit_projections::reports::ReportDate;
 use benefit_projections::{reports, AuditRecord, KeyUseEvent, ProjectionError, SubscriptionView};
 use benefit_render::{BenefitExpiry, EndChange, SiteIndex, Table, Timeline};
+use indicatif::ProgressBar;
 
 use crate::cli::{AsOfOptions, PictureFormat, Report};
 use crate::failure::Failure;
+use crate::progress;
 use crate::report::{CreditRow, Row};
 use crate::Context;
 
@@ -216,11 +218,15 @@ pub fn write_site(
             .detail("give --out a folder this user can write")
     })?;
     let head = ledger.head()?.to_string();
+    // One step per subscription: its timeline read, then its page written.
+    let bar = progress::bar(0, "reading the timelines");
     let (index, timelines) = ledger.report(View::Current, |docs| {
         let subscriptions = reports::subscriptions(docs, date)?;
+        bar.set_length(subscriptions.len() as u64);
         let mut timelines = Vec::new();
         for row in &subscriptions {
             timelines.extend(timeline_of(docs, &row.subscription)?);
+            bar.inc(1);
         }
         let credits: Vec<CreditRow> = reports::credits(docs)?
             .into_iter()
@@ -265,15 +271,26 @@ pub fn write_site(
         head,
         tables: index,
     };
-    let mut pages = 0;
-    for timeline in &timelines {
+    bar.reset();
+    bar.set_length(timelines.len() as u64);
+    bar.set_message("writing the pages");
+    let written = write_pages(dir, &timelines, &bar);
+    bar.finish_and_clear();
+    let pages = written?;
+    write_file(&dir.join("index.html"), &benefit_render::site_index(&index))?;
+    Ok(pages + 1)
+}
+
+/// Writes one page per timeline into `dir`, moving `bar` on; returns how
+/// many it wrote.
+fn write_pages(dir: &Path, timelines: &[Timeline], bar: &ProgressBar) -> Result<usize, Failure> {
+    for timeline in timelines {
         let page = benefit_render::timeline_page(timeline, Some("index.html"))
             .map_err(|e| Failure::usage(format!("report site: {e}")))?;
         write_file(&dir.join(page_name(&timeline.subscription)), &page)?;
-        pages += 1;
+        bar.inc(1);
     }
-    write_file(&dir.join("index.html"), &benefit_render::site_index(&index))?;
-    Ok(pages + 1)
+    Ok(timelines.len())
 }
 
 /// The command that checks the ledger still holds the site's history.

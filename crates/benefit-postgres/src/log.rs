@@ -14,6 +14,7 @@ use benefit_store::staging::{check_size, repeat_of, stage_records, Head, StagedB
 use benefit_store::table::{
     check_command_count, int, CommandEntry, CommandRow, EventRow, FetchPage, LogWalk, Pages,
 };
+use benefit_store::Reporter;
 use benefit_store::{
     AppendRequest, Appended, AsOf, Digest, EventStore, Events, StagedAppend, Staging, StoreError,
     StoredCommand, StoredEvent, VerifyReport,
@@ -362,8 +363,9 @@ impl EventStore for PostgresStore {
         Ok(one.next().transpose()?.filter(|r| r.seq == seq))
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
         let mut walk = LogWalk::new();
+        let mut reporter = Reporter::new(progress);
         let mut fetch = self.pages_raw();
         loop {
             let start = benefit_store::table::bound(walk.next_seq());
@@ -371,13 +373,16 @@ impl EventStore for PostgresStore {
             let full = page.len() == PAGE_FOR_VERIFY;
             for row in &page {
                 walk.check(row)?;
+                reporter.reached(walk.next_seq() - 1);
             }
             if !full {
                 break;
             }
         }
         self.verify_commands(walk.batches())?;
-        Ok(walk.report())
+        let report = walk.report();
+        reporter.finish(report.head.seq);
+        Ok(report)
     }
 }
 

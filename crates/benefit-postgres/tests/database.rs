@@ -241,9 +241,9 @@ fn the_shell_over_postgres_keeps_the_same_log_and_documents_as_over_memory() {
         p.projection_scan("").expect("scan"),
         m.projection_scan("").expect("scan")
     );
-    postgres.verify(None).expect("verifies");
+    postgres.verify(None, &mut |_, _| {}).expect("verifies");
     let rebuilt = postgres
-        .rebuild(benefit_projections::RebuildMode::Check)
+        .rebuild(benefit_projections::RebuildMode::Check, &mut |_| {})
         .expect("rebuilds");
     assert!(rebuilt.differences.is_empty(), "{:?}", rebuilt.differences);
 }

@@ -6,7 +6,7 @@ use benefit_domain::{rederive, Mismatch};
 use std::collections::BTreeMap;
 
 use benefit_events::StreamId;
-use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
+use benefit_store::{AsOf, EventStore, ProjectionStore, Reporter, StoreError, StoredEvent};
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
@@ -252,10 +252,22 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     /// Recomputes every projection from sequence 1 and compares it with the
     /// persisted ones (brought up to the same head first), document by
     /// document. This is how an auditor proves the reports were not
-    /// tampered with.
-    pub fn rebuild(&self, mode: RebuildMode) -> Result<RebuildReport, ProjectionError> {
+    /// tampered with. `progress` is told the sequence the fold has reached
+    /// (through a [`Reporter`]: every so often, and `seq` at the end).
+    pub fn rebuild(
+        &self,
+        mode: RebuildMode,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<RebuildReport, ProjectionError> {
         let seq = self.catch_up()?;
-        let rebuilt = fold_all(self.store.read_as_of(AsOf::Sequence(seq)))?;
+        let mut reporter = Reporter::new(progress);
+        let events = self.store.read_as_of(AsOf::Sequence(seq)).inspect(|r| {
+            if let Ok(record) = r {
+                reporter.reached(record.seq);
+            }
+        });
+        let rebuilt = fold_all(events)?;
+        reporter.finish(seq);
         let persisted: DocMap = DocMap(self.store.projection_scan("")?.into_iter().collect());
         let text = |key: &str, b: &Vec<u8>| match crate::docs::document_json(key, b) {
             Ok(json) => json.to_string(),

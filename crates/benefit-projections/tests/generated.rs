@@ -39,7 +39,9 @@ fn persisted_projections_equal_a_rebuild_on_a_generated_ledger_of_100_000_events
         assert_eq!(projections.catch_up().expect("catch up"), appended);
     }
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), EVENTS);
-    let report = projections.rebuild(RebuildMode::Check).expect("rebuild");
+    let report = projections
+        .rebuild(RebuildMode::Check, &mut |_| {})
+        .expect("rebuild");
     assert_eq!(report.seq, EVENTS);
     assert!(report.documents > 10_000, "{} documents", report.documents);
     assert_eq!(
@@ -75,7 +77,9 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
     store
         .projection_commit(head, head, [(key.clone(), forged)].into_iter().collect())
         .expect("tamper under the store");
-    let report = projections.rebuild(RebuildMode::Check).expect("rebuild");
+    let report = projections
+        .rebuild(RebuildMode::Check, &mut |_| {})
+        .expect("rebuild");
     assert_eq!(
         report
             .differences
@@ -85,11 +89,13 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
         vec![key.as_str()]
     );
     assert!(!report.replaced);
-    let repaired = projections.rebuild(RebuildMode::Replace).expect("replace");
+    let repaired = projections
+        .rebuild(RebuildMode::Replace, &mut |_| {})
+        .expect("replace");
     assert!(repaired.replaced);
     assert_eq!(
         projections
-            .rebuild(RebuildMode::Check)
+            .rebuild(RebuildMode::Check, &mut |_| {})
             .expect("check")
             .differences,
         vec![]

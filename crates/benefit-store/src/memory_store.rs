@@ -15,6 +15,7 @@ use crate::encoding::decode;
 use crate::projection_store::check_checkpoint;
 use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
+use crate::Reporter;
 use crate::{
     AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport,
@@ -211,13 +212,17 @@ impl EventStore for MemoryStore {
         Box::new(self.decoded(1, Some(as_of)).into_iter())
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
         let log = lock(&self.log);
         let mut verifier = ChainVerifier::new();
-        for (i, (hash, body)) in log.records.iter().enumerate() {
-            verifier.check(i as u64 + 1, *hash, body)?;
+        let mut reporter = Reporter::new(progress);
+        for (seq, (hash, body)) in (1u64..).zip(log.records.iter()) {
+            verifier.check(seq, *hash, body)?;
+            reporter.reached(seq);
         }
-        Ok(verifier.report())
+        let report = verifier.report();
+        reporter.finish(report.head.seq);
+        Ok(report)
     }
 }
 

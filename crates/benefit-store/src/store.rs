@@ -190,13 +190,30 @@ pub trait EventStore {
 
     /// Walks the whole log and its indexes; the first inconsistency is a
     /// [`StoreError::Broken`] naming its sequence.
-    fn verify(&self) -> Result<VerifyReport, StoreError>;
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        self.verify_with(&mut |_| {})
+    }
+
+    /// [`EventStore::verify`], telling `progress` the sequence the walk has
+    /// reached through a [`Reporter`](crate::Reporter) (every so often, and
+    /// the head at the end). What every backend implements.
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError>;
 
     /// [`EventStore::verify`], and proves the log still holds the history
     /// `digest` was taken at: the record at `digest.seq` has `digest.hash`.
     /// Since every hash covers the one before, that pins every earlier record.
     fn verify_against(&self, digest: &Digest) -> Result<VerifyReport, StoreError> {
-        let report = self.verify()?;
+        self.verify_against_with(digest, &mut |_| {})
+    }
+
+    /// [`EventStore::verify_against`], telling `progress` how far the walk
+    /// has got, as [`EventStore::verify_with`] does.
+    fn verify_against_with(
+        &self,
+        digest: &Digest,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<VerifyReport, StoreError> {
+        let report = self.verify_with(progress)?;
         if digest.seq == 0 {
             if digest.hash != Digest::EMPTY.hash {
                 return Err(

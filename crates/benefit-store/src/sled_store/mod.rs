@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::encoding::{chain_hash, decode, pack_record, segment_of, unpack_segment};
 use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
+use crate::Reporter;
 use crate::{
     AppendRequest, Appended, AsOf, Break, BreakKind, Clock, Digest, EventStore, Events,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport, SEGMENT_RECORDS,
@@ -526,8 +527,9 @@ impl EventStore for SledStore {
         Ok(Some(record))
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let (report, batches) = self.verify_segments()?;
+    fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
+        let mut reporter = Reporter::new(progress);
+        let (report, batches) = self.verify_segments(&mut reporter)?;
         let head = self.stored_head()?.digest();
         if head != report.head {
             return Err(index_break(
@@ -537,6 +539,7 @@ impl EventStore for SledStore {
             ));
         }
         self.verify_commands(batches)?;
+        reporter.finish(report.head.seq);
         Ok(report)
     }
 }
@@ -544,7 +547,11 @@ impl EventStore for SledStore {
 impl SledStore {
     /// Walks every segment in order through a [`ChainVerifier`]; answers
     /// its report and the number of batches (runs of one command id).
-    fn verify_segments(&self) -> Result<(VerifyReport, u64), StoreError> {
+    /// Tells `reporter` the sequences it reaches.
+    fn verify_segments(
+        &self,
+        reporter: &mut Reporter<'_>,
+    ) -> Result<(VerifyReport, u64), StoreError> {
         let mut verifier = ChainVerifier::new();
         let mut batches = 0u64;
         let mut last_command = None;
@@ -564,7 +571,9 @@ impl SledStore {
             let packed = unpack_segment(&value)
                 .map_err(|e| Break::new(next, BreakKind::Decoding, "a segment", e))?;
             for (i, (hash, body)) in packed.into_iter().enumerate() {
-                let record = verifier.check(n * SEGMENT_RECORDS + i as u64 + 1, hash, body)?;
+                let seq = n * SEGMENT_RECORDS + i as u64 + 1;
+                let record = verifier.check(seq, hash, body)?;
+                reporter.reached(seq);
                 if last_command != Some(record.command_id) {
                     batches += 1;
                     last_command = Some(record.command_id);
