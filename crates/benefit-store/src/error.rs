@@ -165,12 +165,34 @@ impl StoreError {
         let source: Box<dyn std::error::Error + Send + Sync> = Box::new(source);
         let source = match source.downcast::<sled::Error>() {
             Ok(sled) => match *sled {
-                sled::Error::Io(io) => Box::new(io) as Box<dyn std::error::Error + Send + Sync>,
+                sled::Error::Io(io) => {
+                    Box::new(plain_io(io)) as Box<dyn std::error::Error + Send + Sync>
+                }
                 other => Box::new(other),
             },
             Err(other) => other,
         };
         StoreError::Backend { action, source }
+    }
+}
+
+/// The operating system's error in its own words. sled clones an I/O error
+/// (to hand one failed flush to every waiter) as a new error whose message
+/// is the original's `Debug` form (`Os { code: 28, kind: StorageFull,
+/// message: .. }`, sled 0.34 `result.rs`): its OS code is read back out of
+/// that text.
+fn plain_io(io: std::io::Error) -> std::io::Error {
+    if io.raw_os_error().is_some() {
+        return io;
+    }
+    let text = io.to_string();
+    let code = text
+        .strip_prefix("Os { code: ")
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse::<i32>().ok());
+    match code {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => io,
     }
 }
 
@@ -185,6 +207,21 @@ mod tests {
         let text = error.to_string();
         assert!(
             text.starts_with("storage failed while appending: No space left on device"),
+            "{text}"
+        );
+        assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
+    }
+
+    /// What sled hands every waiter of a failed flush: a clone whose message
+    /// is the original's `Debug` form.
+    #[test]
+    fn an_io_error_sled_cloned_is_shown_in_plain_words() {
+        let full = std::io::Error::from_raw_os_error(28);
+        let cloned = std::io::Error::new(full.kind(), format!("{full:?}"));
+        let error = StoreError::backend("flushing to disk", sled::Error::Io(cloned));
+        let text = error.to_string();
+        assert!(
+            text.starts_with("storage failed while flushing to disk: No space left on device"),
             "{text}"
         );
         assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
