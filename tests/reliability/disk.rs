@@ -305,3 +305,175 @@ fn a_ledger_another_user_owns_is_permission_denied() {
     let after: Vec<_> = std::fs::read_dir(&ledger.path).expect("dir").collect();
     assert_eq!(before.len(), after.len(), "nothing was created");
 }
+
+/// The tmpfs of the disk-full rounds: issue 13's reproduction.
+const ROUNDS_TMPFS_SIZE: &str = "20m";
+/// Disk-full rounds, each at another fill level.
+const ROUNDS: u64 = 20;
+/// The free space left before the large import of the first round, in KiB;
+/// each round leaves [`ROUNDS_FREE_STEP_KIB`] more.
+const ROUNDS_FREE_FIRST_KIB: u64 = 7_500;
+const ROUNDS_FREE_STEP_KIB: u64 = 500;
+/// What an append on a filling disk may take to answer (issue 13).
+const ROUNDS_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Issue 13's reproduction, 20 rounds: on a 20 MiB tmpfs, 1 500 users, the
+/// disk filled to leave 7.5 to 17 MiB, then an import of 60 grants of 1 000
+/// keys each. Every round: the import answers within 10 s (exit 0, or 3
+/// with a clear first line and no Rust internals); the log holds all of it
+/// or none, and everything it acknowledged; once there is room the ledger
+/// verifies, `rebuild --repair` restores the reports from the log, and a
+/// fresh fold finds no difference.
+#[test]
+fn a_filling_disk_never_hangs_an_append_in_twenty_rounds() {
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let users = scratch.path().join("u1500.jsonl");
+    let big = scratch.path().join("big60.jsonl");
+    std::fs::write(&users, user_lines(1_500)).expect("users written");
+    std::fs::write(&big, grant_lines(60, 1_000)).expect("grants written");
+    let mut outcomes = std::collections::BTreeMap::<String, u32>::new();
+    for round in 0..ROUNDS {
+        let tmpfs = match Tmpfs::mount(ROUNDS_TMPFS_SIZE) {
+            Ok(tmpfs) => tmpfs,
+            Err(why) => {
+                return cannot_run(&format!(
+                    "disk-full rounds: a tmpfs cannot be mounted here ({why}); run as root where `mount -t tmpfs` works"
+                ))
+            }
+        };
+        let ledger = ledger_at(tmpfs.path().join("led"));
+        assert_eq!(append_file(&ledger, &users).code, 0, "round {round}");
+        let before = ledger.head();
+        let free = ROUNDS_FREE_FIRST_KIB + round * ROUNDS_FREE_STEP_KIB;
+        fill_leaving(tmpfs.path(), free * 1024);
+        let started = std::time::Instant::now();
+        let output = append_file(&ledger, &big);
+        let took = started.elapsed();
+        assert!(
+            took < ROUNDS_ANSWER_WITHIN,
+            "round {round}: the append took {took:?}"
+        );
+        let outcome = round_outcome(round, &output);
+        tmpfs.remount(&format!("size={TMPFS_SIZE_AFTER}"));
+        let head = ledger.head();
+        let acknowledged = named_head(&output.stdout);
+        match &acknowledged {
+            Some(acknowledged) => assert_eq!(&head, acknowledged, "round {round}"),
+            None => assert!(
+                head == before || head.starts_with("1560:"),
+                "round {round}: all of the import or none, found {head}"
+            ),
+        }
+        let repaired = ledger.run(&["rebuild", "--repair"]);
+        assert_eq!(repaired.code, 0, "round {round}: {}", repaired.stderr);
+        let checked = ledger.run(&["rebuild"]);
+        assert!(
+            checked.code == 0 && checked.stdout.contains(" 0 difference(s)"),
+            "round {round}: {}{}",
+            checked.stdout,
+            checked.stderr
+        );
+        *outcomes.entry(outcome).or_default() += 1;
+    }
+    println!("disk-full rounds ({ROUNDS} on a {ROUNDS_TMPFS_SIZE} tmpfs): {outcomes:?}");
+}
+
+/// What a round's import answered, checked: exit 0, or exit 3 whose first
+/// line says what happened in plain words.
+fn round_outcome(round: u64, output: &crate::cli::Output) -> String {
+    let first = output.stderr.lines().next().unwrap_or_default();
+    assert!(
+        !output.stderr.contains("Os {") && !output.stderr.contains("kind:"),
+        "round {round}: {}",
+        output.stderr
+    );
+    match output.code {
+        0 => "appended".to_owned(),
+        3 => {
+            assert!(
+                first.starts_with("error: ledger unusable: "),
+                "round {round}: {first}"
+            );
+            let stored = output
+                .stderr
+                .contains("the events printed above are stored");
+            assert_eq!(
+                stored,
+                named_head(&output.stdout).is_some(),
+                "round {round}"
+            );
+            let what = first
+                .trim_start_matches("error: ledger unusable: ")
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            let what = if what.starts_with("the disk holding") {
+                "too little free space, nothing read or written"
+            } else {
+                what
+            };
+            format!(
+                "exit 3{}: {what}",
+                if stored { " after the commit" } else { "" }
+            )
+        }
+        code => panic!("round {round}: exit {code}: {}", output.stderr),
+    }
+}
+
+fn append_file(ledger: &TempLedger, file: &Path) -> crate::cli::Output {
+    let mut args = ACTOR.to_vec();
+    args.extend(["append", "--file", file.to_str().expect("utf-8")]);
+    ledger.run(&args)
+}
+
+fn user_lines(count: usize) -> String {
+    (0..count)
+        .map(|i| format!("{{\"event\":\"UserRegistered\",\"on\":\"2026-02-01\",\"user\":\"u{i}@contoso.com\"}}\n"))
+        .collect()
+}
+
+fn grant_lines(grants: usize, keys: usize) -> String {
+    (0..grants)
+        .map(|g| {
+            let keys: Vec<String> = (0..keys)
+                .map(|k| format!("{{\"key\":\"{:025}\",\"seats\":5}}", g * keys + k + 1))
+                .collect();
+            format!(
+                "{{\"event\":\"BenefitGranted\",\"on\":\"2026-01-01\",\"benefit\":\"big{g}\",\"product\":\"Office 365 E3\",\"offer\":\"action-pack\",\"benefit_type\":\"core\",\"expires\":\"2027-01-01\",\"keys\":[{}]}}\n",
+                keys.join(",")
+            )
+        })
+        .collect()
+}
+
+/// Writes a file into `dir` until the file system has `free` bytes left.
+fn fill_leaving(dir: &Path, free: u64) {
+    use std::io::Write;
+    let available = available_bytes(dir);
+    let mut left = available.saturating_sub(free);
+    let mut file = std::fs::File::create(dir.join("fill")).expect("fill file");
+    let chunk = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        file.write_all(&chunk[..n]).expect("filled");
+        left -= n as u64;
+    }
+    file.sync_all().expect("fill synced");
+}
+
+/// The bytes `df` says are available in `dir`'s file system.
+fn available_bytes(dir: &Path) -> u64 {
+    let output = Command::new("df")
+        .args(["-k", "--output=avail"])
+        .arg(dir)
+        .output()
+        .expect("df runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let kib: u64 = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df prints the available KiB");
+    kib * 1024
+}

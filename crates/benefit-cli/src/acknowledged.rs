@@ -30,16 +30,13 @@ pub const FILE: &str = "acknowledged-head";
 
 /// Writes the ledger's head as acknowledged: to a temporary file, synced,
 /// then renamed over the old one, so that the file is whole or absent.
-pub fn record(ledger: &Ledger) {
-    let Ok(head) = ledger.head() else {
-        return;
-    };
+pub fn record(ledger: &Ledger, head: &Digest) {
     // Best effort: the events are stored whether or not this succeeds (a
     // full disk, say), and an older head here refuses nothing sound. A
     // PostgreSQL ledger has no directory, and no need: the server does not
     // recover a damaged file to a shorter log behind a clean commit.
     if let Some(dir) = ledger.store().dir() {
-        let _ = write(dir, &head);
+        let _ = write(dir, head);
     }
 }
 

@@ -282,11 +282,20 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
         }
         Err(error) => return Err(fail(error)),
     };
-    if !recorded.dry_run {
-        crate::acknowledged::record(&ledger);
+    let fresh = recorded.appended.filter(|a| !a.repeat);
+    if let Some(appended) = fresh {
+        crate::acknowledged::record(&ledger, &appended.head);
     }
     print_recorded(&recorded, &ledger, out).map_err(Failure::from)?;
-    crate::close(ledger)
+    // A close that fails (a disk that filled after the log's commit) leaves
+    // the events printed above stored: they were flushed when appended.
+    crate::close(ledger).map_err(|failure| match fresh {
+        Some(appended) => failure.detail(format!(
+            "the events printed above are stored (head {}): do not append them again; once there is room, `benefit-ledger verify`, and `benefit-ledger rebuild --repair` if the reports lag",
+            appended.head
+        )),
+        None => failure,
+    })
 }
 
 /// Who runs the append (R1): the invoking actor, required for every append
@@ -391,8 +400,12 @@ pub fn print_recorded(
             lines.push(format!("      {change}: {why}"));
         }
     }
-    if !recorded.dry_run {
-        lines.push(format!("head {}", ledger.head()?));
+    // A fresh append names the head its commit answered, without reading
+    // the disk again (which may have filled since).
+    match recorded.appended {
+        Some(appended) if !appended.repeat => lines.push(format!("head {}", appended.head)),
+        _ if !recorded.dry_run => lines.push(format!("head {}", ledger.head()?)),
+        _ => {}
     }
     for line in lines {
         // A closed standard output (a pipe into `head`) ends the output,

@@ -190,8 +190,9 @@ pub fn run(
         ));
         text.extend(refusals);
     }
-    crate::acknowledged::record(&ledger);
-    text.push(format!("head {}", ledger.head()?));
+    let head = ledger.head()?;
+    crate::acknowledged::record(&ledger, &head);
+    text.push(format!("head {head}"));
     let _ = writeln!(out, "{}", text.join("\n"));
     let options = ReportOptions {
         format: Format::Table,

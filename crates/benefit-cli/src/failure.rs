@@ -130,6 +130,9 @@ impl Failure {
             StoreError::InUse { .. } => failure.detail(
                 "busy: try again when the other process has finished, or give `--wait SECONDS`",
             ),
+            StoreError::Stalled { .. } => failure.detail(
+                "free some space (or check the disk), then run `benefit-ledger verify`; `benefit-ledger rebuild --repair` restores the reports from the log",
+            ),
             StoreError::Backend { .. } | StoreError::Io { .. } => failure.detail(
                 "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore the ledger directory from a backup copy",
             ),

@@ -62,6 +62,17 @@ pub enum StoreError {
         /// The operating system's error.
         source: std::io::Error,
     },
+    /// The disk did not take the ledger's writes in time: sled 0.34 waits
+    /// for ever for a write that a full disk failed (its flush misses the
+    /// error), so a flush is given [`FLUSH_STALL_LIMIT`](crate::FLUSH_STALL_LIMIT)
+    /// and then reported instead of hanging.
+    #[error("storage stalled while {action}: the disk took none of the ledger's writes for {} s (is it full?)", after.as_secs())]
+    Stalled {
+        /// What the store was doing.
+        action: &'static str,
+        /// How long it waited.
+        after: std::time::Duration,
+    },
     /// The database underneath failed (sled, PostgreSQL).
     #[error("storage failed while {action}: {source}")]
     Backend {

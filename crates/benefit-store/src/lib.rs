@@ -47,7 +47,7 @@ pub use memory_store::{Fault, MemoryStore};
 pub use progress::{Reporter, PROGRESS_EVERY};
 pub use projection_store::{check_checkpoint, ProjectionStore};
 pub use record::StoredEvent;
-pub use sled_store::{sled_config, SledStore};
+pub use sled_store::{sled_config, SledStore, FLUSH_STALL_LIMIT};
 pub use store::{
     ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, StagedAppend, Staging,
     StoredCommand, BATCH_EVENTS_MAX,

@@ -48,6 +48,15 @@ use reader::SegmentReader;
 /// single-command median by nine.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How long a flush may take before the disk is taken to have stalled
+/// ([`StoreError::Stalled`]). sled 0.34's flush waits for ever when the
+/// disk fails a write under it (a full disk: its I/O thread records the
+/// error, the waiter never wakes; issue 13). 5 s is far above a flush of
+/// the largest batch measured here (a 100 000-event import flushes in well
+/// under a second) and leaves an append on a filling disk room to answer
+/// within 10 s.
+pub const FLUSH_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How the store configures sled for the database in `path` (the bench's
 /// raw-sled engine uses the same, so that it measures the same engine).
 ///
@@ -79,6 +88,26 @@ pub struct SledStore {
     append_lock: Mutex<()>,
     /// sled's data file, kept open to `fsync` it after every flush.
     data_file: fs::File,
+    /// Set once a flush stalled: the thread waiting in it holds the
+    /// database, so nothing may wait on sled again (see [`Drop`]).
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for SledStore {
+    /// sled flushes when its last handle drops, and that flush can wait for
+    /// ever on a full disk: it is done here first, bounded. If it stalls,
+    /// its thread keeps a handle, so sled's own drop never runs in this
+    /// thread and the process can still answer and exit. Then the pid file
+    /// goes.
+    fn drop(&mut self) {
+        if !self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = self.flush_bounded();
+        }
+        // The lock is still held here (the database closes after this), so
+        // the file removed is ours. A failure leaves a stale file, which the
+        // next open overwrites.
+        let _ = fs::remove_file(self.path.join(PID_FILE));
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -166,6 +195,7 @@ impl SledStore {
             clock,
             append_lock: Mutex::new(()),
             data_file,
+            stalled: std::sync::atomic::AtomicBool::new(false),
         };
         store.check_layout(create)?;
         store.drop_stale_document_trees()?;
@@ -335,14 +365,52 @@ impl SledStore {
     /// cache (sled#1351, #1452), so an acknowledged append would not survive
     /// a power loss on such a drive (issue 13, `docs/storage.md`).
     fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map_err(|e| StoreError::backend("flushing to disk", e))?;
+        if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Stalled {
+                action: "flushing to disk",
+                after: FLUSH_STALL_LIMIT,
+            });
+        }
+        self.flush_bounded()?;
         self.data_file.sync_all().map_err(|source| StoreError::Io {
             action: "syncing the ledger's data file to disk",
             path: self.path.join(SLED_DATA_FILE),
             source,
         })
+    }
+
+    /// sled's flush on a thread of its own, waited for at most
+    /// [`FLUSH_STALL_LIMIT`].
+    fn flush_bounded(&self) -> Result<(), StoreError> {
+        let db = self.db.clone();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("ledger-flush".into())
+            .spawn(move || {
+                let _ = sender.send(db.flush());
+            });
+        let thread = match spawned {
+            Ok(thread) => thread,
+            Err(source) => return Err(StoreError::backend("starting a flush", source)),
+        };
+        match receiver.recv_timeout(FLUSH_STALL_LIMIT) {
+            Ok(flushed) => {
+                // Its handle on the database is dropped before this store's
+                // own, so that a drop releases sled's file lock at once.
+                let _ = thread.join();
+                flushed
+                    .map(drop)
+                    .map_err(|e| StoreError::backend("flushing to disk", e))
+            }
+            Err(_) => {
+                self.stalled
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(StoreError::Stalled {
+                    action: "flushing to disk",
+                    after: FLUSH_STALL_LIMIT,
+                })
+            }
+        }
     }
 
     /// The command entry of `id`, if the log holds one.
@@ -592,15 +660,6 @@ fn segment_from(journal: &sled::Tree, from: &[u8]) -> Result<Option<u64>, StoreE
             let (key, _) = item.map_err(|e| StoreError::backend("reading the log", e))?;
             Ok(parse_segment_key(&key))
         }
-    }
-}
-
-impl Drop for SledStore {
-    fn drop(&mut self) {
-        // The lock is still held here (the database closes after this), so
-        // the file removed is ours. A failure leaves a stale file, which the
-        // next open overwrites.
-        let _ = fs::remove_file(self.path.join(PID_FILE));
     }
 }
 
