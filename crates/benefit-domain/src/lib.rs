@@ -36,6 +36,8 @@ pub use decide::{authorize, decide};
 pub use entity::{reads, touches, Entity, EntityKey};
 pub use rederive::{end_change, explain, rederive, Mismatch};
 pub use refusal::Refusal;
-pub use state::{evolve, Benefit, CreditHolders, Key, KeyUse, State, Subscription, User};
+pub use state::{
+    evolve, inapplicable, Benefit, CreditHolders, Key, KeyUse, State, Subscription, User,
+};
 pub use status::status_on;
 pub use term::Explanation;

@@ -259,7 +259,18 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         mode: RebuildMode,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RebuildReport, ProjectionError> {
-        let seq = self.catch_up()?;
+        let (seq, stuck) = match self.catch_up() {
+            Ok(seq) => (seq, false),
+            // Documents that cannot be brought up to date are what a
+            // repair replaces, with their checkpoint: it folds the whole log
+            // from nothing.
+            Err(
+                ProjectionError::Document { .. }
+                | ProjectionError::Inconsistent { .. }
+                | ProjectionError::Unfit { .. },
+            ) if mode == RebuildMode::Replace => (self.store.head()?.seq, true),
+            Err(e) => return Err(e),
+        };
         let mut reporter = Reporter::new(progress);
         let events = self.store.read_as_of(AsOf::Sequence(seq)).inspect(|r| {
             if let Ok(record) = r {
@@ -286,7 +297,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
                 });
             }
         }
-        let replaced = mode == RebuildMode::Replace && !differences.is_empty();
+        let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
         if replaced {
             self.store.projection_reset()?;
             self.store.projection_commit(0, seq, rebuilt.0.clone())?;

@@ -55,6 +55,17 @@ pub enum ProjectionError {
         /// What is wrong.
         message: String,
     },
+    /// The decision state's documents do not fit the log: an event cannot
+    /// be applied to them ([`benefit_domain::inapplicable`]), as when a
+    /// disk that failed under a commit left documents ahead of their
+    /// checkpoint.
+    #[error("the decision state's documents do not fit the log at sequence {seq}: {why}")]
+    Unfit {
+        /// The event's sequence.
+        seq: u64,
+        /// What does not fit.
+        why: String,
+    },
     /// An event refers to something the projections never saw: the log was
     /// not written by the decider, or a projection was tampered with.
     #[error("projections are inconsistent at sequence {seq}: no {what}")]

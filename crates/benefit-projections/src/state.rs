@@ -25,7 +25,8 @@ use std::collections::BTreeSet;
 
 use benefit_domain::User;
 use benefit_domain::{
-    evolve, touches, Benefit, CreditHolders, Entity, EntityKey, Key, State, Subscription,
+    evolve, inapplicable, touches, Benefit, CreditHolders, Entity, EntityKey, Key, State,
+    Subscription,
 };
 use benefit_events::BenefitId;
 use benefit_store::StoredEvent;
@@ -159,6 +160,12 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
             state.insert(key.clone(), entity.clone());
         }
         before.push(entity);
+    }
+    if let Some(why) = inapplicable(&state, &record.event) {
+        return Err(ProjectionError::Unfit {
+            seq: record.seq,
+            why,
+        });
     }
     let state = evolve(state, &record.event);
     if record.seq == 1 {
