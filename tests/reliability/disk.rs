@@ -477,3 +477,37 @@ fn available_bytes(dir: &Path) -> u64 {
         .expect("df prints the available KiB");
     kib * 1024
 }
+
+/// Issue 13: reads answer on a nearly full disk, wherever sled can open
+/// the ledger: `verify`, `export` and the reports print what they print
+/// with room to spare, and the ledger is unchanged. A command that writes
+/// (`rebuild`) is still refused before anything is read or written.
+#[test]
+fn reads_answer_on_a_nearly_full_disk() {
+    let tmpfs = match Tmpfs::mount(ROUNDS_TMPFS_SIZE) {
+        Ok(tmpfs) => tmpfs,
+        Err(why) => {
+            return cannot_run(&format!(
+                "nearly full disk: a tmpfs cannot be mounted here ({why}); run as root where `mount -t tmpfs` works"
+            ))
+        }
+    };
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let users = scratch.path().join("users.jsonl");
+    std::fs::write(&users, user_lines(300)).expect("users written");
+    let ledger = ledger_at(tmpfs.path().join("led"));
+    assert_eq!(append_file(&ledger, &users).code, 0);
+    let reads: [&[&str]; 4] = [&["verify"], &["export"], &["report", "credits"], &["log"]];
+    let roomy: Vec<String> = reads.iter().map(|args| ledger.run(args).stdout).collect();
+    fill_leaving(tmpfs.path(), 300 * 1024);
+    for (args, expected) in reads.iter().zip(&roomy) {
+        let output = ledger.run(args);
+        assert_eq!(output.code, 0, "{args:?}: {}", output.stderr);
+        assert_eq!(&output.stdout, expected, "{args:?}");
+    }
+    let rebuild = ledger.run(&["rebuild"]);
+    assert_eq!(rebuild.code, 3, "{}", rebuild.stderr);
+    assert!(rebuild.stderr.contains("bytes free"), "{}", rebuild.stderr);
+    std::fs::remove_file(tmpfs.path().join("fill")).expect("room again");
+    assert_eq!(ledger.run(&["verify"]).stdout, roomy[0]);
+}

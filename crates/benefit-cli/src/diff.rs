@@ -21,7 +21,7 @@ use crate::Context;
 
 /// `diff`: resolves both points, reads both snapshots, prints the diff.
 pub fn run(context: &Context, args: &DiffArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let ledger = context.open_existing()?;
+    let ledger = context.open_for_read()?;
     let head = ledger.head()?.seq;
     let from = resolve(&ledger, "--from", args.from, head)?;
     let to = match args.to {

@@ -271,7 +271,7 @@ impl LogFilter {
 /// `log`.
 pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result<(), Failure> {
     let filter = LogFilter::of(args)?;
-    let ledger = context.open_existing()?;
+    let ledger = context.open_for_read()?;
     let stream = args
         .stream
         .as_deref()
@@ -319,7 +319,7 @@ pub fn run_log(context: &Context, args: &LogArgs, out: &mut dyn Write) -> Result
 /// `export`: the import lines of every stored event, keys whole (one line
 /// per event, so the lines written count the events for the bar).
 pub fn run_export(context: &Context, out: &mut dyn Write) -> Result<(), Failure> {
-    let ledger = context.open_existing()?;
+    let ledger = context.open_for_read()?;
     let bar = progress::bar(bar_length(&ledger), "exporting");
     let mut tick = |seq| bar.set_position(seq);
     let mut reporter = Reporter::new(&mut tick);
@@ -363,7 +363,7 @@ pub fn run_verify(
     args: &VerifyArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let ledger = context.open_existing()?;
+    let ledger = context.open_for_read()?;
     let (bar, mut tick) = verify_bar(bar_length(&ledger));
     let verified = ledger.verify(args.digest.as_ref(), &mut tick);
     bar.finish_and_clear();

@@ -72,14 +72,23 @@ impl Context {
         }
     }
 
-    /// Opens the ledger for a read: a missing ledger is an error, and so is
-    /// a log that no longer reaches the head last acknowledged to an
-    /// operator ([`acknowledged`]), or a disk too full to open it safely
-    /// ([`space`]).
+    /// Opens the ledger for a command that may write (`rebuild`): a
+    /// missing ledger is an error, and so is a log that no longer reaches
+    /// the head last acknowledged to an operator ([`acknowledged`]), or a
+    /// disk too full to write to it safely ([`space`]).
     pub fn open_existing(&self) -> Result<Ledger, Failure> {
         if let Some(dir) = self.ledger.dir() {
             space::check(dir, 0)?;
         }
+        self.open_for_read()
+    }
+
+    /// Opens the ledger for a read (reports, `log`, `export`, `verify`,
+    /// `diff`): as [`Context::open_existing`], but on a disk of any free
+    /// space, wherever the engine can open it (issue 13). What a read
+    /// writes (the reports catching up) fails, bounded and clearly, when
+    /// the disk is full.
+    pub fn open_for_read(&self) -> Result<Ledger, Failure> {
         let ledger = self.waiting(|| self.ledger.open_existing(self.clock()))?;
         acknowledged::check(&ledger)?;
         Ok(ledger)

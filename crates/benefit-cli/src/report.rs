@@ -618,7 +618,7 @@ impl Row for ExpiringItem {
 
 /// `report`: runs the query on the view asked for and prints it.
 pub fn run(context: &Context, report: &Report, out: &mut dyn Write) -> Result<(), Failure> {
-    let ledger = context.open_existing()?;
+    let ledger = context.open_for_read()?;
     let options = match report {
         Report::Subscriptions { options, .. }
         | Report::Audit { options, .. }

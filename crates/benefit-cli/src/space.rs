@@ -3,13 +3,14 @@
 //! sled 0.34 can leave its files unreadable when the disk fills up while
 //! it writes (found by the reliability suite: an open or a flush that fails
 //! with "no space left on device" sometimes leaves a `db` file that no
-//! later open reads, losing every acknowledged event). sled writes even
-//! when it only opens a ledger (a new segment, a snapshot), so every
-//! command refuses a ledger whose file system has less room than
-//! [`LEDGER_FREE_BYTES_MIN`], and an append wants
+//! later open reads, losing every acknowledged event). So every command
+//! that writes (`append`, `rebuild`) refuses a ledger whose file
+//! system has less room than [`LEDGER_FREE_BYTES_MIN`], and an append wants
 //! [`APPEND_BYTES_PER_EVENT`] more for each event it brings. This narrows
 //! the window; a disk filled by another program during an append can still
-//! reach sled.
+//! reach sled. Reads are not refused (issue 13): they answer wherever sled
+//! can open the ledger (it writes a little when it opens; with no space at
+//! all the open fails, "No space left on device").
 
 use std::path::Path;
 
