@@ -95,15 +95,18 @@ fn widest_word(text: &str) -> usize {
 }
 
 /// A text wrapped at its break points into lines of at most `width`
-/// columns; a word wider than that stays whole on a line of its own.
+/// columns; a word wider than that stays whole on a line of its own. A
+/// line's continuations keep its indentation (the holders after `-> ` in
+/// `diff`), so that a wrapped item is not read as the start of another.
 fn wrap(text: &str, width: usize) -> String {
     let mut lines: Vec<String> = Vec::new();
     for line in text.lines() {
+        let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
         let mut current = String::new();
         for word in words(line) {
-            if !current.is_empty() && width_of(&format!("{current}{word}")) > width {
+            if !current.trim().is_empty() && width_of(&format!("{current}{word}")) > width {
                 lines.push(current.trim_end().to_owned());
-                current.clear();
+                current = indent.to_owned();
             }
             current.push_str(word);
         }
@@ -272,6 +275,14 @@ mod tests {
         assert_eq!(wrap("a -> 2026-12-30", 6), "a ->\n2026-12-30");
         // A word wider than the column stays whole.
         assert_eq!(wrap("silver-competency", 3), "silver-\ncompetency");
+        // An indented line's continuations keep its indentation.
+        assert_eq!(
+            wrap(
+                "-> ann@contoso.com\n   dev_fabrikam.com#ext#@contoso.com",
+                24
+            ),
+            "-> ann@contoso.com\n   dev_fabrikam.com#ext#@\n   contoso.com"
+        );
         let long = "one two three four five six seven eight nine ten eleven twelve";
         let rows = (0..3).map(|i| {
             vec![
