@@ -381,6 +381,7 @@ impl Row for SubscriptionRow {
         "benefit_expires",
         "expiry_differs",
         "days_after_end",
+        "key_fingerprints",
     ];
     fn csv(&self) -> Vec<String> {
         let expires: Vec<String> = self
@@ -404,6 +405,7 @@ impl Row for SubscriptionRow {
             joined(&expires, " "),
             self.expiry_differs.to_string(),
             joined(&days, " "),
+            joined(&self.key_fingerprints, " "),
         ]
     }
 }
@@ -588,7 +590,12 @@ impl Row for BenefitView {
                     .as_ref()
                     .map(|u| format!(" used {} on {}", u.on, u.subscription))
                     .unwrap_or_default();
-                format!("{} x{}{used}", k.key.key, k.seats)
+                format!(
+                    "{} {} x{}{used}",
+                    k.key.key,
+                    short_fingerprint(&k.key),
+                    k.seats
+                )
             })
             .collect();
         vec![
@@ -607,6 +614,19 @@ impl Row for BenefitView {
                 .unwrap_or_default(),
         ]
     }
+}
+
+/// The digits of a key's fingerprint shown beside it in a list of keys,
+/// in brackets: enough to tell apart the keys of a ledger that share their
+/// last group, and what `report key --fingerprint` takes.
+const SHORT_FINGERPRINT_DIGITS: usize = 8;
+
+fn short_fingerprint(key: &benefit_projections::KeyRef) -> String {
+    let digits = key
+        .fingerprint
+        .get(..SHORT_FINGERPRINT_DIGITS)
+        .unwrap_or(&key.fingerprint);
+    format!("[{digits}]")
 }
 
 impl Row for ExpiringItem {
