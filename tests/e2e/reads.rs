@@ -574,3 +574,33 @@ fn on_a_date_shows_each_subscription_as_it_was_then() {
     }
     snapshot("report_subscriptions_as_on_a_date", &text);
 }
+
+/// Issue 14, R21: the subscriptions report says how a benefit's expiry
+/// differs from the subscription's end, in days (expiry − end), in every
+/// format, instead of a bare flag. `s1` ends 2027-01-15; its benefit `b1`
+/// expires 2026-12-31, 15 days before.
+#[test]
+fn r21_the_expiry_flag_says_by_how_many_days_the_dates_differ() {
+    let ledger = TempLedger::with_a_subscription();
+    let json = ledger.run(&["report", "subscriptions", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(rows[0]["end"], "2027-01-15");
+    assert_eq!(rows[0]["benefit_expires"][0]["expires"], "2026-12-31");
+    assert_eq!(rows[0]["benefit_expires"][0]["days_after_end"], -15);
+    assert_eq!(rows[0]["expiry_differs"], true);
+    let table = ledger.run(&["report", "subscriptions"]);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("s1 "))
+        .expect("s1's row");
+    assert!(row.ends_with("2026-12-31 -15d"), "{row}");
+    assert!(
+        !table.stdout.contains(" !"),
+        "no bare flag: {}",
+        table.stdout
+    );
+    let csv = ledger.run(&["report", "subscriptions", "--format", "csv"]);
+    let line = csv.stdout.lines().nth(1).expect("s1's CSV row");
+    assert!(line.contains(",true,'-15,"), "{line}");
+}
