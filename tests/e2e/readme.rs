@@ -1,4 +1,5 @@
-//! The README's two commands, and the examples in `--help`.
+//! The README's two commands, its short session run line by line, its
+//! tour's picture, and the examples in `--help`.
 
 use std::path::Path;
 
@@ -215,4 +216,135 @@ fn actor_and_role_are_offered_only_by_the_commands_that_append() {
     assert_eq!(env.code, 0, "{}", env.stderr);
     let log = ledger.run(&["log", "--format", "jsonl"]);
     assert_eq!(log.stdout.lines().count(), 4, "{}", log.stdout);
+}
+
+#[cfg(unix)]
+/// The `sh` blocks of the README's "A short session", in order: each a
+/// list of lines.
+fn readme_session_blocks() -> Vec<Vec<String>> {
+    let readme = readme();
+    let session = readme
+        .split("## A short session")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README has a short session")
+        .to_owned();
+    session
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(|block| block.lines().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Every command of the README's short session runs as written, in a
+/// fresh directory with `benefit-ledger` on the path: each line exits 0
+/// and prints no whole key. `<the hash verify printed>` is the hash the
+/// session's `verify` printed; the manual page is written, not opened.
+#[cfg(unix)]
+#[test]
+fn every_command_of_the_readmes_short_session_runs() {
+    let blocks = readme_session_blocks();
+    assert!(
+        blocks.len() >= 2,
+        "the session and the completions: {blocks:?}"
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::os::unix::fs::symlink(root.join("tests"), dir.path().join("tests")).expect("a link");
+    for sub in [
+        ".local/share/bash-completion/completions",
+        ".zfunc",
+        ".config/fish/completions",
+        ".local/share/man/man1",
+    ] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("a directory");
+    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_benefit-ledger"))
+        .parent()
+        .expect("the binary's directory")
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut exports = String::new();
+    let mut head = String::new();
+    let mut ran = Vec::new();
+    for line in blocks.iter().flatten() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with("export ") {
+            exports.push_str(line);
+            exports.push('\n');
+            continue;
+        }
+        let command = line
+            .replace("<the hash verify printed>", &head)
+            .replace(" && man benefit-ledger", "");
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{exports}{command}"))
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env("HOME", dir.path())
+            .env("BENEFIT_LEDGER_FAKE_NOW", crate::cli::FAKE_NOW)
+            .output()
+            .expect("sh runs");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        assert!(output.status.success(), "{command}:\n{stdout}\n{stderr}");
+        assert!(
+            !crate::cli::shows_a_whole_key(&stdout) && !crate::cli::shows_a_whole_key(&stderr),
+            "{command} shows a whole key"
+        );
+        if command == "benefit-ledger verify" {
+            head = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("head 25:"))
+                .expect("verify prints the head of the session's 25 events")
+                .to_owned();
+        }
+        ran.push(command);
+    }
+    for expected in [
+        "append --file history.jsonl",
+        "diff --from",
+        "verify --digest 25:",
+        "completions fish",
+        "man >",
+    ] {
+        assert!(
+            ran.iter().any(|c| c.contains(expected)),
+            "the session runs `{expected}`: {ran:?}"
+        );
+    }
+    assert!(!head.is_empty(), "the session's verify ran");
+    let man = std::fs::read_to_string(dir.path().join(".local/share/man/man1/benefit-ledger.1"))
+        .expect("the manual page was written");
+    assert!(man.contains("verify"), "{man}");
+}
+
+/// Issue 14: the README's tour shows the committed timeline picture and
+/// names the site command.
+#[test]
+fn the_readmes_tour_shows_the_timeline_picture_and_the_site_command() {
+    let readme = readme();
+    let tour = readme
+        .split("## A short tour")
+        .nth(1)
+        .expect("the README has a tour");
+    assert!(
+        tour.contains("](docs/timeline.png)"),
+        "the picture is shown"
+    );
+    assert!(tour.contains("report site --out DIR"), "the site command");
+    let png = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/timeline.png"))
+        .expect("docs/timeline.png");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
 }

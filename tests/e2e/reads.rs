@@ -439,6 +439,64 @@ fn report_key_finds_a_key_by_itself_or_by_its_fingerprint() {
     );
 }
 
+/// Issue 14: two keys that share their last group (the demo's
+/// tailspin-main and tailspin-lab were each activated by a
+/// `*****-*****-*****-*****-00010`) are told apart wherever keys are
+/// listed: by `key_fingerprints` beside `keys` in the subscriptions report
+/// (JSON and CSV, so the site's table too), and by the fingerprint's first
+/// 8 digits beside each key of the benefits' CSV, which `report key
+/// --fingerprint` takes.
+#[test]
+fn keys_that_share_their_last_group_are_told_apart_in_every_list_of_keys() {
+    let ledger = TempLedger::demo();
+    let json = ledger.run(&["report", "subscriptions", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&json.stdout).expect("json");
+    let fingerprints = |id: &str| -> (Value, Value) {
+        let row = rows
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["subscription"] == id))
+            .expect("the subscription");
+        (row["keys"][0].clone(), row["key_fingerprints"][0].clone())
+    };
+    let (main, lab) = (fingerprints("tailspin-main"), fingerprints("tailspin-lab"));
+    assert_eq!(main.0, "*****-*****-*****-*****-00010");
+    assert_eq!(main.0, lab.0, "the two keys mask alike");
+    assert_ne!(main.1, lab.1, "their fingerprints differ");
+    let csv = ledger.run(&["report", "subscriptions", "--format", "csv"]);
+    let main_fingerprint = main.1.as_str().expect("a fingerprint");
+    assert!(
+        csv.stdout
+            .lines()
+            .any(|l| l.starts_with("tailspin-main,") && l.contains(main_fingerprint)),
+        "{}",
+        csv.stdout
+    );
+
+    let benefits = ledger.run(&["report", "benefits", "--format", "csv"]);
+    let tailspin = benefits
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("tailspin-ap-2025,"))
+        .expect("the benefit's row");
+    let short =
+        |fingerprint: &str| format!("*****-*****-*****-*****-00010 [{}]", &fingerprint[..8]);
+    let lab_fingerprint = lab.1.as_str().expect("a fingerprint");
+    for fingerprint in [main_fingerprint, lab_fingerprint] {
+        assert!(tailspin.contains(&short(fingerprint)), "{tailspin}");
+        let found = ledger.run(&[
+            "report",
+            "key",
+            "--fingerprint",
+            &fingerprint[..8],
+            "--format",
+            "json",
+        ]);
+        assert_eq!(found.code, 0, "{}", found.stderr);
+        let row: Value = serde_json::from_str(&found.stdout).expect("json");
+        assert_eq!(row[0]["fingerprint"], fingerprint);
+    }
+}
+
 /// `--on DATE` shows every subscription as it was on that date (the reading
 /// of R20, docs/rules.md): only events effective on or before DATE count
 /// toward its seats, end and status, and one not yet activated is
@@ -515,4 +573,34 @@ fn on_a_date_shows_each_subscription_as_it_was_then() {
         text.push('\n');
     }
     snapshot("report_subscriptions_as_on_a_date", &text);
+}
+
+/// Issue 14, R21: the subscriptions report says how a benefit's expiry
+/// differs from the subscription's end, in days (expiry − end), in every
+/// format, instead of a bare flag. `s1` ends 2027-01-15; its benefit `b1`
+/// expires 2026-12-31, 15 days before.
+#[test]
+fn r21_the_expiry_flag_says_by_how_many_days_the_dates_differ() {
+    let ledger = TempLedger::with_a_subscription();
+    let json = ledger.run(&["report", "subscriptions", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(rows[0]["end"], "2027-01-15");
+    assert_eq!(rows[0]["benefit_expires"][0]["expires"], "2026-12-31");
+    assert_eq!(rows[0]["benefit_expires"][0]["days_after_end"], -15);
+    assert_eq!(rows[0]["expiry_differs"], true);
+    let table = ledger.run(&["report", "subscriptions"]);
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("s1 "))
+        .expect("s1's row");
+    assert!(row.ends_with("2026-12-31 -15d"), "{row}");
+    assert!(
+        !table.stdout.contains(" !"),
+        "no bare flag: {}",
+        table.stdout
+    );
+    let csv = ledger.run(&["report", "subscriptions", "--format", "csv"]);
+    let line = csv.stdout.lines().nth(1).expect("s1's CSV row");
+    assert!(line.contains(",true,'-15,"), "{line}");
 }

@@ -520,7 +520,8 @@ pub enum Report {
         /// The key, in any spelling `append` takes.
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
-        /// Its fingerprint, as the reports print it (16 hex digits).
+        /// Its fingerprint, as the reports print it: 16 hex digits, or the
+        /// first 8 that the benefits' CSV shows beside each key.
         #[arg(long, value_name = "HEX")]
         fingerprint: Option<String>,
         /// Format and as-of.

@@ -123,16 +123,18 @@ fn holders_text(holders: &[benefit_events::UserName], separator: &str) -> String
         .join(separator)
 }
 
-/// The holders before over `->` and the holders after, one a line.
+/// The holders before, one a line from the cell's left edge (as the other
+/// columns' values before), over `-> ` and the holders after, one a line
+/// under the first after the arrow.
 fn holders_cell(before: &[benefit_events::UserName], after: &[benefit_events::UserName]) -> String {
-    let list = |holders: &[benefit_events::UserName]| {
+    let list = |holders: &[benefit_events::UserName], separator: &str| {
         if holders.is_empty() {
             "(none)".to_owned()
         } else {
-            holders_text(holders, "\n   ")
+            holders_text(holders, separator)
         }
     };
-    format!("{}\n-> {}", list(before), list(after))
+    format!("{}\n-> {}", list(before, "\n"), list(after, "\n   "))
 }
 
 /// One table of a section: its title, the table, `(none)` when empty.
@@ -296,6 +298,21 @@ mod tests {
         assert_eq!(before_after(Some(25), 30), "25\n-> 30");
         assert_eq!(before_after(Some(30), 30), "30");
         assert_eq!(before_after(None, 30), "30");
+    }
+
+    #[test]
+    fn holders_before_start_at_the_left_edge_and_holders_after_under_the_arrow() {
+        let user = |name: &str| benefit_events::UserName::parse(name).expect("a user");
+        let (ann, bob, cat) = (
+            user("ann@contoso.com"),
+            user("bob@contoso.com"),
+            user("cat@contoso.com"),
+        );
+        assert_eq!(
+            holders_cell(&[ann.clone(), bob.clone()], &[ann.clone(), cat]),
+            "ann@contoso.com\nbob@contoso.com\n-> ann@contoso.com\n   cat@contoso.com"
+        );
+        assert_eq!(holders_cell(&[], &[bob]), "(none)\n-> bob@contoso.com");
     }
 
     #[test]

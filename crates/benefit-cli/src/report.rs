@@ -95,15 +95,18 @@ fn widest_word(text: &str) -> usize {
 }
 
 /// A text wrapped at its break points into lines of at most `width`
-/// columns; a word wider than that stays whole on a line of its own.
+/// columns; a word wider than that stays whole on a line of its own. A
+/// line's continuations keep its indentation (the holders after `-> ` in
+/// `diff`), so that a wrapped item is not read as the start of another.
 fn wrap(text: &str, width: usize) -> String {
     let mut lines: Vec<String> = Vec::new();
     for line in text.lines() {
+        let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
         let mut current = String::new();
         for word in words(line) {
-            if !current.is_empty() && width_of(&format!("{current}{word}")) > width {
+            if !current.trim().is_empty() && width_of(&format!("{current}{word}")) > width {
                 lines.push(current.trim_end().to_owned());
-                current.clear();
+                current = indent.to_owned();
             }
             current.push_str(word);
         }
@@ -272,6 +275,14 @@ mod tests {
         assert_eq!(wrap("a -> 2026-12-30", 6), "a ->\n2026-12-30");
         // A word wider than the column stays whole.
         assert_eq!(wrap("silver-competency", 3), "silver-\ncompetency");
+        // An indented line's continuations keep its indentation.
+        assert_eq!(
+            wrap(
+                "-> ann@contoso.com\n   dev_fabrikam.com#ext#@contoso.com",
+                24
+            ),
+            "-> ann@contoso.com\n   dev_fabrikam.com#ext#@\n   contoso.com"
+        );
         let long = "one two three four five six seven eight nine ten eleven twelve";
         let rows = (0..3).map(|i| {
             vec![
@@ -370,6 +381,7 @@ impl Row for SubscriptionRow {
         "benefit_expires",
         "expiry_differs",
         "days_after_end",
+        "key_fingerprints",
     ];
     fn csv(&self) -> Vec<String> {
         let expires: Vec<String> = self
@@ -393,6 +405,7 @@ impl Row for SubscriptionRow {
             joined(&expires, " "),
             self.expiry_differs.to_string(),
             joined(&days, " "),
+            joined(&self.key_fingerprints, " "),
         ]
     }
 }
@@ -577,7 +590,12 @@ impl Row for BenefitView {
                     .as_ref()
                     .map(|u| format!(" used {} on {}", u.on, u.subscription))
                     .unwrap_or_default();
-                format!("{} x{}{used}", k.key.key, k.seats)
+                format!(
+                    "{} {} x{}{used}",
+                    k.key.key,
+                    short_fingerprint(&k.key),
+                    k.seats
+                )
             })
             .collect();
         vec![
@@ -596,6 +614,19 @@ impl Row for BenefitView {
                 .unwrap_or_default(),
         ]
     }
+}
+
+/// The digits of a key's fingerprint shown beside it in a list of keys,
+/// in brackets: enough to tell apart the keys of a ledger that share their
+/// last group, and what `report key --fingerprint` takes.
+const SHORT_FINGERPRINT_DIGITS: usize = 8;
+
+fn short_fingerprint(key: &benefit_projections::KeyRef) -> String {
+    let digits = key
+        .fingerprint
+        .get(..SHORT_FINGERPRINT_DIGITS)
+        .unwrap_or(&key.fingerprint);
+    format!("[{digits}]")
 }
 
 impl Row for ExpiringItem {

@@ -95,6 +95,9 @@ pub struct SubscriptionOn {
     pub view: Option<SubscriptionView>,
     /// The keys used on it by then, masked (R3), in log order.
     pub keys: Vec<String>,
+    /// Their fingerprints, in the same order: what tells apart two keys
+    /// that share their last group.
+    pub key_fingerprints: Vec<String>,
     /// Its status on the date.
     pub status: SubscriptionStatus,
 }
@@ -143,11 +146,19 @@ pub fn subscription_on(
         Some(view) => SubscriptionStatus::Is(status_on(view.end, date.date())),
         None => SubscriptionStatus::NotStarted,
     };
+    let (keys, key_fingerprints) = counted
+        .iter()
+        .map(|r| {
+            let key = key_ref(r.event.key());
+            (key.key, key.fingerprint)
+        })
+        .unzip();
     SubscriptionOn {
         subscription,
         product,
         view,
-        keys: counted.iter().map(|r| key_ref(r.event.key()).key).collect(),
+        keys,
+        key_fingerprints,
         status,
     }
 }

@@ -31,6 +31,9 @@ pub struct SubscriptionRow {
     pub status: SubscriptionStatus,
     /// Every key used on it by then, masked (R3).
     pub keys: Vec<String>,
+    /// The fingerprints of `keys`, in the same order: two keys that share
+    /// their last group mask alike, and differ here.
+    pub key_fingerprints: Vec<String>,
     /// The expiry dates of the benefits its keys came from, each beside
     /// the end date (R21).
     pub benefit_expires: Vec<BenefitExpiryRow>,
@@ -77,6 +80,7 @@ impl From<SubscriptionOn> for SubscriptionRow {
             end,
             status: on.status,
             keys: on.keys,
+            key_fingerprints: on.key_fingerprints,
             benefit_expires: benefits,
         }
     }

@@ -169,6 +169,10 @@ impl SledStore {
     fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
         unfinished::remove_unfinished_snapshots(path)?;
         let db = sled_config(path).open().map_err(|e| open_error(path, e))?;
+        // The lock is ours from here: name this process at once, before the
+        // checks below (which read the whole tail), so that another process
+        // refused the lock meanwhile can name its holder.
+        write_pid_file(path)?;
         let open = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| StoreError::backend("opening the ledger's trees", e))
@@ -200,7 +204,6 @@ impl SledStore {
         store.check_layout(create)?;
         store.drop_stale_document_trees()?;
         store.check_tail(&store.stored_head()?)?;
-        store.write_pid_file()?;
         Ok(store)
     }
 
@@ -334,15 +337,6 @@ impl SledStore {
             }
         }
         Ok(Some(bytes))
-    }
-
-    fn write_pid_file(&self) -> Result<(), StoreError> {
-        let path = self.path.join(PID_FILE);
-        fs::write(&path, format!("{}\n", std::process::id())).map_err(|source| StoreError::Io {
-            action: "writing the pid file",
-            path,
-            source,
-        })
     }
 
     /// Closes the store for a process that is about to exit: flushes,
@@ -698,9 +692,36 @@ fn open_error(path: &Path, error: sled::Error) -> StoreError {
     StoreError::backend("opening the ledger", error)
 }
 
+/// Names this process as the ledger's holder, in `ledger.pid`.
+fn write_pid_file(path: &Path) -> Result<(), StoreError> {
+    let path = path.join(PID_FILE);
+    fs::write(&path, format!("{}\n", std::process::id())).map_err(|source| StoreError::Io {
+        action: "writing the pid file",
+        path,
+        source,
+    })
+}
+
+/// How long a process refused the lock waits for the holder to name itself.
+const PID_FILE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The pid of the ledger's holder. A holder writes it right after taking
+/// the lock; one refused in between reads again for up to [`PID_FILE_WAIT`].
 fn read_pid(path: &Path) -> Option<u32> {
-    let text = fs::read_to_string(path.join(PID_FILE)).ok()?;
-    text.trim().parse().ok()
+    let read = || {
+        let text = fs::read_to_string(path.join(PID_FILE)).ok()?;
+        text.trim().parse().ok()
+    };
+    let deadline = std::time::Instant::now() + PID_FILE_WAIT;
+    loop {
+        match read() {
+            Some(pid) => return Some(pid),
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            None => return None,
+        }
+    }
 }
 
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
