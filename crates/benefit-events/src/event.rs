@@ -313,17 +313,15 @@ impl EventType {
 
     /// Every event type: the rule book's, then the ledger's own
     /// (`BenefitWithdrawn`, L8).
-    pub const ALL: [EventType; 9] = [
-        EventType::BenefitGranted,
-        EventType::UserRegistered,
-        EventType::KeyRedeemed,
-        EventType::LicensesAdded,
-        EventType::EndDateExtended,
-        EventType::CreditAssigned,
-        EventType::CreditUnassigned,
-        EventType::CreditTransferred,
-        EventType::BenefitWithdrawn,
-    ];
+    pub const ALL: [EventType; 9] = {
+        let mut all = [EventType::BenefitWithdrawn; 9];
+        let mut i = 0;
+        while i < Self::RULE_BOOK.len() {
+            all[i] = Self::RULE_BOOK[i];
+            i += 1;
+        }
+        all
+    };
 
     /// The past-tense name, as in the `type` tag.
     pub fn as_str(self) -> &'static str {

@@ -211,30 +211,21 @@ fn plain_io(io: std::io::Error) -> std::io::Error {
 mod tests {
     use super::*;
 
+    /// An I/O error of sled, as it comes and as sled clones it for every
+    /// waiter of a failed flush (a new error whose message is the
+    /// original's `Debug` form): both in the operating system's words.
     #[test]
     fn an_io_error_of_the_backend_is_shown_in_plain_words() {
-        let full = std::io::Error::from_raw_os_error(28);
-        let error = StoreError::backend("appending", sled::Error::Io(full));
-        let text = error.to_string();
-        assert!(
-            text.starts_with("storage failed while appending: No space left on device"),
-            "{text}"
-        );
-        assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
-    }
-
-    /// What sled hands every waiter of a failed flush: a clone whose message
-    /// is the original's `Debug` form.
-    #[test]
-    fn an_io_error_sled_cloned_is_shown_in_plain_words() {
-        let full = std::io::Error::from_raw_os_error(28);
-        let cloned = std::io::Error::new(full.kind(), format!("{full:?}"));
-        let error = StoreError::backend("flushing to disk", sled::Error::Io(cloned));
-        let text = error.to_string();
-        assert!(
-            text.starts_with("storage failed while flushing to disk: No space left on device"),
-            "{text}"
-        );
-        assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
+        let full = || std::io::Error::from_raw_os_error(28);
+        let cloned = std::io::Error::new(full().kind(), format!("{:?}", full()));
+        for io in [full(), cloned] {
+            let error = StoreError::backend("flushing to disk", sled::Error::Io(io));
+            let text = error.to_string();
+            assert!(
+                text.starts_with("storage failed while flushing to disk: No space left on device"),
+                "{text}"
+            );
+            assert!(!text.contains("Os {") && !text.contains("kind:"), "{text}");
+        }
     }
 }
