@@ -168,6 +168,10 @@ impl ProjectionStore for Store {
         each!(self, s => s.projection_get(key))
     }
 
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        each!(self, s => s.projection_get_many(keys))
+    }
+
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         each!(self, s => s.projection_scan(prefix))
     }

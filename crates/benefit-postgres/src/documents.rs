@@ -5,7 +5,7 @@
 //! processes catching up at once commit one after the other and the later
 //! one finds the checkpoint moved ([`benefit_store::StoreError::Conflict`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use benefit_store::table::{int, prefix_end};
 use benefit_store::{check_checkpoint, ProjectionStore, StoreError};
@@ -16,8 +16,12 @@ use crate::{lock, PostgresStore};
 /// How many documents one upsert statement carries.
 const UPSERT_CHUNK_ROWS: usize = 5_000;
 
+/// How many keys one read of many documents asks for.
+const SELECT_MANY_CHUNK_KEYS: usize = 10_000;
+
 const SELECT_CHECKPOINT: &str = "SELECT seq FROM checkpoint WHERE id = 1";
 const SELECT_CHECKPOINT_FOR_UPDATE: &str = "SELECT seq FROM checkpoint WHERE id = 1 FOR UPDATE";
+const SELECT_MANY: &str = "SELECT key, value FROM documents WHERE key = ANY($1::text[])";
 const UPSERT: &str = "INSERT INTO documents (key, value) \
      SELECT * FROM unnest($1::text[], $2::bytea[]) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -68,6 +72,28 @@ fn documents(
         .map_err(db("reading a document"))
 }
 
+/// The documents under `keys`, in their order, read with one statement
+/// per [`SELECT_MANY_CHUNK_KEYS`] keys instead of one each.
+fn documents_many(
+    session: &mut Session,
+    keys: &[&str],
+) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    let mut found: HashMap<String, Vec<u8>> = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(SELECT_MANY_CHUNK_KEYS) {
+        let rows = session
+            .query(SELECT_MANY, &[&chunk])
+            .map_err(db("reading documents"))?;
+        for row in rows {
+            let (key, value) = (row.try_get(0), row.try_get(1));
+            found.insert(
+                key.map_err(db("reading a document"))?,
+                value.map_err(db("reading a document"))?,
+            );
+        }
+    }
+    Ok(keys.iter().map(|key| found.get(*key).cloned()).collect())
+}
+
 /// A documents transaction may not start inside an append's: it would
 /// commit the append with it.
 fn refuse_inside_append(session: &Session) -> Result<(), StoreError> {
@@ -111,6 +137,13 @@ impl ProjectionStore for PostgresStore {
         row.map(|row| row.try_get(0))
             .transpose()
             .map_err(db("reading a document"))
+    }
+
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        documents_many(&mut lock(&self.session), keys)
     }
 
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {

@@ -38,6 +38,15 @@ pub trait ProjectionStore {
     /// The document under `key`.
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// The documents under `keys`, in their order (a key given twice is
+    /// answered twice): what [`ProjectionStore::projection_get`] answers
+    /// for each, read together. A server backend reads them in one round
+    /// trip; the default reads them one by one, which is as fast for an
+    /// embedded one.
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.projection_get(key)).collect()
+    }
+
     /// Every document whose key starts with `prefix`, in key order.
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
