@@ -35,6 +35,11 @@ use crate::ProjectionError;
 pub trait Docs {
     /// The document under `key`.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError>;
+    /// The documents under `keys`, in their order: one read where the
+    /// store can (a round trip to a server), by default one `get` each.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ProjectionError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
     /// Every document whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError>;
     /// The last document (in key order) whose key starts with `prefix`.

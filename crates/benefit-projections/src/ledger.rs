@@ -10,6 +10,7 @@ use benefit_store::{AsOf, EventStore, ProjectionStore, StoreError, StoredEvent};
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
+use crate::prefetch::fold_prefetched;
 use crate::state::has_state;
 use crate::ProjectionError;
 
@@ -32,6 +33,10 @@ pub struct Persisted<'s, S: ProjectionStore + ?Sized>(pub &'s S);
 impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         Ok(self.0.projection_get(key)?)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ProjectionError> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(self.0.projection_get_many(&keys)?)
     }
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_scan(prefix)?)
@@ -191,9 +196,8 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         }
         let mut events = self.store.read_from(checkpoint + 1);
         while checkpoint < head {
-            let persisted = Persisted(self.store);
-            let mut overlay = Overlay::new(&persisted);
             let last = head.min(checkpoint + CATCH_UP_BATCH_EVENTS);
+            let mut records = Vec::with_capacity((last - checkpoint) as usize);
             for seq in checkpoint + 1..=last {
                 let record = events
                     .next()
@@ -201,10 +205,10 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
                         seq,
                         what: "event in the log before its head".into(),
                     })??;
-                apply(&mut overlay, &record)?;
+                records.push(record);
             }
-            self.store
-                .projection_commit(checkpoint, last, overlay.into_writes())?;
+            let writes = fold_prefetched(&Persisted(self.store), &records)?;
+            self.store.projection_commit(checkpoint, last, writes)?;
             checkpoint = last;
         }
         Ok(checkpoint)
@@ -218,12 +222,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         &self,
         records: &[StoredEvent],
     ) -> Result<BTreeMap<String, Vec<u8>>, ProjectionError> {
-        let persisted = Persisted(self.store);
-        let mut overlay = Overlay::new(&persisted);
-        for record in records {
-            apply(&mut overlay, record)?;
-        }
-        Ok(overlay.into_writes())
+        fold_prefetched(&Persisted(self.store), records)
     }
 
     /// Commits the documents of a batch the log has just stored, moving the

@@ -29,6 +29,7 @@ pub mod fold;
 mod ledger;
 pub mod model;
 pub mod on_date;
+mod prefetch;
 pub mod reports;
 pub mod state;
 
