@@ -30,7 +30,7 @@ pub mod import;
 use std::path::Path;
 
 use benefit_domain::jsonl::to_line;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use benefit_domain::{
     authorize, decide, end_change, evolve, explain, reads, Command, EntityKey, Explanation, State,
@@ -38,7 +38,7 @@ use benefit_domain::{
 use benefit_events::{Actor, Date, Event, StreamId};
 use benefit_projections::state::{load_entities, load_entity};
 use benefit_projections::{
-    stream_head, stream_seqs, DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode,
+    stream_heads, stream_seqs, DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode,
     RebuildReport, RederiveFinding,
 };
 use benefit_store::{
@@ -592,12 +592,26 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     /// or report. Answers whether the documents are current at the new head.
     fn append(&self, request: AppendRequest) -> Result<(Appended, bool), AppError> {
         let projections = Projections::new(&self.store);
-        let persisted = Persisted(&self.store);
+        let streams: Vec<StreamId> = request
+            .events
+            .iter()
+            .map(|acted| acted.event.stream())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let heads: BTreeMap<StreamId, u64> = streams
+            .iter()
+            .cloned()
+            .zip(stream_heads(&Persisted(&self.store), &streams)?)
+            .collect();
         let request = request
             .at_stream_heads(|stream| {
-                stream_head(&persisted, stream).map_err(|e| StoreError::Projection {
-                    message: e.to_string(),
-                })
+                heads
+                    .get(stream)
+                    .copied()
+                    .ok_or_else(|| StoreError::Projection {
+                        message: format!("no head was read for stream {stream}"),
+                    })
             })
             .map_err(AppError::Store)?;
         let staged = match self.store.stage(request)? {

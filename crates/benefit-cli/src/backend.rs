@@ -180,6 +180,13 @@ impl ProjectionStore for Store {
         each!(self, s => s.projection_last(prefix))
     }
 
+    fn projection_last_many(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Vec<Option<benefit_store::Document>>, StoreError> {
+        each!(self, s => s.projection_last_many(prefixes))
+    }
+
     fn projection_commit(
         &self,
         from: u64,

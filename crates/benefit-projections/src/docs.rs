@@ -46,6 +46,14 @@ pub trait Docs {
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.scan(prefix)?.pop())
     }
+    /// For each of `prefixes`, in their order, the last document under it:
+    /// one read where the store can, by default one `last` each.
+    fn last_many(
+        &self,
+        prefixes: &[String],
+    ) -> Result<Vec<Option<benefit_store::Document>>, ProjectionError> {
+        prefixes.iter().map(|prefix| self.last(prefix)).collect()
+    }
 }
 
 /// Documents in memory: a rebuild, or an as-of view.

@@ -44,19 +44,48 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_last(prefix)?)
     }
+    fn last_many(
+        &self,
+        prefixes: &[String],
+    ) -> Result<Vec<Option<benefit_store::Document>>, ProjectionError> {
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        Ok(self.0.projection_last_many(&prefixes)?)
+    }
 }
 
 /// The last version of `stream` in the stream index of `docs` (0: none).
 pub fn stream_head(docs: &dyn Docs, stream: &StreamId) -> Result<u64, ProjectionError> {
     let prefix = crate::docs::stream_prefix(stream.as_str());
-    match docs.last(&prefix)? {
+    version_of(&prefix, docs.last(&prefix)?)
+}
+
+/// The last version of each of `streams`, in their order, from the stream
+/// index of `docs` read in one [`Docs::last_many`] (one round trip to a
+/// server, where [`stream_head`] for each would be one per stream).
+pub fn stream_heads(docs: &dyn Docs, streams: &[StreamId]) -> Result<Vec<u64>, ProjectionError> {
+    let prefixes: Vec<String> = streams
+        .iter()
+        .map(|stream| crate::docs::stream_prefix(stream.as_str()))
+        .collect();
+    let lasts = docs.last_many(&prefixes)?;
+    prefixes
+        .iter()
+        .zip(lasts)
+        .map(|(prefix, last)| version_of(prefix, last))
+        .collect()
+}
+
+/// The version in the key of a stream's last index document (0: none).
+fn version_of(prefix: &str, last: Option<(String, Vec<u8>)>) -> Result<u64, ProjectionError> {
+    match last {
         None => Ok(0),
-        Some((key, _)) => key[prefix.len()..]
-            .parse()
-            .map_err(|_| ProjectionError::Document {
+        Some((key, _)) => match key.get(prefix.len()..).map(str::parse) {
+            Some(Ok(version)) => Ok(version),
+            _ => Err(ProjectionError::Document {
                 key,
                 message: "not a stream version".into(),
             }),
+        },
     }
 }
 

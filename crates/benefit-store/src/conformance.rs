@@ -601,7 +601,8 @@ pub fn projection_documents_commit_with_their_checkpoint_and_reset<
 
 /// Documents read together answer what each read alone answers, in the
 /// order asked, a key asked twice twice and a missing one as `None`, with
-/// keys that would be patterns in SQL (`%`, `_`) read literally.
+/// keys that would be patterns in SQL (`%`, `_`) read literally; and so
+/// do the last documents of many prefixes.
 pub fn projection_documents_read_together_answer_each_key_in_order<
     S: EventStore + ProjectionStore,
 >(
@@ -633,6 +634,31 @@ pub fn projection_documents_read_together_answer_each_key_in_order<
         .collect();
     assert_eq!(together, expected);
     assert!(store.projection_get_many(&[]).expect("none").is_empty());
+    let prefixes = ["b/", "a/", "c/", "a/", "", "b/_"];
+    let together = store
+        .projection_last_many(&prefixes)
+        .expect("reads together");
+    let one_by_one: Vec<Option<(String, Vec<u8>)>> = prefixes
+        .iter()
+        .map(|p| store.projection_last(p).expect("last"))
+        .collect();
+    assert_eq!(together, one_by_one);
+    let keys: Vec<Option<&str>> = together
+        .iter()
+        .map(|l| l.as_ref().map(|(k, _)| k.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            Some("b/_1"),
+            Some("a/2"),
+            None,
+            Some("a/2"),
+            Some("b/_1"),
+            Some("b/_1")
+        ]
+    );
+    assert!(store.projection_last_many(&[]).expect("none").is_empty());
 }
 
 /// Declares one `#[test]` per conformance function for a backend. The

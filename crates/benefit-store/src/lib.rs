@@ -43,7 +43,7 @@ pub use digest::{ChainHash, Digest, DigestParseError};
 pub use encoding::SEGMENT_RECORDS;
 pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
-pub use projection_store::{check_checkpoint, ProjectionStore};
+pub use projection_store::{check_checkpoint, Document, ProjectionStore};
 pub use record::StoredEvent;
 pub use sled_store::{sled_config, SledStore};
 pub use store::{
