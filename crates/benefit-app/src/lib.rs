@@ -30,15 +30,15 @@ pub mod import;
 use std::path::Path;
 
 use benefit_domain::jsonl::to_line;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use benefit_domain::{
     authorize, decide, end_change, evolve, explain, reads, Command, EntityKey, Explanation, State,
 };
 use benefit_events::{Actor, Date, Event, StreamId};
-use benefit_projections::state::load_entity;
+use benefit_projections::state::{load_entities, load_entity};
 use benefit_projections::{
-    stream_head, stream_seqs, DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode,
+    stream_heads, stream_seqs, DocMap, Docs, Persisted, ProjectionError, Projections, RebuildMode,
     RebuildReport, RederiveFinding,
 };
 use benefit_store::{
@@ -108,6 +108,48 @@ pub fn load_state(
             looked_up.insert(key);
         }
     }
+}
+
+/// How many rounds of [`prefetch_state`] run: each names what the entities
+/// of the one before lead to (a key's benefit, a user's credits).
+const PREFETCH_ROUNDS: usize = 3;
+
+/// Loads into `loaded`, before a batch is decided, the entities its
+/// commands read as far as the state before the batch tells, a round of
+/// [`load_entities`] (one read of many documents) at a time: what
+/// [`load_state`] would read one document at a time while deciding.
+/// [`benefit_domain::reads`] names what a command's events change too, so
+/// nothing loaded here is an entity an earlier command of the batch
+/// changes first; [`load_state`] still loads whatever a command's own
+/// decisions lead to.
+pub fn prefetch_state(
+    docs: &dyn Docs,
+    loaded: &mut LoadedState,
+    commands: &[Command],
+) -> Result<(), AppError> {
+    let Some(looked_up) = loaded.looked_up.as_mut() else {
+        return Ok(()); // a whole state
+    };
+    for _ in 0..PREFETCH_ROUNDS {
+        let missing: Vec<EntityKey> = commands
+            .iter()
+            .flat_map(|command| reads(&loaded.state, command))
+            .filter(|key| !looked_up.contains(key))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        let entities = load_entities(docs, &missing)?;
+        for (key, entity) in missing.into_iter().zip(entities) {
+            if let Some(entity) = entity {
+                loaded.state.insert(key.clone(), entity);
+            }
+            looked_up.insert(key);
+        }
+    }
+    Ok(())
 }
 
 /// The whole domain state: a fold of [`evolve`] over the whole log. Linear
@@ -226,6 +268,7 @@ fn decide_loading(
     docs: &dyn Docs,
 ) -> Result<(LoadedState, Vec<RecordedEvent>), AppError> {
     let mut events = Vec::with_capacity(commands.len());
+    prefetch_state(docs, &mut loaded, &commands)?;
     for (index, command) in commands.into_iter().enumerate() {
         let refused = |refusal| AppError::Refused { index, refusal };
         let actor = authorize(command.actor.as_ref()).map_err(refused)?;
@@ -567,12 +610,26 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
     /// or report. Answers whether the documents are current at the new head.
     fn append(&self, request: AppendRequest) -> Result<(Appended, bool), AppError> {
         let projections = Projections::new(&self.store);
-        let persisted = Persisted(&self.store);
+        let streams: Vec<StreamId> = request
+            .events
+            .iter()
+            .map(|acted| acted.event.stream())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let heads: BTreeMap<StreamId, u64> = streams
+            .iter()
+            .cloned()
+            .zip(stream_heads(&Persisted(&self.store), &streams)?)
+            .collect();
         let request = request
             .at_stream_heads(|stream| {
-                stream_head(&persisted, stream).map_err(|e| StoreError::Projection {
-                    message: e.to_string(),
-                })
+                heads
+                    .get(stream)
+                    .copied()
+                    .ok_or_else(|| StoreError::Projection {
+                        message: format!("no head was read for stream {stream}"),
+                    })
             })
             .map_err(AppError::Store)?;
         let staged = match self.store.stage(request)? {

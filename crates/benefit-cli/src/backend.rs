@@ -172,12 +172,23 @@ impl ProjectionStore for Store {
         each!(self, s => s.projection_get(key))
     }
 
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        each!(self, s => s.projection_get_many(keys))
+    }
+
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         each!(self, s => s.projection_scan(prefix))
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         each!(self, s => s.projection_last(prefix))
+    }
+
+    fn projection_last_many(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Vec<Option<benefit_store::Document>>, StoreError> {
+        each!(self, s => s.projection_last_many(prefixes))
     }
 
     fn projection_commit(

@@ -5,7 +5,7 @@
 //! processes catching up at once commit one after the other and the later
 //! one finds the checkpoint moved ([`benefit_store::StoreError::Conflict`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use benefit_store::table::{int, prefix_end};
 use benefit_store::{check_checkpoint, ProjectionStore, StoreError};
@@ -16,8 +16,16 @@ use crate::{lock, PostgresStore};
 /// How many documents one upsert statement carries.
 const UPSERT_CHUNK_ROWS: usize = 5_000;
 
+/// How many keys one read of many documents asks for.
+const SELECT_MANY_CHUNK_KEYS: usize = 10_000;
+
 const SELECT_CHECKPOINT: &str = "SELECT seq FROM checkpoint WHERE id = 1";
 const SELECT_CHECKPOINT_FOR_UPDATE: &str = "SELECT seq FROM checkpoint WHERE id = 1 FOR UPDATE";
+const SELECT_MANY: &str = "SELECT key, value FROM documents WHERE key = ANY($1::text[])";
+const SELECT_LAST_MANY: &str = "SELECT p.i, d.key, d.value \
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS p(lo, hi, i) \
+     CROSS JOIN LATERAL (SELECT key, value FROM documents \
+         WHERE key >= p.lo AND key < p.hi ORDER BY key DESC LIMIT 1) d";
 const UPSERT: &str = "INSERT INTO documents (key, value) \
      SELECT * FROM unnest($1::text[], $2::bytea[]) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
@@ -68,6 +76,67 @@ fn documents(
         .map_err(db("reading a document"))
 }
 
+/// The documents under `keys`, in their order, read with one statement
+/// per [`SELECT_MANY_CHUNK_KEYS`] keys instead of one each.
+fn documents_many(
+    session: &mut Session,
+    keys: &[&str],
+) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    let mut found: HashMap<String, Vec<u8>> = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(SELECT_MANY_CHUNK_KEYS) {
+        let rows = session
+            .query(SELECT_MANY, &[&chunk])
+            .map_err(db("reading documents"))?;
+        for row in rows {
+            let (key, value) = (row.try_get(0), row.try_get(1));
+            found.insert(
+                key.map_err(db("reading a document"))?,
+                value.map_err(db("reading a document"))?,
+            );
+        }
+    }
+    Ok(keys.iter().map(|key| found.get(*key).cloned()).collect())
+}
+
+/// For each of `prefixes`, the last document under it, read with one
+/// statement per [`SELECT_MANY_CHUNK_KEYS`] prefixes (a prefix with no
+/// end, the empty one, is read alone).
+fn last_many(
+    session: &mut Session,
+    prefixes: &[&str],
+) -> Result<Vec<Option<benefit_store::Document>>, StoreError> {
+    let mut last = vec![None; prefixes.len()];
+    let mut bounded = Vec::with_capacity(prefixes.len());
+    for (index, prefix) in prefixes.iter().enumerate() {
+        match prefix_end(prefix) {
+            Some(end) => bounded.push((index, *prefix, end)),
+            None => last[index] = documents(session, prefix, true)?.pop(),
+        }
+    }
+    for chunk in bounded.chunks(SELECT_MANY_CHUNK_KEYS) {
+        let lows: Vec<&str> = chunk.iter().map(|(_, low, _)| *low).collect();
+        let highs: Vec<&str> = chunk.iter().map(|(_, _, high)| high.as_str()).collect();
+        let rows = session
+            .query(SELECT_LAST_MANY, &[&lows, &highs])
+            .map_err(db("scanning documents"))?;
+        for row in rows {
+            let read = || -> Result<_, postgres::Error> {
+                Ok((row.try_get::<_, i64>(0)?, row.try_get(1)?, row.try_get(2)?))
+            };
+            let (ordinal, key, value) = read().map_err(db("reading a document"))?;
+            let slot = usize::try_from(ordinal - 1)
+                .ok()
+                .and_then(|i| chunk.get(i))
+                .and_then(|(index, _, _)| last.get_mut(*index))
+                .ok_or_else(|| StoreError::Projection {
+                    message: format!("the server answered prefix {ordinal} of {}", chunk.len()),
+                })?;
+            *slot = Some((key, value));
+        }
+    }
+    Ok(last)
+}
+
 /// A documents transaction may not start inside an append's: it would
 /// commit the append with it.
 fn refuse_inside_append(session: &Session) -> Result<(), StoreError> {
@@ -113,12 +182,29 @@ impl ProjectionStore for PostgresStore {
             .map_err(db("reading a document"))
     }
 
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        documents_many(&mut lock(&self.session), keys)
+    }
+
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         documents(&mut lock(&self.session), prefix, false)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         Ok(documents(&mut lock(&self.session), prefix, true)?.pop())
+    }
+
+    fn projection_last_many(
+        &self,
+        prefixes: &[&str],
+    ) -> Result<Vec<Option<benefit_store::Document>>, StoreError> {
+        if prefixes.is_empty() {
+            return Ok(Vec::new());
+        }
+        last_many(&mut lock(&self.session), prefixes)
     }
 
     fn projection_commit(

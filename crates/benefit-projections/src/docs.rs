@@ -35,11 +35,24 @@ use crate::ProjectionError;
 pub trait Docs {
     /// The document under `key`.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError>;
+    /// The documents under `keys`, in their order: one read where the
+    /// store can (a round trip to a server), by default one `get` each.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ProjectionError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
     /// Every document whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError>;
     /// The last document (in key order) whose key starts with `prefix`.
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.scan(prefix)?.pop())
+    }
+    /// For each of `prefixes`, in their order, the last document under it:
+    /// one read where the store can, by default one `last` each.
+    fn last_many(
+        &self,
+        prefixes: &[String],
+    ) -> Result<Vec<Option<benefit_store::Document>>, ProjectionError> {
+        prefixes.iter().map(|prefix| self.last(prefix)).collect()
     }
 }
 

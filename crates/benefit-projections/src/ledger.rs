@@ -10,6 +10,7 @@ use benefit_store::{AsOf, EventStore, ProjectionStore, Reporter, StoreError, Sto
 
 use crate::docs::{DocMap, Docs, Overlay};
 use crate::fold::apply;
+use crate::prefetch::fold_prefetched;
 use crate::state::has_state;
 use crate::ProjectionError;
 
@@ -33,25 +34,58 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         Ok(self.0.projection_get(key)?)
     }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, ProjectionError> {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        Ok(self.0.projection_get_many(&keys)?)
+    }
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_scan(prefix)?)
     }
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_last(prefix)?)
     }
+    fn last_many(
+        &self,
+        prefixes: &[String],
+    ) -> Result<Vec<Option<benefit_store::Document>>, ProjectionError> {
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        Ok(self.0.projection_last_many(&prefixes)?)
+    }
 }
 
 /// The last version of `stream` in the stream index of `docs` (0: none).
 pub fn stream_head(docs: &dyn Docs, stream: &StreamId) -> Result<u64, ProjectionError> {
     let prefix = crate::docs::stream_prefix(stream.as_str());
-    match docs.last(&prefix)? {
+    version_of(&prefix, docs.last(&prefix)?)
+}
+
+/// The last version of each of `streams`, in their order, from the stream
+/// index of `docs` read in one [`Docs::last_many`] (one round trip to a
+/// server, where [`stream_head`] for each would be one per stream).
+pub fn stream_heads(docs: &dyn Docs, streams: &[StreamId]) -> Result<Vec<u64>, ProjectionError> {
+    let prefixes: Vec<String> = streams
+        .iter()
+        .map(|stream| crate::docs::stream_prefix(stream.as_str()))
+        .collect();
+    let lasts = docs.last_many(&prefixes)?;
+    prefixes
+        .iter()
+        .zip(lasts)
+        .map(|(prefix, last)| version_of(prefix, last))
+        .collect()
+}
+
+/// The version in the key of a stream's last index document (0: none).
+fn version_of(prefix: &str, last: Option<(String, Vec<u8>)>) -> Result<u64, ProjectionError> {
+    match last {
         None => Ok(0),
-        Some((key, _)) => key[prefix.len()..]
-            .parse()
-            .map_err(|_| ProjectionError::Document {
+        Some((key, _)) => match key.get(prefix.len()..).map(str::parse) {
+            Some(Ok(version)) => Ok(version),
+            _ => Err(ProjectionError::Document {
                 key,
                 message: "not a stream version".into(),
             }),
+        },
     }
 }
 
@@ -191,9 +225,8 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         }
         let mut events = self.store.read_from(checkpoint + 1);
         while checkpoint < head {
-            let persisted = Persisted(self.store);
-            let mut overlay = Overlay::new(&persisted);
             let last = head.min(checkpoint + CATCH_UP_BATCH_EVENTS);
+            let mut records = Vec::with_capacity((last - checkpoint) as usize);
             for seq in checkpoint + 1..=last {
                 let record = events
                     .next()
@@ -201,10 +234,10 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
                         seq,
                         what: "event in the log before its head".into(),
                     })??;
-                apply(&mut overlay, &record)?;
+                records.push(record);
             }
-            self.store
-                .projection_commit(checkpoint, last, overlay.into_writes())?;
+            let writes = fold_prefetched(&Persisted(self.store), &records)?;
+            self.store.projection_commit(checkpoint, last, writes)?;
             checkpoint = last;
         }
         Ok(checkpoint)
@@ -218,12 +251,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         &self,
         records: &[StoredEvent],
     ) -> Result<BTreeMap<String, Vec<u8>>, ProjectionError> {
-        let persisted = Persisted(self.store);
-        let mut overlay = Overlay::new(&persisted);
-        for record in records {
-            apply(&mut overlay, record)?;
-        }
-        Ok(overlay.into_writes())
+        fold_prefetched(&Persisted(self.store), records)
     }
 
     /// Commits the documents of a batch the log has just stored, moving the

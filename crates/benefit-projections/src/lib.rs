@@ -29,13 +29,14 @@ pub mod fold;
 mod ledger;
 pub mod model;
 pub mod on_date;
+mod prefetch;
 pub mod reports;
 pub mod state;
 
 pub use docs::{DocMap, Docs, Overlay};
 pub use ledger::{
-    fold_all, stream_head, stream_seqs, Difference, Persisted, Projections, RebuildMode,
-    RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
+    fold_all, stream_head, stream_heads, stream_seqs, Difference, Persisted, Projections,
+    RebuildMode, RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
 };
 pub use model::*;
 

@@ -113,6 +113,24 @@ pub fn load_entity(docs: &dyn Docs, key: &EntityKey) -> Result<Option<Entity>, P
     load_with(&docs, key)
 }
 
+/// Reads several entities at once ([`Docs::get_many`]: one round trip to a
+/// server backend), in the order of `keys`.
+pub fn load_entities(
+    docs: &dyn Docs,
+    keys: &[EntityKey],
+) -> Result<Vec<Option<Entity>>, ProjectionError> {
+    let doc_keys: Vec<String> = keys.iter().map(state_key).collect();
+    let values = docs.get_many(&doc_keys)?;
+    let found = crate::DocMap(
+        doc_keys
+            .into_iter()
+            .zip(values)
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect(),
+    );
+    keys.iter().map(|key| load_entity(&found, key)).collect()
+}
+
 /// Whether the documents hold the state family, in today's format (see
 /// [`STATE_FORMAT_KEY`]).
 pub fn has_state(docs: &dyn Docs) -> Result<bool, ProjectionError> {

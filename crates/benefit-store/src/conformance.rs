@@ -599,6 +599,68 @@ pub fn projection_documents_commit_with_their_checkpoint_and_reset<
     assert!(store.projection_scan("").expect("scan").is_empty());
 }
 
+/// Documents read together answer what each read alone answers, in the
+/// order asked, a key asked twice twice and a missing one as `None`, with
+/// keys that would be patterns in SQL (`%`, `_`) read literally; and so
+/// do the last documents of many prefixes.
+pub fn projection_documents_read_together_answer_each_key_in_order<
+    S: EventStore + ProjectionStore,
+>(
+    store: &S,
+) {
+    let writes: std::collections::BTreeMap<String, Vec<u8>> = ["a/1", "a/2", "b/%", "b/_1"]
+        .iter()
+        .map(|k| (k.to_string(), k.as_bytes().to_vec()))
+        .collect();
+    store.projection_commit(0, 1, writes).expect("commits");
+    let keys = ["b/_1", "a/9", "a/1", "b/%", "a/1", "b/x1"];
+    let together = store.projection_get_many(&keys).expect("reads together");
+    let one_by_one: Vec<Option<Vec<u8>>> = keys
+        .iter()
+        .map(|k| store.projection_get(k).expect("get"))
+        .collect();
+    assert_eq!(together, one_by_one);
+    let expected = [
+        Some("b/_1"),
+        None,
+        Some("a/1"),
+        Some("b/%"),
+        Some("a/1"),
+        None,
+    ];
+    let expected: Vec<Option<Vec<u8>>> = expected
+        .iter()
+        .map(|k| k.map(|k| k.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(together, expected);
+    assert!(store.projection_get_many(&[]).expect("none").is_empty());
+    let prefixes = ["b/", "a/", "c/", "a/", "", "b/_"];
+    let together = store
+        .projection_last_many(&prefixes)
+        .expect("reads together");
+    let one_by_one: Vec<Option<(String, Vec<u8>)>> = prefixes
+        .iter()
+        .map(|p| store.projection_last(p).expect("last"))
+        .collect();
+    assert_eq!(together, one_by_one);
+    let keys: Vec<Option<&str>> = together
+        .iter()
+        .map(|l| l.as_ref().map(|(k, _)| k.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            Some("b/_1"),
+            Some("a/2"),
+            None,
+            Some("a/2"),
+            Some("b/_1"),
+            Some("b/_1")
+        ]
+    );
+    assert!(store.projection_last_many(&[]).expect("none").is_empty());
+}
+
 /// Declares one `#[test]` per conformance function for a backend. The
 /// argument is a closure from a [`SteppingClock`] to `(store, guard)`.
 /// With `skippable`, it answers an `Option` of that pair instead: `None`
@@ -630,6 +692,7 @@ macro_rules! conformance_tests {
             verify_reports_the_head_events_and_streams_of_a_healthy_log,
             verify_against_accepts_every_earlier_digest_and_refuses_others,
             projection_documents_commit_with_their_checkpoint_and_reset,
+            projection_documents_read_together_answer_each_key_in_order,
         );
     };
     (@each $open:expr; $($name:ident),+ $(,)?) => {

@@ -45,7 +45,7 @@ pub use encoding::SEGMENT_RECORDS;
 pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
 pub use progress::{Reporter, PROGRESS_EVERY};
-pub use projection_store::{check_checkpoint, ProjectionStore};
+pub use projection_store::{check_checkpoint, Document, ProjectionStore};
 pub use record::StoredEvent;
 pub use sled_store::{sled_config, SledStore, FLUSH_STALL_LIMIT};
 pub use store::{

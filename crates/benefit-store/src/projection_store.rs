@@ -27,6 +27,9 @@ pub fn check_checkpoint(from: u64, stored: u64) -> Result<(), StoreError> {
     }
 }
 
+/// A document: its key and its bytes.
+pub type Document = (String, Vec<u8>);
+
 /// Persistence for projections and decision state, implemented by every
 /// backend of the log.
 pub trait ProjectionStore {
@@ -38,11 +41,30 @@ pub trait ProjectionStore {
     /// The document under `key`.
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// The documents under `keys`, in their order (a key given twice is
+    /// answered twice): what [`ProjectionStore::projection_get`] answers
+    /// for each, read together. A server backend reads them in one round
+    /// trip; the default reads them one by one, which is as fast for an
+    /// embedded one.
+    fn projection_get_many(&self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.projection_get(key)).collect()
+    }
+
     /// Every document whose key starts with `prefix`, in key order.
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
 
     /// The last document (in key order) whose key starts with `prefix`.
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+
+    /// For each of `prefixes`, in their order, what
+    /// [`ProjectionStore::projection_last`] answers for it, read together
+    /// (one round trip on a server). The default reads them one by one.
+    fn projection_last_many(&self, prefixes: &[&str]) -> Result<Vec<Option<Document>>, StoreError> {
+        prefixes
+            .iter()
+            .map(|prefix| self.projection_last(prefix))
+            .collect()
+    }
 
     /// Writes the documents and moves the checkpoint from `from` to `to`,
     /// in one atomic, durable write. If the checkpoint is not `from`
