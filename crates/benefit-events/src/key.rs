@@ -25,6 +25,11 @@ impl ProductKey {
     /// Hyphens, when given, must stand between the groups; the error never
     /// repeats the key (R3).
     pub fn parse(text: &str) -> Result<Self, ValueError> {
+        // A key already in its normal form (every stored key) is its own
+        // normal form: replays read a million of them (issue 11).
+        if is_normal(text) {
+            return Ok(Self(text.to_owned()));
+        }
         let err = |reason: String| ValueError::ProductKey { reason };
         let hyphens = text.bytes().filter(|b| *b == b'-').count();
         let compact: String = match hyphens {
@@ -121,6 +126,19 @@ impl<'de> Deserialize<'de> for ProductKey {
     }
 }
 
+/// Whether `text` is a key in its normal form: five groups of five upper
+/// case letters and digits, joined by hyphens.
+fn is_normal(text: &str) -> bool {
+    text.len() == KEY_CHARS + GROUPS - 1
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i % (GROUP_CHARS + 1) == GROUP_CHARS {
+                b == b'-'
+            } else {
+                b.is_ascii_uppercase() || b.is_ascii_digit()
+            }
+        })
+}
+
 /// The maximal runs of ASCII letters and digits in `text`, as byte ranges:
 /// the groups a key-shaped token is made of.
 fn alphanumeric_runs(text: &str) -> Vec<std::ops::Range<usize>> {
@@ -208,6 +226,11 @@ pub fn contains_key(text: &str) -> bool {
 /// 25 letters and digits. Names read back from the log are held to it, so
 /// that every ledger written before stays readable.
 pub(crate) fn contains_hyphenated_key(text: &str) -> bool {
+    // Either shape holds 25 letters and digits: text with fewer (most ids
+    // and names) holds no key, and is answered without collecting runs.
+    if text.bytes().filter(u8::is_ascii_alphanumeric).count() < KEY_CHARS {
+        return false;
+    }
     let runs = alphanumeric_runs(text);
     runs.iter().any(|r| r.len() == KEY_CHARS)
         || runs
@@ -246,6 +269,39 @@ pub fn mask_keys_in(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r2_a_key_in_normal_form_parses_as_any_other_spelling_of_it() {
+        let normal = "ABCDE-FGHIJ-KLMNO-PQRST-7QXKR";
+        assert!(is_normal(normal));
+        for spelling in [
+            normal,
+            "abcde-fghij-klmno-pqrst-7qxkr",
+            "ABCDEFGHIJKLMNOPQRST7QXKR",
+        ] {
+            assert_eq!(
+                ProductKey::parse(spelling).map(|k| k.0),
+                Ok(normal.to_owned())
+            );
+        }
+        for almost in [
+            "ABCDE-FGHIJ-KLMNO-PQRST-7QXKr",
+            "ABCDE-FGHIJ-KLMNO-PQRST7-QXKR",
+            "ABCDE-FGHIJ-KLMNO-PQRST-7QXK",
+            "ABCDE-FGHIJ-KLMNO-PQRST-7QXK\u{e9}",
+        ] {
+            assert!(!is_normal(almost), "{almost}");
+        }
+        assert!(ProductKey::parse("ABCDE-FGHIJ-KLMNO-PQRST7-QXKR").is_err());
+    }
+
+    #[test]
+    fn r3_text_with_fewer_than_25_letters_and_digits_holds_no_key() {
+        assert!(!contains_hyphenated_key("contoso-o365-annual.2026"));
+        assert!(contains_hyphenated_key("x-ABCDE-FGHIJ-KLMNO-PQRST-7QXKR"));
+        assert!(contains_hyphenated_key("ABCDEFGHIJKLMNOPQRSTUVWXY"));
+        assert!(!contains_hyphenated_key("ABCDE.FGHIJ.KLMNO.PQRST.7QXKR"));
+    }
 
     #[test]
     fn r3_key_shaped_text_is_masked_wherever_it_appears() {
