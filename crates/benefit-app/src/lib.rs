@@ -28,6 +28,7 @@ mod error;
 pub mod import;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use benefit_domain::jsonl::to_line;
 use std::collections::{BTreeMap, BTreeSet};
@@ -335,10 +336,12 @@ pub struct RedecideFinding {
 /// that, decided again on the state folded from the events before it, the
 /// rules refuse or give otherwise. Linear in the log, with the whole state
 /// in memory until that first event. `progress` is told the sequence
-/// reached (through a [`Reporter`]).
+/// reached (through a [`Reporter`]). Once `stop` is set (another walk of
+/// the same verify failed), it ends early with what it found so far.
 pub fn check_log(
     store: &dyn EventStore,
     progress: &mut dyn FnMut(u64),
+    stop: &AtomicBool,
 ) -> Result<(Vec<RederiveFinding>, Option<RedecideFinding>), AppError> {
     let mut state = State::default();
     let mut rederived = Vec::new();
@@ -346,6 +349,9 @@ pub fn check_log(
     let mut reporter = Reporter::new(progress);
     let mut last = 0;
     for record in store.read_from(1) {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let record = record?;
         rederived.extend(RederiveFinding::of(&record));
         if redecided.is_none() {
@@ -769,17 +775,43 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         digest: Option<&Digest>,
         progress: &mut dyn FnMut(VerifyWalk, u64),
     ) -> Result<Verified, AppError> {
-        let mut chain = |seq| progress(VerifyWalk::Chain, seq);
-        let report = match digest {
-            Some(digest) => self.store.verify_against_with(digest, &mut chain)?,
-            None => self.store.verify_with(&mut chain)?,
-        };
-        let (findings, redecided) =
-            check_log(&self.store, &mut |seq| progress(VerifyWalk::Rules, seq))?;
-        Ok(Verified {
-            report,
-            findings,
-            redecided,
+        // The two walks share nothing but the log: the rules' walk runs on
+        // the second core while this thread walks the chain (issue 11).
+        // Its progress is told here, once the chain's is done, so a
+        // listener hears one walk at a time.
+        let store = &self.store;
+        let stop = AtomicBool::new(false);
+        let (told, heard) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            let rules = scope.spawn(|| {
+                let told = told;
+                // The receiver outlives this walk: a send cannot fail.
+                let mut tell = |seq| {
+                    let _ = told.send(seq);
+                };
+                check_log(store, &mut tell, &stop)
+            });
+            let mut chain = |seq| progress(VerifyWalk::Chain, seq);
+            let report = match digest {
+                Some(digest) => store.verify_against_with(digest, &mut chain),
+                None => store.verify_with(&mut chain),
+            };
+            if report.is_err() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            for seq in heard {
+                progress(VerifyWalk::Rules, seq);
+            }
+            let checked = rules
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let report = report?;
+            let (findings, redecided) = checked?;
+            Ok(Verified {
+                report,
+                findings,
+                redecided,
+            })
         })
     }
 

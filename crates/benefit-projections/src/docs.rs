@@ -46,6 +46,12 @@ pub trait Docs {
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.scan(prefix)?.pop())
     }
+    /// These documents as an [`Overlay`], where they are one: what lets
+    /// [`load_all`] hand over an as-of view's values without encoding and
+    /// decoding each of them.
+    fn as_overlay(&self) -> Option<&Overlay<'_>> {
+        None
+    }
     /// For each of `prefixes`, in their order, the last document under it:
     /// one read where the store can, by default one `last` each.
     fn last_many(
@@ -91,6 +97,7 @@ pub struct Overlay<'a> {
 trait Pending {
     fn encode(&self) -> Vec<u8>;
     fn as_any(&self) -> &dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
 
 impl<T: Serialize + Any> Pending for T {
@@ -98,6 +105,9 @@ impl<T: Serialize + Any> Pending for T {
         encode_document(self)
     }
     fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
 }
@@ -127,6 +137,25 @@ impl<'a> Overlay<'a> {
         bytes.map(|b| decode_document(key, &b)).transpose()
     }
 
+    /// Reads and decodes a document to change it and [`Overlay::store`] it
+    /// again: a document this overlay wrote is handed over, not cloned (a
+    /// benefit's key slots, a subscription's benefits). Until it is stored
+    /// again, reads see the base's document.
+    pub fn take<T: DeserializeOwned + Any>(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<T>, ProjectionError> {
+        let bytes = match self.writes.remove(key) {
+            Some(pending) if pending.as_any().is::<T>() => {
+                return Ok(pending.into_any().downcast::<T>().ok().map(|value| *value));
+            }
+            // Written as another model: read it as its bytes would be.
+            Some(pending) => Some(pending.encode()),
+            None => self.base.get(key)?,
+        };
+        bytes.map(|b| decode_document(key, &b)).transpose()
+    }
+
     /// Writes a document (encoded when the writes are handed over).
     pub fn store<T: Serialize + Any>(&mut self, key: String, value: T) {
         self.writes.insert(key, Box::new(value));
@@ -141,11 +170,85 @@ impl<'a> Overlay<'a> {
     }
 }
 
+/// An overlay is read as its writes over its base: an as-of view is an
+/// overlay over no documents, read by the reports without first encoding
+/// every document it folded (only what a report reads is encoded).
+impl Docs for Overlay<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
+        match self.writes.get(key) {
+            Some(pending) => Ok(Some(pending.encode())),
+            None => self.base.get(key),
+        }
+    }
+    fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
+        let mut found: BTreeMap<String, Vec<u8>> = self.base.scan(prefix)?.into_iter().collect();
+        let written = self.written_under(prefix);
+        for (key, pending) in written {
+            found.insert(key.clone(), pending.encode());
+        }
+        Ok(found.into_iter().collect())
+    }
+    fn as_overlay(&self) -> Option<&Overlay<'_>> {
+        Some(self)
+    }
+}
+
+impl Overlay<'_> {
+    /// The documents written under `prefix`, in key order.
+    fn written_under<'o>(
+        &'o self,
+        prefix: &'o str,
+    ) -> impl Iterator<Item = (&'o String, &'o Box<dyn Pending>)> + 'o {
+        self.writes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(key, _)| key.starts_with(prefix))
+    }
+
+    /// Every document under `prefix`, decoded, in key order: the written
+    /// values cloned, the base's decoded.
+    fn load_all<T: DeserializeOwned + Clone + Any>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<T>, ProjectionError> {
+        let mut found: BTreeMap<String, T> = BTreeMap::new();
+        for (key, bytes) in self.base.scan(prefix)? {
+            let value = decode_document(&key, &bytes)?;
+            found.insert(key, value);
+        }
+        let written = self.written_under(prefix);
+        for (key, pending) in written {
+            let value = match pending.as_any().downcast_ref::<T>() {
+                Some(value) => value.clone(),
+                None => decode_document(key, &pending.encode())?,
+            };
+            found.insert(key.clone(), value);
+        }
+        Ok(found.into_values().collect())
+    }
+}
+
+/// Whether `key` names a report view (`sub/`, `audit/`, `benefit/`,
+/// `credit/`, `credit-change/`): what [`crate::fold_views`] folds, as
+/// opposed to the decision state (`state/`) and the stream index
+/// (`stream/`).
+pub fn is_view(key: &str) -> bool {
+    !(key.starts_with("state/") || key.starts_with("stream/"))
+}
+
+/// No documents: the base of a fold from the start of the log.
+pub static NO_DOCUMENTS: DocMap = DocMap(BTreeMap::new());
+
 /// Decodes every document under a prefix.
-pub fn load_all<T: DeserializeOwned>(
+pub fn load_all<T: DeserializeOwned + Clone + Any>(
     docs: &dyn Docs,
     prefix: &str,
 ) -> Result<Vec<T>, ProjectionError> {
+    if let Some(overlay) = docs.as_overlay() {
+        return overlay.load_all(prefix);
+    }
     docs.scan(prefix)?
         .into_iter()
         .map(|(key, bytes)| decode_document(&key, &bytes))
@@ -232,4 +335,96 @@ pub fn credit_change_key(benefit: &str, seq: u64) -> String {
 /// The key of a credit's document.
 pub fn credit_key(id: &str) -> String {
     format!("credit/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> DocMap {
+        let doc = |n: u64| encode_document(&n);
+        DocMap(BTreeMap::from([
+            ("a/1".to_owned(), doc(1)),
+            ("a/3".to_owned(), doc(3)),
+            ("b/1".to_owned(), doc(10)),
+        ]))
+    }
+
+    #[test]
+    fn an_overlay_reads_as_its_writes_over_its_base() {
+        let base = base();
+        let mut overlay = Overlay::new(&base);
+        overlay.store("a/2".to_owned(), 2u64);
+        overlay.store("a/3".to_owned(), 30u64);
+        overlay.store("ab/1".to_owned(), 99u64);
+        let scanned: Vec<(String, u64)> = overlay
+            .scan("a/")
+            .expect("scan")
+            .into_iter()
+            .map(|(key, bytes)| {
+                let value = decode_document(&key, &bytes).expect("decode");
+                (key, value)
+            })
+            .collect();
+        let keys = |list: &[(&str, u64)]| -> Vec<(String, u64)> {
+            list.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+        };
+        assert_eq!(scanned, keys(&[("a/1", 1), ("a/2", 2), ("a/3", 30)]));
+        assert_eq!(
+            overlay.get("b/1").expect("get"),
+            Some(encode_document(&10u64))
+        );
+        assert_eq!(
+            overlay.get("a/3").expect("get"),
+            Some(encode_document(&30u64))
+        );
+        assert_eq!(overlay.get("c/1").expect("get"), None);
+        assert_eq!(
+            overlay.last("a/").expect("last").map(|(k, _)| k),
+            Some("a/3".into())
+        );
+    }
+
+    #[test]
+    fn take_hands_over_a_written_value_and_reads_the_base_otherwise() {
+        let base = base();
+        let mut overlay = Overlay::new(&base);
+        overlay.store("a/1".to_owned(), 5u64);
+        assert_eq!(overlay.take::<u64>("a/1").expect("take"), Some(5));
+        // Taken, not yet stored again: the base's document shows.
+        assert_eq!(overlay.take::<u64>("a/1").expect("take"), Some(1));
+        assert_eq!(overlay.take::<u64>("a/9").expect("take"), None);
+        // Written as another model: read as its bytes would be.
+        overlay.store("b/2".to_owned(), 7u32);
+        assert_eq!(overlay.take::<u64>("b/2").expect("take"), Some(7));
+    }
+
+    #[test]
+    fn load_all_reads_an_overlay_as_its_encoded_documents() {
+        let base = base();
+        let mut overlay = Overlay::new(&base);
+        overlay.store("a/2".to_owned(), 2u64);
+        overlay.store("a/3".to_owned(), 30u32);
+        let typed: Vec<u64> = load_all(&overlay, "a/").expect("typed");
+        let encoded = DocMap(overlay.scan("").expect("scan").into_iter().collect());
+        let decoded: Vec<u64> = load_all(&encoded, "a/").expect("decoded");
+        assert_eq!(typed, vec![1, 2, 30]);
+        assert_eq!(typed, decoded);
+    }
+
+    #[test]
+    fn only_state_and_the_stream_index_are_not_views() {
+        for key in [
+            "sub/x",
+            "audit/x/1",
+            "benefit/b",
+            "credit/b",
+            "credit-change/b/1",
+        ] {
+            assert!(is_view(key), "{key}");
+        }
+        for key in ["state/partner/p", "stream/subscription/x/1"] {
+            assert!(!is_view(key), "{key}");
+        }
+    }
 }

@@ -131,7 +131,7 @@ fn withdraw(
 ) -> Result<(), ProjectionError> {
     let bkey = benefit_key(e.benefit.as_str());
     let mut view: BenefitView = docs
-        .load(&bkey)?
+        .take(&bkey)?
         .ok_or_else(|| missing(seq, format!("benefit {} withdrawn", e.benefit)))?;
     view.withdrawn = Some(Withdrawal {
         on: e.on,
@@ -140,7 +140,7 @@ fn withdraw(
     });
     docs.store(bkey, view);
     let ckey = credit_key(e.benefit.as_str());
-    if let Some(mut credit) = docs.load::<CreditView>(&ckey)? {
+    if let Some(mut credit) = docs.take::<CreditView>(&ckey)? {
         credit.withdrawn_on = Some(e.on);
         docs.store(ckey, credit);
     }
@@ -165,7 +165,7 @@ fn mark_key_used(
     let seq = used.seq;
     let bkey = benefit_key(benefit.as_str());
     let mut granted: BenefitView = docs
-        .load(&bkey)?
+        .take(&bkey)?
         .ok_or_else(|| missing(seq, format!("benefit {benefit} of a used key")))?;
     let fingerprint = key_ref(key).fingerprint;
     let slot = granted
@@ -209,7 +209,7 @@ fn apply_key_use(
 
     // The subscription: a new term, or a changed one.
     let skey = sub_key(subscription.as_str());
-    let existing: Option<SubscriptionView> = docs.load(&skey)?;
+    let existing: Option<SubscriptionView> = docs.take(&skey)?;
     let seats_before = existing.as_ref().map(|s| s.seats);
     let view = subscription_after(existing, &use_event, seq, expires)
         .ok_or_else(|| missing(seq, format!("subscription {subscription}")))?;
@@ -284,7 +284,7 @@ fn change_credit(
 ) -> Result<(), ProjectionError> {
     let key = credit_key(benefit);
     let mut view: CreditView = docs
-        .load(&key)?
+        .take(&key)?
         .ok_or_else(|| missing(record.seq, format!("credit {benefit}")))?;
     match change {
         "unassigned" => view.holders.retain(|h| h != user),

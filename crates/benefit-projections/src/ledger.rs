@@ -6,10 +6,12 @@ use benefit_domain::{rederive, Mismatch};
 use std::collections::BTreeMap;
 
 use benefit_events::StreamId;
-use benefit_store::{AsOf, EventStore, ProjectionStore, Reporter, StoreError, StoredEvent};
+use benefit_store::{
+    read_ahead, AsOf, EventStore, ProjectionStore, Reporter, StoreError, StoredEvent,
+};
 
 use crate::docs::{DocMap, Docs, Overlay};
-use crate::fold::apply;
+use crate::fold::{apply, apply_views};
 use crate::prefetch::fold_prefetched;
 use crate::state::has_state;
 use crate::ProjectionError;
@@ -101,7 +103,7 @@ pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, Proje
 
 /// Folds every event of a stream of stored events into documents in memory.
 pub fn fold_all(
-    events: impl Iterator<Item = Result<StoredEvent, StoreError>>,
+    events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<DocMap, ProjectionError> {
     let empty = DocMap::default();
     let mut overlay = Overlay::new(&empty);
@@ -109,6 +111,22 @@ pub fn fold_all(
         apply(&mut overlay, &record?)?;
     }
     Ok(DocMap(overlay.into_writes()))
+}
+
+/// Folds a stream of stored events into the report views only, in memory:
+/// what a report as of a point of the log reads. The decision state and
+/// the stream index are left out, because no report reads them (the report
+/// fold reads no decision state, and the decider's state is not a report);
+/// leaving them out was most of the work of an as-of query (issue 11). The
+/// views are kept as values, encoded only when a report reads them.
+pub fn fold_views(
+    events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
+) -> Result<Overlay<'static>, ProjectionError> {
+    let mut overlay = Overlay::new(&crate::docs::NO_DOCUMENTS);
+    for record in events {
+        apply_views(&mut overlay, &record?)?;
+    }
+    Ok(overlay)
 }
 
 /// One document where the persisted projections and a rebuild disagree.
@@ -271,10 +289,10 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         Ok(Persisted(self.store))
     }
 
-    /// The projections as the ledger knew them at a sequence or a time,
-    /// folded in memory from the start of the log.
-    pub fn as_of(&self, as_of: AsOf) -> Result<DocMap, ProjectionError> {
-        fold_all(self.store.read_as_of(as_of))
+    /// The report views as the ledger knew them at a sequence or a time,
+    /// folded in memory from the start of the log: see [`fold_views`].
+    pub fn as_of(&self, as_of: AsOf) -> Result<Overlay<'static>, ProjectionError> {
+        read_ahead(self.store.read_as_of(as_of), fold_views)
     }
 
     /// Recomputes every projection from sequence 1 and compares it with the
@@ -300,12 +318,14 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             Err(e) => return Err(e),
         };
         let mut reporter = Reporter::new(progress);
-        let events = self.store.read_as_of(AsOf::Sequence(seq)).inspect(|r| {
-            if let Ok(record) = r {
-                reporter.reached(record.seq);
-            }
-        });
-        let rebuilt = fold_all(events)?;
+        let events = self.store.read_as_of(AsOf::Sequence(seq));
+        let rebuilt = read_ahead(events, |records| {
+            fold_all(&mut records.inspect(|r| {
+                if let Ok(record) = r {
+                    reporter.reached(record.seq);
+                }
+            }))
+        })?;
         reporter.finish(seq);
         let persisted: DocMap = DocMap(self.store.projection_scan("")?.into_iter().collect());
         let text = |key: &str, b: &Vec<u8>| match crate::docs::document_json(key, b) {

@@ -35,8 +35,8 @@ pub mod state;
 
 pub use docs::{DocMap, Docs, Overlay};
 pub use ledger::{
-    fold_all, stream_head, stream_heads, stream_seqs, Difference, Persisted, Projections,
-    RebuildMode, RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
+    fold_all, fold_views, stream_head, stream_heads, stream_seqs, Difference, Persisted,
+    Projections, RebuildMode, RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
 };
 pub use model::*;
 

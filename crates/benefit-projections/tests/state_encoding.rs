@@ -26,7 +26,7 @@ fn every_decision_state_family_has_a_pinned_encoding() {
             AppendRequest::by(&actor, Uuid::nil(), 0, events),
         ))
         .expect("append");
-    let docs = fold_all(store.read_from(1)).expect("fold");
+    let docs = fold_all(&mut store.read_from(1)).expect("fold");
     let mut first: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     for (key, bytes) in docs.0.range("state/".to_owned()..) {
         if !key.starts_with("state/") {

@@ -24,7 +24,7 @@ fn documents_ahead_of_their_checkpoint_are_reported_and_repaired() {
         .expect("append")
         .last;
     // Every document as of the head, under a checkpoint 100 events behind.
-    let ahead = fold_all(store.read_as_of(AsOf::Sequence(head))).expect("fold");
+    let ahead = fold_all(&mut store.read_as_of(AsOf::Sequence(head))).expect("fold");
     store.projection_reset().expect("reset");
     store
         .projection_commit(0, head - 100, ahead.0)

@@ -29,6 +29,7 @@ mod error;
 mod memory_store;
 pub mod progress;
 mod projection_store;
+pub mod read_ahead;
 mod record;
 mod sled_store;
 pub mod staging;
@@ -46,6 +47,7 @@ pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
 pub use progress::{Reporter, PROGRESS_EVERY};
 pub use projection_store::{check_checkpoint, Document, ProjectionStore};
+pub use read_ahead::read_ahead;
 pub use record::StoredEvent;
 pub use sled_store::{sled_config, SledStore, FLUSH_STALL_LIMIT};
 pub use store::{
