@@ -358,3 +358,32 @@ fn a_reset_interrupted_on_either_side_of_its_switch_leaves_one_generation() {
     store.projection_reset().expect("a reset");
     assert_eq!(names(&store), vec!["documents.2"]);
 }
+
+/// A reset removes every document of the old generation, over several of
+/// its batches, and nothing of the new one.
+#[test]
+fn a_reset_clears_an_old_generation_of_several_batches() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SledStore::open(dir.path().join("ledger"), clock()).expect("open");
+    let count = 2 * documents::CLEAR_BATCH_KEYS + 17;
+    let writes = (0..count)
+        .map(|n| (format!("a/{n:08}"), vec![1u8]))
+        .collect();
+    store.projection_commit(0, 5, writes).expect("commit");
+    let tree = |store: &SledStore| {
+        store
+            .documents
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    };
+    let old = tree(&store);
+    assert_eq!(old.len(), count + 1, "the documents and the checkpoint");
+    documents::clear_in_batches(&old).expect("clear");
+    assert_eq!(old.len(), 0, "the old generation is empty");
+    store.projection_reset().expect("reset");
+    assert_eq!(tree(&store).len(), 0, "the new generation is empty");
+    assert_eq!(store.projection_scan("").expect("scan"), vec![]);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+}
