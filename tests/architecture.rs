@@ -65,7 +65,6 @@ fn the_domain_and_the_events_know_no_store_no_sled_and_no_terminal() {
         "benefit-store",
         "sled",
         "clap",
-        "comfy-table",
         "indicatif",
         "console",
         "crossterm",
@@ -129,7 +128,6 @@ fn the_render_crate_knows_no_store_no_sled_and_no_terminal() {
         "benefit-app",
         "sled",
         "clap",
-        "comfy-table",
         "indicatif",
     ];
     for krate in &closure {
