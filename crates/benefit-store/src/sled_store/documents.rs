@@ -170,7 +170,7 @@ impl ProjectionStore for SledStore {
         self.documents_flush()?;
         let stale = std::mem::replace(&mut *current, fresh);
         drop(current);
-        clear_in_batches(&stale)?;
+        clear_in_batches(&stale, CLEAR_BATCH_KEYS)?;
         drop(stale);
         self.db
             .drop_tree(tree_name(old))
@@ -180,7 +180,7 @@ impl ProjectionStore for SledStore {
 }
 
 /// How many keys one write removes from a stale documents tree.
-pub(super) const CLEAR_BATCH_KEYS: usize = 10_000;
+const CLEAR_BATCH_KEYS: usize = 10_000;
 
 /// Empties a stale documents tree a batch of keys at a time, before it is
 /// dropped: sled's `drop_tree` of a full tree brought all its pages into
@@ -191,7 +191,7 @@ pub(super) const CLEAR_BATCH_KEYS: usize = 10_000;
 /// the tree again: sled merges emptied nodes lazily, so a read from the
 /// start walked every node emptied before it, and a 1 000 000-event reset
 /// took 64 s (issue 11, measured).
-pub(super) fn clear_in_batches(tree: &sled::Tree) -> Result<(), StoreError> {
+pub(super) fn clear_in_batches(tree: &sled::Tree, batch_keys: usize) -> Result<(), StoreError> {
     use std::ops::Bound;
     let fail = |e| StoreError::backend("clearing old projections", e);
     let mut after: Option<sled::IVec> = None;
@@ -205,7 +205,7 @@ pub(super) fn clear_in_batches(tree: &sled::Tree) -> Result<(), StoreError> {
         for key in tree
             .range::<sled::IVec, _>((from, Bound::Unbounded))
             .keys()
-            .take(CLEAR_BATCH_KEYS)
+            .take(batch_keys)
         {
             let key = key.map_err(fail)?;
             batch.remove(key.clone());
