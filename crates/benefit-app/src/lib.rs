@@ -335,11 +335,12 @@ pub struct RedecideFinding {
 /// outcome that its stored inputs do not give (R40), and the first event
 /// that, decided again on the state folded from the events before it, the
 /// rules refuse or give otherwise. Linear in the log, with the whole state
-/// in memory until that first event. `progress` is told the sequence
+/// in memory until that first event. The events are the log's, in order
+/// (as [`EventStore::verify_each`] hands them over). `progress` is told the sequence
 /// reached (through a [`Reporter`]). Once `stop` is set (another walk of
 /// the same verify failed), it ends early with what it found so far.
-pub fn check_log(
-    store: &dyn EventStore,
+pub fn check_events(
+    events: &mut dyn Iterator<Item = benefit_store::StoredEvent>,
     progress: &mut dyn FnMut(u64),
     stop: &AtomicBool,
 ) -> Result<(Vec<RederiveFinding>, Option<RedecideFinding>), AppError> {
@@ -348,11 +349,10 @@ pub fn check_log(
     let mut redecided = None;
     let mut reporter = Reporter::new(progress);
     let mut last = 0;
-    for record in store.read_from(1) {
+    for record in events {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let record = record?;
         rederived.extend(RederiveFinding::of(&record));
         if redecided.is_none() {
             redecided = redecide(&state, &record);
@@ -365,6 +365,12 @@ pub fn check_log(
     Ok((rederived, redecided))
 }
 
+/// How many records verify's chain walk hands to the rules' walk at a time,
+/// and how many such batches may wait: the rules' walk is at most this far
+/// behind, whatever the length of the log.
+const HAND_OVER_RECORDS: usize = 1_024;
+const HAND_OVER_BATCHES: usize = 4;
+
 /// Which of [`Ledger::verify`]'s two walks of the log a progress report is
 /// about; each counts from the start of the log to its head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -372,7 +378,7 @@ pub enum VerifyWalk {
     /// The store's walk: hash chain, sequences, stream versions, indexes.
     Chain,
     /// Every stored end date re-derived (R40), every event decided again on
-    /// the log before it ([`check_log`]).
+    /// the log before it ([`check_events`]).
     Rules,
 }
 
@@ -775,12 +781,14 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         digest: Option<&Digest>,
         progress: &mut dyn FnMut(VerifyWalk, u64),
     ) -> Result<Verified, AppError> {
-        // The two walks share nothing but the log: the rules' walk runs on
-        // the second core while this thread walks the chain (issue 11).
-        // Its progress is told here, once the chain's is done, so a
-        // listener hears one walk at a time.
+        // One read of the log: the store's walk checks the chain and hands
+        // each record over, decoded, to the rules' walk, which runs on the
+        // second core (issue 11). Its progress is told here once the
+        // chain's is done, so a listener hears one walk at a time.
         let store = &self.store;
         let stop = AtomicBool::new(false);
+        let (hand, handed) =
+            std::sync::mpsc::sync_channel::<Vec<benefit_store::StoredEvent>>(HAND_OVER_BATCHES);
         let (told, heard) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             let rules = scope.spawn(|| {
@@ -789,23 +797,36 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
                 let mut tell = |seq| {
                     let _ = told.send(seq);
                 };
-                check_log(store, &mut tell, &stop)
+                check_events(&mut handed.into_iter().flatten(), &mut tell, &stop)
             });
             let mut chain = |seq| progress(VerifyWalk::Chain, seq);
-            let report = match digest {
-                Some(digest) => store.verify_against_with(digest, &mut chain),
-                None => store.verify_with(&mut chain),
+            let mut batch = Vec::with_capacity(HAND_OVER_RECORDS);
+            let mut each = |record| {
+                batch.push(record);
+                if batch.len() == HAND_OVER_RECORDS {
+                    // A failed send means the rules' walk has ended: its
+                    // join below says why.
+                    let _ = hand.send(std::mem::take(&mut batch));
+                }
             };
-            if report.is_err() {
-                stop.store(true, Ordering::Relaxed);
+            let walked = store.verify_each(&mut chain, &mut each);
+            match &walked {
+                Ok(_) => {
+                    let _ = hand.send(batch);
+                }
+                Err(_) => stop.store(true, Ordering::Relaxed),
             }
+            drop(hand);
             for seq in heard {
                 progress(VerifyWalk::Rules, seq);
             }
             let checked = rules
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let report = report?;
+            let report = match digest {
+                Some(digest) => store.check_digest(digest, walked?)?,
+                None => walked?,
+            };
             let (findings, redecided) = checked?;
             Ok(Verified {
                 report,

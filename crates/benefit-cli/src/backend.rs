@@ -154,6 +154,14 @@ impl EventStore for Store {
         each!(self, s => s.verify_with(progress))
     }
 
+    fn verify_each(
+        &self,
+        progress: &mut dyn FnMut(u64),
+        each: &mut dyn FnMut(StoredEvent),
+    ) -> Result<VerifyReport, StoreError> {
+        each!(self, s => s.verify_each(progress, each))
+    }
+
     fn verify_against_with(
         &self,
         digest: &Digest,

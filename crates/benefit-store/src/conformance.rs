@@ -524,6 +524,19 @@ pub fn verify_reports_the_head_events_and_streams_of_a_healthy_log<S: EventStore
     assert_eq!((report.events, report.streams), (6, 3));
 }
 
+/// A walk that hands over what it checked hands over every record, in
+/// order, as a read gives it, and reports what a plain walk reports.
+pub fn verify_each_hands_over_every_record_in_order<S: EventStore>(store: &S) {
+    three_batches(store);
+    let mut handed = Vec::new();
+    let report = store
+        .verify_each(&mut |_| {}, &mut |record| handed.push(record))
+        .expect("a healthy ledger verifies");
+    assert_eq!(report, store.verify().expect("verify"));
+    assert_eq!(handed, collect(store.read_from(1)));
+    assert_eq!(seqs(&handed), vec![1, 2, 3, 4, 5, 6]);
+}
+
 /// Every digest taken along the way verifies later; a digest with another
 /// hash, or past the end, is refused naming its sequence.
 pub fn verify_against_accepts_every_earlier_digest_and_refuses_others<S: EventStore>(store: &S) {
@@ -690,6 +703,7 @@ macro_rules! conformance_tests {
             read_as_of_a_time_returns_what_was_recorded_by_then,
             head_is_the_last_sequence_and_its_hash,
             verify_reports_the_head_events_and_streams_of_a_healthy_log,
+            verify_each_hands_over_every_record_in_order,
             verify_against_accepts_every_earlier_digest_and_refuses_others,
             projection_documents_commit_with_their_checkpoint_and_reset,
             projection_documents_read_together_answer_each_key_in_order,

@@ -214,6 +214,37 @@ pub trait EventStore {
         progress: &mut dyn FnMut(u64),
     ) -> Result<VerifyReport, StoreError> {
         let report = self.verify_with(progress)?;
+        self.check_digest(digest, report)
+    }
+
+    /// [`EventStore::verify_with`], handing every record it checked, in
+    /// order, to `each`: what lets a caller check the events themselves
+    /// (R40, the rules) without reading and decoding the log a second
+    /// time (issue 11). By default it is that second read, after the walk;
+    /// a backend whose walk decodes the records hands them over as it goes.
+    fn verify_each(
+        &self,
+        progress: &mut dyn FnMut(u64),
+        each: &mut dyn FnMut(StoredEvent),
+    ) -> Result<VerifyReport, StoreError> {
+        let report = self.verify_with(progress)?;
+        for record in self.read_from(1) {
+            let record = record?;
+            if record.seq > report.head.seq {
+                break;
+            }
+            each(record);
+        }
+        Ok(report)
+    }
+
+    /// The second half of [`EventStore::verify_against_with`]: the walk's
+    /// `report` holds the history `digest` was taken at.
+    fn check_digest(
+        &self,
+        digest: &Digest,
+        report: VerifyReport,
+    ) -> Result<VerifyReport, StoreError> {
         if digest.seq == 0 {
             if digest.hash != Digest::EMPTY.hash {
                 return Err(

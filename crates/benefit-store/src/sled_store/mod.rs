@@ -590,8 +590,17 @@ impl EventStore for SledStore {
     }
 
     fn verify_with(&self, progress: &mut dyn FnMut(u64)) -> Result<VerifyReport, StoreError> {
+        self.verify_each(progress, &mut drop)
+    }
+
+    /// The walk decodes every record: each is handed over as it is checked.
+    fn verify_each(
+        &self,
+        progress: &mut dyn FnMut(u64),
+        each: &mut dyn FnMut(StoredEvent),
+    ) -> Result<VerifyReport, StoreError> {
         let mut reporter = Reporter::new(progress);
-        let (report, batches) = self.verify_segments(&mut reporter)?;
+        let (report, batches) = self.verify_segments(&mut reporter, each)?;
         let head = self.stored_head()?.digest();
         if head != report.head {
             return Err(index_break(
@@ -613,6 +622,7 @@ impl SledStore {
     fn verify_segments(
         &self,
         reporter: &mut Reporter<'_>,
+        each: &mut dyn FnMut(StoredEvent),
     ) -> Result<(VerifyReport, u64), StoreError> {
         let mut verifier = ChainVerifier::new();
         let mut batches = 0u64;
@@ -640,6 +650,7 @@ impl SledStore {
                     batches += 1;
                     last_command = Some(record.command_id);
                 }
+                each(record);
             }
         }
         Ok((verifier.report(), batches))
