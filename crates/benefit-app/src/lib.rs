@@ -365,12 +365,6 @@ pub fn check_events(
     Ok((rederived, redecided))
 }
 
-/// How many records verify's chain walk hands to the rules' walk at a time,
-/// and how many such batches may wait: the rules' walk is at most this far
-/// behind, whatever the length of the log.
-const HAND_OVER_RECORDS: usize = 1_024;
-const HAND_OVER_BATCHES: usize = 4;
-
 /// Which of [`Ledger::verify`]'s two walks of the log a progress report is
 /// about; each counts from the start of the log to its head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -786,37 +780,32 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         // second core (issue 11). Its progress is told here once the
         // chain's is done, so a listener hears one walk at a time.
         let store = &self.store;
-        let stop = AtomicBool::new(false);
-        let (hand, handed) =
-            std::sync::mpsc::sync_channel::<Vec<benefit_store::StoredEvent>>(HAND_OVER_BATCHES);
+        let stop = &AtomicBool::new(false);
+        let (mut hand, mut handed) = benefit_store::read_ahead::hand_over();
         let (told, heard) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
-            let rules = scope.spawn(|| {
-                let told = told;
+            // The walk owns the receiving side: if it ends, however early,
+            // the chain walk's pushes are refused instead of blocking.
+            let rules = scope.spawn(move || {
                 // The receiver outlives this walk: a send cannot fail.
                 let mut tell = |seq| {
                     let _ = told.send(seq);
                 };
-                check_events(&mut handed.into_iter().flatten(), &mut tell, &stop)
+                check_events(&mut handed, &mut tell, stop)
             });
             let mut chain = |seq| progress(VerifyWalk::Chain, seq);
-            let mut batch = Vec::with_capacity(HAND_OVER_RECORDS);
-            let mut each = |record| {
-                batch.push(record);
-                if batch.len() == HAND_OVER_RECORDS {
-                    // A failed send means the rules' walk has ended: its
-                    // join below says why.
-                    let _ = hand.send(std::mem::take(&mut batch));
-                }
-            };
-            let walked = store.verify_each(&mut chain, &mut each);
+            // A refused push means the rules' walk has ended: its join
+            // below says why.
+            let walked = store.verify_each(&mut chain, &mut |record| {
+                hand.push(record);
+            });
             match &walked {
-                Ok(_) => {
-                    let _ = hand.send(batch);
+                Ok(_) => hand.finish(),
+                Err(_) => {
+                    stop.store(true, Ordering::Relaxed);
+                    drop(hand);
                 }
-                Err(_) => stop.store(true, Ordering::Relaxed),
             }
-            drop(hand);
             for seq in heard {
                 progress(VerifyWalk::Rules, seq);
             }
