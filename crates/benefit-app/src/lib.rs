@@ -343,7 +343,7 @@ pub fn check_events(
     events: &mut dyn Iterator<Item = benefit_store::StoredEvent>,
     progress: &mut dyn FnMut(u64),
     stop: &AtomicBool,
-) -> Result<(Vec<RederiveFinding>, Option<RedecideFinding>), AppError> {
+) -> (Vec<RederiveFinding>, Option<RedecideFinding>) {
     let mut state = State::default();
     let mut rederived = Vec::new();
     let mut redecided = None;
@@ -362,7 +362,7 @@ pub fn check_events(
         reporter.reached(last);
     }
     reporter.finish(last);
-    Ok((rederived, redecided))
+    (rederived, redecided)
 }
 
 /// Which of [`Ledger::verify`]'s two walks of the log a progress report is
@@ -816,7 +816,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
                 Some(digest) => store.check_digest(digest, walked?)?,
                 None => walked?,
             };
-            let (findings, redecided) = checked?;
+            let (findings, redecided) = checked;
             Ok(Verified {
                 report,
                 findings,
