@@ -112,6 +112,18 @@ impl<T: Serialize + Any> Pending for T {
     }
 }
 
+/// A written document as a `T`: its value cloned, or, written as another
+/// model, read as its bytes would be.
+fn pending_value<T: DeserializeOwned + Clone + Any>(
+    key: &str,
+    pending: &dyn Pending,
+) -> Result<T, ProjectionError> {
+    match pending.as_any().downcast_ref::<T>() {
+        Some(value) => Ok(value.clone()),
+        None => decode_document(key, &pending.encode()),
+    }
+}
+
 impl<'a> Overlay<'a> {
     /// An overlay with no writes yet.
     pub fn new(base: &'a dyn Docs) -> Self {
@@ -126,15 +138,14 @@ impl<'a> Overlay<'a> {
         &self,
         key: &str,
     ) -> Result<Option<T>, ProjectionError> {
-        let bytes = match self.writes.get(key) {
-            Some(pending) => match pending.as_any().downcast_ref::<T>() {
-                Some(value) => return Ok(Some(value.clone())),
-                // Written as another model: read it as its bytes would be.
-                None => Some(pending.encode()),
-            },
-            None => self.base.get(key)?,
-        };
-        bytes.map(|b| decode_document(key, &b)).transpose()
+        match self.writes.get(key) {
+            Some(pending) => pending_value(key, pending.as_ref()).map(Some),
+            None => self
+                .base
+                .get(key)?
+                .map(|b| decode_document(key, &b))
+                .transpose(),
+        }
     }
 
     /// Reads and decodes a document to change it and [`Overlay::store`] it
@@ -220,11 +231,7 @@ impl Overlay<'_> {
         }
         let written = self.written_under(prefix);
         for (key, pending) in written {
-            let value = match pending.as_any().downcast_ref::<T>() {
-                Some(value) => value.clone(),
-                None => decode_document(key, &pending.encode())?,
-            };
-            found.insert(key.clone(), value);
+            found.insert(key.clone(), pending_value(key, pending.as_ref())?);
         }
         Ok(found.into_values().collect())
     }

@@ -105,12 +105,19 @@ pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, Proje
 pub fn fold_all(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<DocMap, ProjectionError> {
-    let empty = DocMap::default();
-    let mut overlay = Overlay::new(&empty);
+    Ok(DocMap(fold_from_nothing(events, apply)?.into_writes()))
+}
+
+/// Applies every event of `events` with `fold` to no documents.
+fn fold_from_nothing(
+    events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
+    fold: fn(&mut Overlay<'_>, &StoredEvent) -> Result<(), ProjectionError>,
+) -> Result<Overlay<'static>, ProjectionError> {
+    let mut overlay = Overlay::new(&crate::docs::NO_DOCUMENTS);
     for record in events {
-        apply(&mut overlay, &record?)?;
+        fold(&mut overlay, &record?)?;
     }
-    Ok(DocMap(overlay.into_writes()))
+    Ok(overlay)
 }
 
 /// Folds a stream of stored events into the report views only, in memory:
@@ -122,11 +129,7 @@ pub fn fold_all(
 pub fn fold_views(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<Overlay<'static>, ProjectionError> {
-    let mut overlay = Overlay::new(&crate::docs::NO_DOCUMENTS);
-    for record in events {
-        apply_views(&mut overlay, &record?)?;
-    }
-    Ok(overlay)
+    fold_from_nothing(events, apply_views)
 }
 
 /// One document where the persisted projections and a rebuild disagree.
