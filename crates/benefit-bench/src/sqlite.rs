@@ -382,6 +382,15 @@ impl ProjectionStore for SqliteStore {
         rows::documents(&lock(&self.connection), prefix, false)
     }
 
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        rows::documents_page(&lock(&self.connection), prefix, after, limit)
+    }
+
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         Ok(rows::documents(&lock(&self.connection), prefix, true)?.pop())
     }

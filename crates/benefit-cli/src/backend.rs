@@ -188,6 +188,15 @@ impl ProjectionStore for Store {
         each!(self, s => s.projection_scan(prefix))
     }
 
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        each!(self, s => s.projection_scan_page(prefix, after, limit))
+    }
+
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         each!(self, s => s.projection_last(prefix))
     }

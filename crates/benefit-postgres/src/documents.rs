@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use benefit_store::table::{int, prefix_end};
+use benefit_store::table::{int, page_start, prefix_end};
 use benefit_store::{check_checkpoint, ProjectionStore, StoreError};
 
 use crate::connection::{db, Session};
@@ -43,6 +43,46 @@ fn checkpoint(session: &mut Session, sql: &'static str) -> Result<u64, StoreErro
     })
 }
 
+/// The (key, value) pairs of rows read from the documents table.
+fn key_values(rows: &[postgres::Row]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, postgres::Error>>()
+        .map_err(db("reading a document"))
+}
+
+/// One page of the documents under `prefix`: at most `limit` of them,
+/// after `after` (see [`page_start`]), in key order, in one statement.
+fn documents_page(
+    session: &mut Session,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let (start, exclusive) = page_start(prefix, after);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = match (prefix_end(prefix), exclusive) {
+        (Some(end), true) => session.query(
+            "SELECT key, value FROM documents WHERE key > $1 AND key < $3 ORDER BY key LIMIT $2",
+            &[&start, &limit, &end],
+        ),
+        (Some(end), false) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 AND key < $3 ORDER BY key LIMIT $2",
+            &[&start, &limit, &end],
+        ),
+        (None, true) => session.query(
+            "SELECT key, value FROM documents WHERE key > $1 ORDER BY key LIMIT $2",
+            &[&start, &limit],
+        ),
+        (None, false) => session.query(
+            "SELECT key, value FROM documents WHERE key >= $1 ORDER BY key LIMIT $2",
+            &[&start, &limit],
+        ),
+    }
+    .map_err(db("scanning documents"))?;
+    key_values(&rows)
+}
+
 /// The documents whose key starts with `prefix`, in key order; with
 /// `last_only`, the last of them alone.
 fn documents(
@@ -70,10 +110,7 @@ fn documents(
         ),
     }
     .map_err(db("scanning documents"))?;
-    rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<_, postgres::Error>>()
-        .map_err(db("reading a document"))
+    key_values(&rows)
 }
 
 /// The documents under `keys`, in their order, read with one statement
@@ -191,6 +228,15 @@ impl ProjectionStore for PostgresStore {
 
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         documents(&mut lock(&self.session), prefix, false)
+    }
+
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        documents_page(&mut lock(&self.session), prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {

@@ -674,6 +674,58 @@ pub fn projection_documents_read_together_answer_each_key_in_order<
     assert!(store.projection_last_many(&[]).expect("none").is_empty());
 }
 
+/// A scan read page by page gives what one scan gives, whatever the page
+/// size: every page starts after the last key of the one before, stops at
+/// its limit and at the end of the prefix, and a sibling family whose keys
+/// sort beside the prefix's (`a-`, `a0`), or a key given to start after that
+/// is not a document, changes nothing.
+pub fn projection_scan_pages_cover_the_scan<S: EventStore + ProjectionStore>(store: &S) {
+    let keys = [
+        "a-1", "a/1", "a/2", "a/20", "a/3", "a0", "b/%", "b/_1", "b/x",
+    ];
+    let writes: std::collections::BTreeMap<String, Vec<u8>> = keys
+        .iter()
+        .map(|k| (k.to_string(), k.as_bytes().to_vec()))
+        .collect();
+    store.projection_commit(0, 1, writes).expect("commits");
+    for prefix in ["a/", "b/", "", "a", "c/"] {
+        let whole = store.projection_scan(prefix).expect("scans");
+        for limit in [1, 2, 3, 100] {
+            let mut paged = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = store
+                    .projection_scan_page(prefix, after.as_deref(), limit)
+                    .expect("reads a page");
+                assert!(
+                    page.len() <= limit,
+                    "a page of {limit} holds at most {limit}"
+                );
+                let full = page.len() == limit;
+                after = page.last().map(|(key, _)| key.clone());
+                paged.extend(page);
+                if !full {
+                    break;
+                }
+            }
+            assert_eq!(paged, whole, "pages of {limit} under {prefix:?}");
+        }
+    }
+    let after_a_gap = store
+        .projection_scan_page("a/", Some("a/15"), 10)
+        .expect("reads a page");
+    let names: Vec<&str> = after_a_gap.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["a/2", "a/20", "a/3"]);
+    let before_the_prefix = store
+        .projection_scan_page("b/", Some("a/3"), 10)
+        .expect("reads a page");
+    assert_eq!(
+        before_the_prefix.len(),
+        3,
+        "an `after` before the prefix starts at it"
+    );
+}
+
 /// Declares one `#[test]` per conformance function for a backend. The
 /// argument is a closure from a [`SteppingClock`] to `(store, guard)`.
 /// With `skippable`, it answers an `Option` of that pair instead: `None`
@@ -707,6 +759,7 @@ macro_rules! conformance_tests {
             verify_against_accepts_every_earlier_digest_and_refuses_others,
             projection_documents_commit_with_their_checkpoint_and_reset,
             projection_documents_read_together_answer_each_key_in_order,
+            projection_scan_pages_cover_the_scan,
         );
     };
     (@each $open:expr; $($name:ident),+ $(,)?) => {

@@ -17,7 +17,7 @@ use crate::staging::{check_size, repeat_of, stage_records, Head, StagedBatch};
 use crate::verify::ChainVerifier;
 use crate::Reporter;
 use crate::{
-    AppendRequest, Appended, AsOf, Clock, Digest, EventStore, Events, ProjectionStore,
+    AppendRequest, Appended, AsOf, Clock, Digest, Document, EventStore, Events, ProjectionStore,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport,
 };
 
@@ -237,6 +237,26 @@ impl ProjectionStore for MemoryStore {
 
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         Ok(self.documents_under(prefix))
+    }
+
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        use std::ops::Bound;
+        let start = match crate::table::page_start(prefix, after) {
+            (after, true) => Bound::Excluded(after),
+            (prefix, false) => Bound::Included(prefix),
+        };
+        Ok(lock(&self.documents)
+            .documents
+            .range::<str, _>((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {

@@ -30,6 +30,13 @@ pub fn check_checkpoint(from: u64, stored: u64) -> Result<(), StoreError> {
 /// A document: its key and its bytes.
 pub type Document = (String, Vec<u8>);
 
+/// How many documents a page of a paged scan holds
+/// ([`ProjectionStore::projection_scan_page`]): enough that a server's round
+/// trip per page is a small part of reading it (a thousand documents of a
+/// few hundred bytes each), few enough that a page is a few hundred KiB
+/// whatever the length of the log.
+pub const SCAN_PAGE_DOCUMENTS: usize = 1_000;
+
 /// Persistence for projections and decision state, implemented by every
 /// backend of the log.
 pub trait ProjectionStore {
@@ -52,6 +59,19 @@ pub trait ProjectionStore {
 
     /// Every document whose key starts with `prefix`, in key order.
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// One page of [`ProjectionStore::projection_scan`]: at most `limit`
+    /// documents whose key starts with `prefix` and comes after `after`
+    /// (from the first, if none), in key order. A long pass reads a family
+    /// of documents page by page, so that it holds one page in memory, not
+    /// the family ([`SCAN_PAGE_DOCUMENTS`]); each page is one range read
+    /// (one round trip to a server).
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError>;
 
     /// The last document (in key order) whose key starts with `prefix`.
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;

@@ -109,6 +109,34 @@ pub fn checkpoint(connection: &Connection) -> Result<u64, StoreError> {
     })
 }
 
+/// One page of the documents under `prefix`: at most `limit` of them,
+/// after `after` (see [`benefit_store::table::page_start`]), in key order.
+pub fn documents_page(
+    connection: &Connection,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let (start, exclusive) = benefit_store::table::page_start(prefix, after);
+    let from = if exclusive { ">" } else { ">=" };
+    let end = benefit_store::table::prefix_end(prefix);
+    let until = if end.is_some() { "AND key < ?3" } else { "" };
+    let sql = format!(
+        "SELECT key, value FROM documents WHERE key {from} ?1 {until} ORDER BY key LIMIT ?2"
+    );
+    let mut select = connection
+        .prepare_cached(&sql)
+        .map_err(db("preparing a page of documents"))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let pair = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?));
+    let rows = match &end {
+        Some(end) => select.query_map(params![start, limit, end], pair),
+        None => select.query_map(params![start, limit], pair),
+    };
+    rows.and_then(|rows| rows.collect())
+        .map_err(db("scanning documents"))
+}
+
 /// The documents whose key starts with `prefix`, in key order; with
 /// `last_only`, the last of them alone.
 pub fn documents(

@@ -23,7 +23,7 @@ use super::layout::{
 };
 use super::SledStore;
 use crate::projection_store::check_checkpoint;
-use crate::{ProjectionStore, StoreError};
+use crate::{Document, ProjectionStore, StoreError};
 
 fn damaged(message: String) -> StoreError {
     StoreError::Projection { message }
@@ -110,6 +110,29 @@ impl ProjectionStore for SledStore {
     fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.documents()
             .scan_prefix(document_key(prefix))
+            .map(|item| {
+                let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
+                Ok((document_name(&k)?, v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn projection_scan_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Document>, StoreError> {
+        use std::ops::Bound;
+        let start = match crate::table::page_start(prefix, after) {
+            (after, true) => Bound::Excluded(document_key(after)),
+            (prefix, false) => Bound::Included(document_key(prefix)),
+        };
+        let prefix = document_key(prefix);
+        self.documents()
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
+            .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .take(limit)
             .map(|item| {
                 let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
                 Ok((document_name(&k)?, v.to_vec()))
