@@ -31,6 +31,9 @@ use serde::Serialize;
 
 use crate::ProjectionError;
 
+/// What [`Docs::scan_each`] hands each document to: its key and bytes.
+pub type EachDocument<'e> = dyn FnMut(String, Vec<u8>) -> Result<(), ProjectionError> + 'e;
+
 /// Read access to a set of projection documents.
 pub trait Docs {
     /// The document under `key`.
@@ -42,6 +45,16 @@ pub trait Docs {
     }
     /// Every document whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError>;
+    /// Hands `each` every document whose key starts with `prefix`, in key
+    /// order, and stops at its first error: what a pass over a whole
+    /// family reads, holding no more of it than the store's page (the
+    /// persisted documents are read page by page). By default one `scan`.
+    fn scan_each(&self, prefix: &str, each: &mut EachDocument<'_>) -> Result<(), ProjectionError> {
+        for (key, bytes) in self.scan(prefix)? {
+            each(key, bytes)?;
+        }
+        Ok(())
+    }
     /// The last document (in key order) whose key starts with `prefix`.
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.scan(prefix)?.pop())
@@ -199,6 +212,14 @@ impl Docs for Overlay<'_> {
         }
         Ok(found.into_iter().collect())
     }
+    fn scan_each(&self, prefix: &str, each: &mut EachDocument<'_>) -> Result<(), ProjectionError> {
+        self.merged_each(
+            prefix,
+            |_, bytes| Ok(bytes),
+            |_, pending| Ok(pending.encode()),
+            each,
+        )
+    }
     fn as_overlay(&self) -> Option<&Overlay<'_>> {
         Some(self)
     }
@@ -218,22 +239,48 @@ impl Overlay<'_> {
             .take_while(move |(key, _)| key.starts_with(prefix))
     }
 
-    /// Every document under `prefix`, decoded, in key order: the written
-    /// values cloned, the base's decoded.
-    fn load_all<T: DeserializeOwned + Clone + Any>(
+    /// Hands `each` every document under `prefix` in key order, as a `V`:
+    /// the base's (read with [`Docs::scan_each`]) through `from_base`, and
+    /// where this overlay wrote one, its written value instead, through
+    /// `from_written`.
+    fn merged_each<V>(
         &self,
         prefix: &str,
-    ) -> Result<Vec<T>, ProjectionError> {
-        let mut found: BTreeMap<String, T> = BTreeMap::new();
-        for (key, bytes) in self.base.scan(prefix)? {
-            let value = decode_document(&key, &bytes)?;
-            found.insert(key, value);
-        }
-        let written = self.written_under(prefix);
+        mut from_base: impl FnMut(&str, Vec<u8>) -> Result<V, ProjectionError>,
+        mut from_written: impl FnMut(&str, &dyn Pending) -> Result<V, ProjectionError>,
+        each: &mut dyn FnMut(String, V) -> Result<(), ProjectionError>,
+    ) -> Result<(), ProjectionError> {
+        let mut written = self.written_under(prefix).peekable();
+        self.base.scan_each(prefix, &mut |key, bytes| {
+            while let Some((first, pending)) = written.next_if(|(w, _)| w.as_str() <= key.as_str())
+            {
+                if first.as_str() == key.as_str() {
+                    return each(key, from_written(first, pending.as_ref())?);
+                }
+                each(first.clone(), from_written(first, pending.as_ref())?)?;
+            }
+            let value = from_base(&key, bytes)?;
+            each(key, value)
+        })?;
         for (key, pending) in written {
-            found.insert(key.clone(), pending_value(key, pending.as_ref())?);
+            each(key.clone(), from_written(key, pending.as_ref())?)?;
         }
-        Ok(found.into_values().collect())
+        Ok(())
+    }
+
+    /// Hands `each` every document under `prefix`, decoded, in key order:
+    /// the written values cloned, the base's decoded.
+    fn for_each_loaded<T: DeserializeOwned + Clone + Any>(
+        &self,
+        prefix: &str,
+        each: &mut dyn FnMut(String, T) -> Result<(), ProjectionError>,
+    ) -> Result<(), ProjectionError> {
+        self.merged_each(
+            prefix,
+            |key, bytes| decode_document(key, &bytes),
+            pending_value,
+            each,
+        )
     }
 }
 
@@ -253,13 +300,29 @@ pub fn load_all<T: DeserializeOwned + Clone + Any>(
     docs: &dyn Docs,
     prefix: &str,
 ) -> Result<Vec<T>, ProjectionError> {
+    let mut found = Vec::new();
+    for_each_loaded(docs, prefix, &mut |_, value| {
+        found.push(value);
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// Hands `each` every document under a prefix, decoded, in key order,
+/// holding one at a time: an as-of view's values without encoding and
+/// decoding each, the persisted documents page by page.
+pub fn for_each_loaded<T: DeserializeOwned + Clone + Any>(
+    docs: &dyn Docs,
+    prefix: &str,
+    each: &mut dyn FnMut(String, T) -> Result<(), ProjectionError>,
+) -> Result<(), ProjectionError> {
     if let Some(overlay) = docs.as_overlay() {
-        return overlay.load_all(prefix);
+        return overlay.for_each_loaded(prefix, each);
     }
-    docs.scan(prefix)?
-        .into_iter()
-        .map(|(key, bytes)| decode_document(&key, &bytes))
-        .collect()
+    docs.scan_each(prefix, &mut |key, bytes| {
+        let value = decode_document(&key, &bytes)?;
+        each(key, value)
+    })
 }
 
 /// The stored bytes of a document.
@@ -390,6 +453,58 @@ mod tests {
             overlay.last("a/").expect("last").map(|(k, _)| k),
             Some("a/3".into())
         );
+    }
+
+    /// The one-at-a-time reading of an overlay is its whole scan: writes
+    /// before, between, on and after the base's keys, and none from a
+    /// sibling family, in key order; and it stops at the first error.
+    #[test]
+    fn an_overlay_read_one_at_a_time_is_its_scan() {
+        let base = base();
+        let mut overlay = Overlay::new(&base);
+        for (key, value) in [
+            ("a/0", 0u64),
+            ("a/2", 2),
+            ("a/3", 30),
+            ("a/9", 9),
+            ("a0", 7),
+        ] {
+            overlay.store(key.to_owned(), value);
+        }
+        for prefix in ["a/", "", "b/", "c/"] {
+            let mut each = Vec::new();
+            overlay
+                .scan_each(prefix, &mut |key, bytes| {
+                    each.push((key, bytes));
+                    Ok(())
+                })
+                .expect("scan_each");
+            assert_eq!(
+                each,
+                overlay.scan(prefix).expect("scan"),
+                "under {prefix:?}"
+            );
+            let mut typed = Vec::new();
+            for_each_loaded(&overlay, prefix, &mut |key, value: u64| {
+                typed.push((key, encode_document(&value)));
+                Ok(())
+            })
+            .expect("for_each_loaded");
+            assert_eq!(typed, each, "typed under {prefix:?}");
+        }
+        let mut seen = 0;
+        let stopped = overlay.scan_each("a/", &mut |key, _| {
+            seen += 1;
+            match key.as_str() {
+                "a/2" => Err(ProjectionError::Document {
+                    key,
+                    message: "stop".into(),
+                }),
+                _ => Ok(()),
+            }
+        });
+        assert!(matches!(stopped, Err(ProjectionError::Document { key, .. }) if key == "a/2"));
+        assert_eq!(seen, 3, "a/0, a/1, then a/2 failed");
     }
 
     #[test]

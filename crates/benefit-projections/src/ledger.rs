@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use benefit_events::StreamId;
 use benefit_store::{
     read_ahead, AsOf, EventStore, ProjectionStore, Reporter, StoreError, StoredEvent,
+    SCAN_PAGE_DOCUMENTS,
 };
 
-use crate::docs::{DocMap, Docs, Overlay};
+use crate::docs::{DocMap, Docs, EachDocument, Overlay};
 use crate::fold::{apply, apply_views};
 use crate::prefetch::fold_prefetched;
 use crate::state::has_state;
@@ -42,6 +43,22 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
     }
     fn scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_scan(prefix)?)
+    }
+    fn scan_each(&self, prefix: &str, each: &mut EachDocument<'_>) -> Result<(), ProjectionError> {
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                self.0
+                    .projection_scan_page(prefix, after.as_deref(), SCAN_PAGE_DOCUMENTS)?;
+            let full = page.len() == SCAN_PAGE_DOCUMENTS;
+            after = page.last().map(|(key, _)| key.clone());
+            for (key, bytes) in page {
+                each(key, bytes)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
     }
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_last(prefix)?)
@@ -189,6 +206,39 @@ impl RederiveFinding {
     }
 }
 
+/// Every document where `persisted` and `rebuilt` differ, in key order.
+/// The persisted documents are read page by page beside the rebuilt ones,
+/// in one pass in key order: a rebuild holds its own fold, not a second
+/// copy of every document (issue 11, point 5).
+fn differences(
+    rebuilt: &BTreeMap<String, Vec<u8>>,
+    persisted: &dyn Docs,
+) -> Result<Vec<Difference>, ProjectionError> {
+    let text = |key: &str, b: &[u8]| match crate::docs::document_json(key, b) {
+        Ok(json) => json.to_string(),
+        Err(e) => format!("({} bytes, unreadable: {e})", b.len()),
+    };
+    let differ = |key: &str, persisted: Option<&[u8]>, rebuilt: Option<&[u8]>| Difference {
+        key: key.to_owned(),
+        persisted: persisted.map(|b| text(key, b)),
+        rebuilt: rebuilt.map(|b| text(key, b)),
+    };
+    let mut found = Vec::new();
+    let mut rebuilt = rebuilt.iter().peekable();
+    persisted.scan_each("", &mut |key, bytes| {
+        while let Some((only_rebuilt, b)) = rebuilt.next_if(|(r, _)| r.as_str() < key.as_str()) {
+            found.push(differ(only_rebuilt, None, Some(b)));
+        }
+        match rebuilt.next_if(|(r, _)| r.as_str() == key.as_str()) {
+            Some((_, b)) if *b == bytes => {}
+            same_key => found.push(differ(&key, Some(&bytes), same_key.map(|(_, b)| &b[..]))),
+        }
+        Ok(())
+    })?;
+    found.extend(rebuilt.map(|(key, b)| differ(key, None, Some(b))));
+    Ok(found)
+}
+
 /// The projections of the ledger in `store`.
 pub struct Projections<'s, S: EventStore + ProjectionStore + ?Sized> {
     store: &'s S,
@@ -330,24 +380,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             }))
         })?;
         reporter.finish(seq);
-        let persisted: DocMap = DocMap(self.store.projection_scan("")?.into_iter().collect());
-        let text = |key: &str, b: &Vec<u8>| match crate::docs::document_json(key, b) {
-            Ok(json) => json.to_string(),
-            Err(e) => format!("({} bytes, unreadable: {e})", b.len()),
-        };
-        let mut differences = Vec::new();
-        let keys: std::collections::BTreeSet<&String> =
-            rebuilt.0.keys().chain(persisted.0.keys()).collect();
-        for key in keys {
-            let (a, b) = (persisted.0.get(key), rebuilt.0.get(key));
-            if a != b {
-                differences.push(Difference {
-                    key: key.clone(),
-                    persisted: a.map(|a| text(key, a)),
-                    rebuilt: b.map(|b| text(key, b)),
-                });
-            }
-        }
+        let differences = differences(&rebuilt.0, &Persisted(self.store))?;
         let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
         if replaced {
             self.store.projection_reset()?;
@@ -369,5 +402,42 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             findings.extend(RederiveFinding::of(&record?));
         }
         Ok(findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rebuild's comparison, read beside the persisted documents in key
+    /// order, finds a document only the rebuild has, one only persisted,
+    /// and one that differs, and nothing where both agree.
+    #[test]
+    fn differences_are_the_documents_either_side_has_alone_or_otherwise() {
+        let docs = |list: &[(&str, u64)]| -> BTreeMap<String, Vec<u8>> {
+            list.iter()
+                .map(|(k, v)| ((*k).to_owned(), crate::docs::encode_document(v)))
+                .collect()
+        };
+        let rebuilt = docs(&[("a/1", 1), ("a/2", 2), ("b/1", 3), ("c/1", 4)]);
+        let persisted = DocMap(docs(&[("a/0", 0), ("a/1", 1), ("b/1", 30), ("c/1", 4)]));
+        let found = differences(&rebuilt, &persisted).expect("compares");
+        let keys: Vec<(&str, bool, bool)> = found
+            .iter()
+            .map(|d| (d.key.as_str(), d.persisted.is_some(), d.rebuilt.is_some()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a/0", true, false),
+                ("a/2", false, true),
+                ("b/1", true, true)
+            ]
+        );
+        assert!(differences(&rebuilt, &DocMap(rebuilt.clone()))
+            .expect("compares")
+            .is_empty());
+        let trailing = differences(&docs(&[("d/1", 1)]), &DocMap::default()).expect("compares");
+        assert_eq!(trailing.len(), 1);
     }
 }
