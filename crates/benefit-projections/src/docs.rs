@@ -308,6 +308,22 @@ pub fn load_all<T: DeserializeOwned + Clone + Any>(
     Ok(found)
 }
 
+/// The documents under `keys`, decoded, in their order: an overlay's
+/// values as they are, otherwise read together ([`Docs::get_many`]: one
+/// round trip to a server).
+pub fn load_many<T: DeserializeOwned + Clone + Any>(
+    docs: &dyn Docs,
+    keys: &[String],
+) -> Result<Vec<Option<T>>, ProjectionError> {
+    if let Some(overlay) = docs.as_overlay() {
+        return keys.iter().map(|key| overlay.load(key)).collect();
+    }
+    keys.iter()
+        .zip(docs.get_many(keys)?)
+        .map(|(key, bytes)| bytes.map(|b| decode_document(key, &b)).transpose())
+        .collect()
+}
+
 /// Hands `each` every document under a prefix, decoded, in key order,
 /// holding one at a time: an as-of view's values without encoding and
 /// decoding each, the persisted documents page by page.

@@ -15,13 +15,11 @@
 //! or before a date are a prefix of its history. Every report that takes
 //! `--on` reads its subscriptions through [`subscriptions_on`].
 
-use std::collections::HashMap;
-
 use benefit_domain::status_on;
 use benefit_events::{Date, Status, SubscriptionId};
 use serde::{Serialize, Serializer};
 
-use crate::docs::{load_all, Docs};
+use crate::docs::{for_each_loaded, load_many, sub_key, Docs};
 use crate::fold::{key_ref, subscription_after};
 use crate::model::{AuditRecord, SubscriptionView};
 use crate::ProjectionError;
@@ -102,27 +100,57 @@ pub struct SubscriptionOn {
     pub status: SubscriptionStatus,
 }
 
+/// How many subscriptions' audit records a report gathers before it reads
+/// their latest views, together ([`load_many`]: one round trip to a
+/// server): what a report holds of the audit trail at once.
+const SUBSCRIPTIONS_PER_READ: usize = 500;
+
 /// Every subscription the ledger holds, by id, as it was on `date`.
+///
+/// One pass over every audit record in key order (by subscription, then
+/// sequence), holding one [`SUBSCRIPTIONS_PER_READ`] of subscriptions'
+/// records at a time, not the whole trail: a subscription's view is made
+/// by its first key use, with its first audit record, so every
+/// subscription has records. Their latest views are read a group at a
+/// time.
 pub fn subscriptions_on(
     docs: &dyn Docs,
     date: ReportDate,
 ) -> Result<Vec<SubscriptionOn>, ProjectionError> {
-    // One scan of every audit record, in key order (by subscription, then
-    // sequence), instead of one per subscription.
-    let mut records: HashMap<SubscriptionId, Vec<AuditRecord>> = HashMap::new();
-    for record in load_all::<AuditRecord>(docs, "audit/")? {
-        records
-            .entry(record.event.subscription().clone())
-            .or_default()
-            .push(record);
-    }
-    let latest: Vec<SubscriptionView> = load_all(docs, "sub/")?;
-    Ok(latest
+    let mut found = Vec::new();
+    let mut group: Vec<(SubscriptionId, Vec<AuditRecord>)> = Vec::new();
+    for_each_loaded(docs, "audit/", &mut |_, record: AuditRecord| {
+        match group.last_mut() {
+            Some((id, records)) if id == record.event.subscription() => records.push(record),
+            _ => {
+                if group.len() == SUBSCRIPTIONS_PER_READ {
+                    found.extend(on_their_latest(docs, std::mem::take(&mut group), date)?);
+                }
+                group.push((record.event.subscription().clone(), vec![record]));
+            }
+        }
+        Ok(())
+    })?;
+    found.extend(on_their_latest(docs, group, date)?);
+    // Audit keys end the id with `/`, so `a-b/` sorts before `a/`: the
+    // report's order is the ids'.
+    found.sort_by(|a, b| a.subscription.cmp(&b.subscription));
+    Ok(found)
+}
+
+/// Each subscription of `group` on `date`, from its audit records and its
+/// latest view (a subscription without a view is not one the fold made).
+fn on_their_latest(
+    docs: &dyn Docs,
+    group: Vec<(SubscriptionId, Vec<AuditRecord>)>,
+    date: ReportDate,
+) -> Result<Vec<SubscriptionOn>, ProjectionError> {
+    let keys: Vec<String> = group.iter().map(|(id, _)| sub_key(id.as_str())).collect();
+    let latest: Vec<Option<SubscriptionView>> = load_many(docs, &keys)?;
+    Ok(group
         .into_iter()
-        .map(|view| {
-            let records = records.remove(&view.subscription).unwrap_or_default();
-            subscription_on(view, &records, date)
-        })
+        .zip(latest)
+        .filter_map(|((_, records), view)| Some(subscription_on(view?, &records, date)))
         .collect())
 }
 
