@@ -119,18 +119,24 @@ pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, Proje
 }
 
 /// Folds every event of a stream of stored events into documents in memory.
+/// The documents written once are kept as bytes as they are folded
+/// ([`Overlay::encoding_written_once`]).
 pub fn fold_all(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<DocMap, ProjectionError> {
-    Ok(DocMap(fold_from_nothing(events, apply)?.into_writes()))
+    let overlay = Overlay::encoding_written_once(&crate::docs::NO_DOCUMENTS);
+    Ok(DocMap(
+        fold_from_nothing(overlay, events, apply)?.into_writes(),
+    ))
 }
 
-/// Applies every event of `events` with `fold` to no documents.
+/// Applies every event of `events` with `fold` to `overlay`, an overlay
+/// over no documents.
 fn fold_from_nothing(
+    mut overlay: Overlay<'static>,
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
     fold: fn(&mut Overlay<'_>, &StoredEvent) -> Result<(), ProjectionError>,
 ) -> Result<Overlay<'static>, ProjectionError> {
-    let mut overlay = Overlay::new(&crate::docs::NO_DOCUMENTS);
     for record in events {
         fold(&mut overlay, &record?)?;
     }
@@ -146,7 +152,11 @@ fn fold_from_nothing(
 pub fn fold_views(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<Overlay<'static>, ProjectionError> {
-    fold_from_nothing(events, apply_views)
+    fold_from_nothing(
+        Overlay::new(&crate::docs::NO_DOCUMENTS),
+        events,
+        apply_views,
+    )
 }
 
 /// One document where the persisted projections and a rebuild disagree.
@@ -382,13 +392,15 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         reporter.finish(seq);
         let differences = differences(&rebuilt.0, &Persisted(self.store))?;
         let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
+        let documents = rebuilt.0.len();
         if replaced {
             self.store.projection_reset()?;
-            self.store.projection_commit(0, seq, rebuilt.0.clone())?;
+            // Handed over, not copied: the fold is all of the documents.
+            self.store.projection_commit(0, seq, rebuilt.0)?;
         }
         Ok(RebuildReport {
             seq,
-            documents: rebuilt.0.len(),
+            documents,
             differences,
             replaced,
         })
