@@ -108,11 +108,10 @@ const SUBSCRIPTIONS_PER_READ: usize = 500;
 /// Every subscription the ledger holds, by id, as it was on `date`.
 ///
 /// One pass over every audit record in key order (by subscription, then
-/// sequence), holding one [`SUBSCRIPTIONS_PER_READ`] of subscriptions'
-/// records at a time, not the whole trail: a subscription's view is made
-/// by its first key use, with its first audit record, so every
-/// subscription has records. Their latest views are read a group at a
-/// time.
+/// sequence), holding the records of 500 subscriptions at a time, not the
+/// whole trail: a subscription's view is made by its first key use, with
+/// its first audit record, so every subscription has records. Their latest
+/// views are read a group at a time.
 pub fn subscriptions_on(
     docs: &dyn Docs,
     date: ReportDate,
