@@ -59,7 +59,10 @@ fn documents_page(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    let (start, exclusive) = page_start(prefix, after);
+    let (exclusive, start) = match page_start(prefix, after) {
+        std::ops::Bound::Excluded(after) => (true, after),
+        _ => (false, prefix),
+    };
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = match (prefix_end(prefix), exclusive) {
         (Some(end), true) => session.query(

@@ -246,10 +246,7 @@ impl ProjectionStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
         use std::ops::Bound;
-        let start = match crate::table::page_start(prefix, after) {
-            (after, true) => Bound::Excluded(after),
-            (prefix, false) => Bound::Included(prefix),
-        };
+        let start = crate::table::page_start(prefix, after);
         Ok(lock(&self.documents)
             .documents
             .range::<str, _>((start, Bound::Unbounded))

@@ -446,14 +446,14 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
 }
 
 /// Where a page of a scan under `prefix` starts
-/// ([`crate::ProjectionStore::projection_scan_page`]): after `after`, when
-/// it is given and not before the prefix (the key `.1` is `true`: the
-/// bound is exclusive), otherwise at the prefix itself. Every backend
-/// starts its pages here, so that they agree on where a page begins.
-pub fn page_start<'k>(prefix: &'k str, after: Option<&'k str>) -> (&'k str, bool) {
+/// ([`crate::ProjectionStore::projection_scan_page`]): just after `after`,
+/// when it is given and not before the prefix, otherwise at the prefix
+/// itself. Every backend starts its pages here, so that they agree on
+/// where a page begins.
+pub fn page_start<'k>(prefix: &'k str, after: Option<&'k str>) -> std::ops::Bound<&'k str> {
     match after {
-        Some(after) if after >= prefix => (after, true),
-        _ => (prefix, false),
+        Some(after) if after >= prefix => std::ops::Bound::Excluded(after),
+        _ => std::ops::Bound::Included(prefix),
     }
 }
 

@@ -117,8 +117,10 @@ pub fn documents_page(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    let (start, exclusive) = benefit_store::table::page_start(prefix, after);
-    let from = if exclusive { ">" } else { ">=" };
+    let (from, start) = match benefit_store::table::page_start(prefix, after) {
+        std::ops::Bound::Excluded(after) => (">", after),
+        _ => (">=", prefix),
+    };
     let end = benefit_store::table::prefix_end(prefix);
     let until = if end.is_some() { "AND key < ?3" } else { "" };
     let sql = format!(

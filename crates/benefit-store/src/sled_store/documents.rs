@@ -124,10 +124,7 @@ impl ProjectionStore for SledStore {
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
         use std::ops::Bound;
-        let start = match crate::table::page_start(prefix, after) {
-            (after, true) => Bound::Excluded(document_key(after)),
-            (prefix, false) => Bound::Included(document_key(prefix)),
-        };
+        let start = crate::table::page_start(prefix, after).map(document_key);
         let prefix = document_key(prefix);
         self.documents()
             .range::<Vec<u8>, _>((start, Bound::Unbounded))
