@@ -378,10 +378,6 @@ impl ProjectionStore for SqliteStore {
             .map_err(db("reading a document"))
     }
 
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        rows::documents(&lock(&self.connection), prefix, false)
-    }
-
     fn projection_scan_page(
         &self,
         prefix: &str,
@@ -392,7 +388,7 @@ impl ProjectionStore for SqliteStore {
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Ok(rows::documents(&lock(&self.connection), prefix, true)?.pop())
+        rows::last_document(&lock(&self.connection), prefix)
     }
 
     fn projection_commit(

@@ -184,10 +184,6 @@ impl ProjectionStore for Store {
         each!(self, s => s.projection_get_many(keys))
     }
 
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        each!(self, s => s.projection_scan(prefix))
-    }
-
     fn projection_scan_page(
         &self,
         prefix: &str,

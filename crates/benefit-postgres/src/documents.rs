@@ -86,34 +86,24 @@ fn documents_page(
     key_values(&rows)
 }
 
-/// The documents whose key starts with `prefix`, in key order; with
-/// `last_only`, the last of them alone.
-fn documents(
+/// The last document (in key order) whose key starts with `prefix`.
+fn last_document(
     session: &mut Session,
     prefix: &str,
-    last_only: bool,
-) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    let rows = match (prefix_end(prefix), last_only) {
-        (Some(end), false) => session.query(
-            "SELECT key, value FROM documents WHERE key >= $1 AND key < $2 ORDER BY key",
-            &[&prefix, &end],
-        ),
-        (Some(end), true) => session.query(
+) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    let rows = match prefix_end(prefix) {
+        Some(end) => session.query(
             "SELECT key, value FROM documents WHERE key >= $1 AND key < $2 \
              ORDER BY key DESC LIMIT 1",
             &[&prefix, &end],
         ),
-        (None, false) => session.query(
-            "SELECT key, value FROM documents WHERE key >= $1 ORDER BY key",
-            &[&prefix],
-        ),
-        (None, true) => session.query(
+        None => session.query(
             "SELECT key, value FROM documents WHERE key >= $1 ORDER BY key DESC LIMIT 1",
             &[&prefix],
         ),
     }
     .map_err(db("scanning documents"))?;
-    key_values(&rows)
+    Ok(key_values(&rows)?.pop())
 }
 
 /// The documents under `keys`, in their order, read with one statement
@@ -150,7 +140,7 @@ fn last_many(
     for (index, prefix) in prefixes.iter().enumerate() {
         match prefix_end(prefix) {
             Some(end) => bounded.push((index, *prefix, end)),
-            None => last[index] = documents(session, prefix, true)?.pop(),
+            None => last[index] = last_document(session, prefix)?,
         }
     }
     for chunk in bounded.chunks(SELECT_MANY_CHUNK_KEYS) {
@@ -229,10 +219,6 @@ impl ProjectionStore for PostgresStore {
         documents_many(&mut lock(&self.session), keys)
     }
 
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        documents(&mut lock(&self.session), prefix, false)
-    }
-
     fn projection_scan_page(
         &self,
         prefix: &str,
@@ -243,7 +229,7 @@ impl ProjectionStore for PostgresStore {
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Ok(documents(&mut lock(&self.session), prefix, true)?.pop())
+        last_document(&mut lock(&self.session), prefix)
     }
 
     fn projection_last_many(

@@ -97,16 +97,6 @@ impl MemoryStore {
         lock(&self.faults).contains(&fault)
     }
 
-    /// Every document whose key starts with `prefix`, in key order.
-    fn documents_under(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
-        lock(&self.documents)
-            .documents
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
-
     /// The records from `from` (from 1) on, decoded and checked.
     fn decoded(&self, from: u64, until: Option<AsOf>) -> Vec<Result<StoredEvent, StoreError>> {
         let log = lock(&self.log);
@@ -235,10 +225,6 @@ impl ProjectionStore for MemoryStore {
         Ok(lock(&self.documents).documents.get(key).cloned())
     }
 
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        Ok(self.documents_under(prefix))
-    }
-
     fn projection_scan_page(
         &self,
         prefix: &str,
@@ -257,7 +243,7 @@ impl ProjectionStore for MemoryStore {
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Ok(self.documents_under(prefix).pop())
+        Ok(self.projection_scan(prefix)?.pop())
     }
 
     fn projection_commit(

@@ -57,8 +57,11 @@ pub trait ProjectionStore {
         keys.iter().map(|key| self.projection_get(key)).collect()
     }
 
-    /// Every document whose key starts with `prefix`, in key order.
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Every document whose key starts with `prefix`, in key order: one
+    /// page without a limit.
+    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.projection_scan_page(prefix, None, usize::MAX)
+    }
 
     /// One page of [`ProjectionStore::projection_scan`]: at most `limit`
     /// documents whose key starts with `prefix` and comes after `after`

@@ -139,29 +139,27 @@ pub fn documents_page(
         .map_err(db("scanning documents"))
 }
 
-/// The documents whose key starts with `prefix`, in key order; with
-/// `last_only`, the last of them alone.
-pub fn documents(
+/// The last document (in key order) whose key starts with `prefix`.
+pub fn last_document(
     connection: &Connection,
     prefix: &str,
-    last_only: bool,
-) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-    let order = if last_only { "DESC LIMIT 1" } else { "" };
+) -> Result<Option<(String, Vec<u8>)>, StoreError> {
     let end = benefit_store::table::prefix_end(prefix);
     let sql = match end {
-        Some(_) => format!(
-            "SELECT key, value FROM documents WHERE key >= ?1 AND key < ?2 ORDER BY key {order}"
-        ),
-        None => format!("SELECT key, value FROM documents WHERE key >= ?1 ORDER BY key {order}"),
+        Some(_) => {
+            "SELECT key, value FROM documents WHERE key >= ?1 AND key < ?2 \
+             ORDER BY key DESC LIMIT 1"
+        }
+        None => "SELECT key, value FROM documents WHERE key >= ?1 ORDER BY key DESC LIMIT 1",
     };
     let mut select = connection
-        .prepare_cached(&sql)
-        .map_err(db("preparing a scan of documents"))?;
+        .prepare_cached(sql)
+        .map_err(db("preparing a read of the last document"))?;
     let pair = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, row.get(1)?));
-    let rows = match &end {
-        Some(end) => select.query_map(params![prefix, end], pair),
-        None => select.query_map(params![prefix], pair),
-    };
-    rows.and_then(|rows| rows.collect())
-        .map_err(db("scanning documents"))
+    match &end {
+        Some(end) => select.query_row(params![prefix, end], pair),
+        None => select.query_row(params![prefix], pair),
+    }
+    .optional()
+    .map_err(db("scanning documents"))
 }

@@ -107,16 +107,6 @@ impl ProjectionStore for SledStore {
             .map(|v| v.to_vec()))
     }
 
-    fn projection_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.documents()
-            .scan_prefix(document_key(prefix))
-            .map(|item| {
-                let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
-                Ok((document_name(&k)?, v.to_vec()))
-            })
-            .collect()
-    }
-
     fn projection_scan_page(
         &self,
         prefix: &str,
