@@ -46,10 +46,12 @@ pub use encoding::SEGMENT_RECORDS;
 pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
 pub use progress::{Reporter, PROGRESS_EVERY};
-pub use projection_store::{check_checkpoint, Document, ProjectionStore, SCAN_PAGE_DOCUMENTS};
+pub use projection_store::{
+    check_checkpoint, pages, Document, Pages, ProjectionStore, SCAN_PAGE_DOCUMENTS,
+};
 pub use read_ahead::read_ahead;
 pub use record::StoredEvent;
-pub use sled_store::{sled_config, SledStore, FLUSH_STALL_LIMIT};
+pub use sled_store::{sled_config, ScratchDocuments, SledStore, FLUSH_STALL_LIMIT};
 pub use store::{
     ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, StagedAppend, Staging,
     StoredCommand, BATCH_EVENTS_MAX,

@@ -106,3 +106,59 @@ pub trait ProjectionStore {
     /// documents it left. The log is never touched.
     fn projection_reset(&self) -> Result<(), StoreError>;
 }
+
+/// Every document whose key starts with `prefix`, in key order, read
+/// [`SCAN_PAGE_DOCUMENTS`] at a time with
+/// [`ProjectionStore::projection_scan_page`]: a pass over a whole family
+/// that holds one page in memory, not the family. After an error it ends.
+pub fn pages<'s, S: ProjectionStore + ?Sized>(store: &'s S, prefix: &str) -> Pages<'s, S> {
+    Pages {
+        store,
+        prefix: prefix.to_owned(),
+        page: Vec::new().into_iter(),
+        after: None,
+        ended: false,
+    }
+}
+
+/// The documents of a family, page by page: see [`pages`].
+pub struct Pages<'s, S: ?Sized> {
+    store: &'s S,
+    prefix: String,
+    page: std::vec::IntoIter<Document>,
+    /// The last key of the page read last.
+    after: Option<String>,
+    /// Whether the page read last was the family's last.
+    ended: bool,
+}
+
+impl<S: ProjectionStore + ?Sized> Iterator for Pages<'_, S> {
+    type Item = Result<Document, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(document) = self.page.next() {
+                return Some(Ok(document));
+            }
+            if self.ended {
+                return None;
+            }
+            let page = self.store.projection_scan_page(
+                &self.prefix,
+                self.after.as_deref(),
+                SCAN_PAGE_DOCUMENTS,
+            );
+            match page {
+                Ok(page) => {
+                    self.ended = page.len() < SCAN_PAGE_DOCUMENTS;
+                    self.after = page.last().map(|(key, _)| key.clone());
+                    self.page = page.into_iter();
+                }
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}

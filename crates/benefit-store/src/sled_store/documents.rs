@@ -90,21 +90,77 @@ impl SledStore {
     }
 }
 
+/// The checkpoint stored in a documents tree (0: none).
+pub(super) fn checkpoint_in(tree: &sled::Tree) -> Result<u64, StoreError> {
+    stored_u64(tree, DOCUMENTS_CHECKPOINT, "the projection checkpoint")
+}
+
+/// The document under `key` in a documents tree.
+pub(super) fn get_in(tree: &sled::Tree, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(tree
+        .get(document_key(key))
+        .map_err(|e| StoreError::backend("reading a projection", e))?
+        .map(|v| v.to_vec()))
+}
+
+/// [`ProjectionStore::projection_scan_page`] on a documents tree: one range
+/// read.
+pub(super) fn scan_page_in(
+    tree: &sled::Tree,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Document>, StoreError> {
+    use std::ops::Bound;
+    let start = crate::table::page_start(prefix, after).map(document_key);
+    let prefix = document_key(prefix);
+    tree.range::<Vec<u8>, _>((start, Bound::Unbounded))
+        .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+        .take(limit)
+        .map(|item| {
+            let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
+            Ok((document_name(&k)?, v.to_vec()))
+        })
+        .collect()
+}
+
+/// The last document under `prefix` in a documents tree.
+pub(super) fn last_in(tree: &sled::Tree, prefix: &str) -> Result<Option<Document>, StoreError> {
+    match tree.scan_prefix(document_key(prefix)).next_back() {
+        None => Ok(None),
+        Some(item) => {
+            let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
+            Ok(Some((document_name(&k)?, v.to_vec())))
+        }
+    }
+}
+
+/// Writes `writes` and the checkpoint `to` into a documents tree, after
+/// checking that its checkpoint is `from`: one `apply_batch`, not flushed
+/// here.
+pub(super) fn commit_in(
+    tree: &sled::Tree,
+    from: u64,
+    to: u64,
+    writes: BTreeMap<String, Vec<u8>>,
+) -> Result<(), StoreError> {
+    check_checkpoint(from, checkpoint_in(tree)?)?;
+    let mut batch = sled::Batch::default();
+    for (key, value) in writes {
+        batch.insert(document_key(&key), value);
+    }
+    batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
+    tree.apply_batch(batch)
+        .map_err(|e| StoreError::backend("writing projections", e))
+}
+
 impl ProjectionStore for SledStore {
     fn projection_checkpoint(&self) -> Result<u64, StoreError> {
-        stored_u64(
-            &self.documents(),
-            DOCUMENTS_CHECKPOINT,
-            "the projection checkpoint",
-        )
+        checkpoint_in(&self.documents())
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .documents()
-            .get(document_key(key))
-            .map_err(|e| StoreError::backend("reading a projection", e))?
-            .map(|v| v.to_vec()))
+        get_in(&self.documents(), key)
     }
 
     fn projection_scan_page(
@@ -113,32 +169,11 @@ impl ProjectionStore for SledStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        use std::ops::Bound;
-        let start = crate::table::page_start(prefix, after).map(document_key);
-        let prefix = document_key(prefix);
-        self.documents()
-            .range::<Vec<u8>, _>((start, Bound::Unbounded))
-            .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
-                Ok((document_name(&k)?, v.to_vec()))
-            })
-            .collect()
+        scan_page_in(&self.documents(), prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        match self
-            .documents()
-            .scan_prefix(document_key(prefix))
-            .next_back()
-        {
-            None => Ok(None),
-            Some(item) => {
-                let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
-                Ok(Some((document_name(&k)?, v.to_vec())))
-            }
-        }
+        last_in(&self.documents(), prefix)
     }
 
     fn projection_commit(
@@ -147,15 +182,7 @@ impl ProjectionStore for SledStore {
         to: u64,
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
-        check_checkpoint(from, self.projection_checkpoint()?)?;
-        let mut batch = sled::Batch::default();
-        for (key, value) in writes {
-            batch.insert(document_key(&key), value);
-        }
-        batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
-        self.documents()
-            .apply_batch(batch)
-            .map_err(|e| StoreError::backend("writing projections", e))?;
+        commit_in(&self.documents(), from, to, writes)?;
         self.documents_flush()
     }
 
@@ -190,7 +217,7 @@ impl ProjectionStore for SledStore {
 }
 
 /// How many keys one write removes from a stale documents tree.
-const CLEAR_BATCH_KEYS: usize = 10_000;
+pub(super) const CLEAR_BATCH_KEYS: usize = 10_000;
 
 /// Empties a stale documents tree a batch of keys at a time, before it is
 /// dropped: sled's `drop_tree` of a full tree brought all its pages into

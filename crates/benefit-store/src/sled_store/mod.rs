@@ -16,6 +16,7 @@
 mod documents;
 mod layout;
 mod reader;
+mod scratch;
 mod unfinished;
 mod upgrade;
 
@@ -39,6 +40,7 @@ use layout::{
     LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_JOURNAL, TREE_META,
 };
 use reader::SegmentReader;
+pub use scratch::ScratchDocuments;
 
 /// sled's page cache, in bytes: plenty for a ledger of benefits, and a
 /// bound on the memory the store may take.
