@@ -20,7 +20,7 @@ use benefit_domain::ClaimedActor;
 use benefit_events::{parse_date, Date, UserName};
 use benefit_projections::docs::is_view;
 use benefit_projections::reports::ReportDate;
-use benefit_projections::{reports, DocMap, Docs, Projections, RebuildMode};
+use benefit_projections::{reports, DocMap, Docs, Folded, Projections, RebuildMode};
 use benefit_store::{AsOf, EventStore, ProjectionStore, SledStore, SteppingClock};
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -187,11 +187,17 @@ fn a_subscription_on_a_date_after_its_history_is_its_latest_view() {
     }
 }
 
+/// A long fold's bound on the documents it holds in memory, small enough
+/// that every scenario's rebuild and as-of views go through its scratch
+/// store on disk, several times over.
+const SMALL_FOLD_LIMIT: usize = 5;
+
 #[test]
 fn persisted_projections_equal_a_rebuild_for_every_scenario() {
     for path in scenarios() {
         let recorded = record(&path);
-        let report = Projections::new(recorded.ledger.store())
+        let projections = Projections::new(recorded.ledger.store());
+        let report = projections
             .rebuild(RebuildMode::Check, &mut |_| {})
             .expect("rebuild");
         assert!(report.documents > 0, "{path:?}");
@@ -200,6 +206,11 @@ fn persisted_projections_equal_a_rebuild_for_every_scenario() {
             report.seq,
             recorded.ledger.store().head().expect("head").seq
         );
+        let on_disk = projections
+            .with_fold_limit(SMALL_FOLD_LIMIT)
+            .rebuild(RebuildMode::Check, &mut |_| {})
+            .expect("rebuild on disk");
+        assert_eq!(on_disk, report, "{path:?} folded on disk");
     }
 }
 
@@ -213,13 +224,51 @@ fn as_of_every_sequence_equals_the_ledger_that_had_only_that_many_events() {
             let as_of = projections.as_of(AsOf::Sequence(seq)).expect("as of");
             let views = then.0.iter().filter(|(key, _)| is_view(key));
             let views: DocMap = DocMap(views.map(|(k, v)| (k.clone(), v.clone())).collect());
-            assert_eq!(DocMap(as_of.into_writes()), views, "{path:?} as of {seq}");
+            assert_eq!(every_document(&as_of), views, "{path:?} as of {seq}");
         }
         assert_eq!(
             recorded.after_each.len() as u64,
             recorded.ledger.store().head().expect("head").seq
         );
     }
+}
+
+/// An as-of view folded through the scratch store on disk is the one folded
+/// in memory, and so is every report on it.
+#[test]
+fn as_of_views_folded_on_disk_equal_the_views_folded_in_memory() {
+    let mut on_disk_somewhere = false;
+    for path in scenarios() {
+        let recorded = record(&path);
+        let in_memory = Projections::new(recorded.ledger.store());
+        let on_disk = Projections::new(recorded.ledger.store()).with_fold_limit(SMALL_FOLD_LIMIT);
+        let head = recorded.ledger.store().head().expect("head").seq;
+        for seq in [head / 2, head].into_iter().filter(|&seq| seq > 0) {
+            let expected = in_memory.as_of(AsOf::Sequence(seq)).expect("as of");
+            let folded = on_disk.as_of(AsOf::Sequence(seq)).expect("as of on disk");
+            on_disk_somewhere |= matches!(folded, Folded::OnDisk(_));
+            assert_eq!(
+                every_document(&folded),
+                every_document(&expected),
+                "{path:?} as of {seq}"
+            );
+            let far = ReportDate::On(parse_date("2099-12-31").expect("date"));
+            assert_eq!(
+                reports::subscriptions(&folded, far).expect("report on disk"),
+                reports::subscriptions(&expected, far).expect("report"),
+                "{path:?} as of {seq}"
+            );
+        }
+    }
+    assert!(
+        on_disk_somewhere,
+        "no scenario's views passed {SMALL_FOLD_LIMIT} documents"
+    );
+}
+
+/// Every document of `docs`, in key order.
+fn every_document(docs: &dyn Docs) -> DocMap {
+    DocMap(docs.scan("").expect("scan").into_iter().collect())
 }
 
 #[test]

@@ -229,6 +229,16 @@ impl<'a> Overlay<'a> {
         }
     }
 
+    /// How many documents this overlay holds written.
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Whether this overlay holds no written document.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
     /// The documents written, encoded.
     pub fn into_writes(self) -> BTreeMap<String, Vec<u8>> {
         self.writes
@@ -329,7 +339,7 @@ impl Overlay<'_> {
 }
 
 /// Whether `key` names a report view (`sub/`, `audit/`, `benefit/`,
-/// `credit/`, `credit-change/`): what [`crate::fold_views`] folds, as
+/// `credit/`, `credit-change/`): what an as-of view folds ([`crate::fold::apply_views`]), as
 /// opposed to the decision state (`state/`) and the stream index
 /// (`stream/`).
 pub fn is_view(key: &str) -> bool {

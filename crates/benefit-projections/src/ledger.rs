@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use benefit_events::StreamId;
 use benefit_store::{
-    read_ahead, AsOf, EventStore, ProjectionStore, Reporter, StoreError, StoredEvent,
-    SCAN_PAGE_DOCUMENTS,
+    pages, read_ahead, AsOf, Document, EventStore, Pages, ProjectionStore, Reporter, StoreError,
+    StoredEvent,
 };
 
-use crate::docs::{DocMap, Docs, EachDocument, Overlay};
+use crate::bounded::{fold_bounded, Folded, WrittenOnce, FOLD_DOCUMENTS_IN_MEMORY};
+use crate::docs::{DocMap, Docs, EachDocument};
 use crate::fold::{apply, apply_views};
 use crate::prefetch::fold_prefetched;
 use crate::state::has_state;
@@ -45,20 +46,11 @@ impl<S: ProjectionStore + ?Sized> Docs for Persisted<'_, S> {
         Ok(self.0.projection_scan(prefix)?)
     }
     fn scan_each(&self, prefix: &str, each: &mut EachDocument<'_>) -> Result<(), ProjectionError> {
-        let mut after: Option<String> = None;
-        loop {
-            let page =
-                self.0
-                    .projection_scan_page(prefix, after.as_deref(), SCAN_PAGE_DOCUMENTS)?;
-            let full = page.len() == SCAN_PAGE_DOCUMENTS;
-            after = page.last().map(|(key, _)| key.clone());
-            for (key, bytes) in page {
-                each(key, bytes)?;
-            }
-            if !full {
-                return Ok(());
-            }
+        for document in pages(self.0, prefix) {
+            let (key, bytes) = document?;
+            each(key, bytes)?;
         }
+        Ok(())
     }
     fn last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, ProjectionError> {
         Ok(self.0.projection_last(prefix)?)
@@ -124,39 +116,10 @@ pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, Proje
 pub fn fold_all(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<DocMap, ProjectionError> {
-    let overlay = Overlay::encoding_written_once(&crate::docs::NO_DOCUMENTS);
-    Ok(DocMap(
-        fold_from_nothing(overlay, events, apply)?.into_writes(),
-    ))
-}
-
-/// Applies every event of `events` with `fold` to `overlay`, an overlay
-/// over no documents.
-fn fold_from_nothing(
-    mut overlay: Overlay<'static>,
-    events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
-    fold: fn(&mut Overlay<'_>, &StoredEvent) -> Result<(), ProjectionError>,
-) -> Result<Overlay<'static>, ProjectionError> {
-    for record in events {
-        fold(&mut overlay, &record?)?;
+    match fold_bounded(events, apply, WrittenOnce::AsBytes, usize::MAX)? {
+        Folded::InMemory(overlay) => Ok(DocMap(overlay.into_writes())),
+        Folded::OnDisk(scratch) => Ok(DocMap(scratch.projection_scan("")?.into_iter().collect())),
     }
-    Ok(overlay)
-}
-
-/// Folds a stream of stored events into the report views only, in memory:
-/// what a report as of a point of the log reads. The decision state and
-/// the stream index are left out, because no report reads them (the report
-/// fold reads no decision state, and the decider's state is not a report);
-/// leaving them out was most of the work of an as-of query (issue 11). The
-/// views are kept as values, encoded only when a report reads them.
-pub fn fold_views(
-    events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
-) -> Result<Overlay<'static>, ProjectionError> {
-    fold_from_nothing(
-        Overlay::new(&crate::docs::NO_DOCUMENTS),
-        events,
-        apply_views,
-    )
 }
 
 /// One document where the persisted projections and a rebuild disagree.
@@ -216,14 +179,14 @@ impl RederiveFinding {
     }
 }
 
-/// Every document where `persisted` and `rebuilt` differ, in key order.
-/// The persisted documents are read page by page beside the rebuilt ones,
-/// in one pass in key order: a rebuild holds its own fold, not a second
-/// copy of every document (issue 11, point 5).
-fn differences(
-    rebuilt: &BTreeMap<String, Vec<u8>>,
-    persisted: &dyn Docs,
-) -> Result<Vec<Difference>, ProjectionError> {
+/// How many documents `rebuilt` holds, and every one where `persisted` and
+/// `rebuilt` differ, in key order. Both sides are read in one pass in key
+/// order, the persisted documents page by page beside the rebuilt ones: a
+/// rebuild holds no copy of every document (issue 11, point 5).
+fn differences<S: ProjectionStore + ?Sized>(
+    rebuilt: &dyn Docs,
+    persisted: &S,
+) -> Result<(usize, Vec<Difference>), ProjectionError> {
     let text = |key: &str, b: &[u8]| match crate::docs::document_json(key, b) {
         Ok(json) => json.to_string(),
         Err(e) => format!("({} bytes, unreadable: {e})", b.len()),
@@ -234,30 +197,67 @@ fn differences(
         rebuilt: rebuilt.map(|b| text(key, b)),
     };
     let mut found = Vec::new();
-    let mut rebuilt = rebuilt.iter().peekable();
-    persisted.scan_each("", &mut |key, bytes| {
-        while let Some((only_rebuilt, b)) = rebuilt.next_if(|(r, _)| r.as_str() < key.as_str()) {
-            found.push(differ(only_rebuilt, None, Some(b)));
+    let mut documents = 0;
+    let mut persisted = pages(persisted, "").peekable();
+    rebuilt.scan_each("", &mut |key, bytes| {
+        documents += 1;
+        while let Some((only_persisted, b)) = next_where(&mut persisted, |k| k < key.as_str())? {
+            found.push(differ(&only_persisted, Some(&b), None));
         }
-        match rebuilt.next_if(|(r, _)| r.as_str() == key.as_str()) {
-            Some((_, b)) if *b == bytes => {}
-            same_key => found.push(differ(&key, Some(&bytes), same_key.map(|(_, b)| &b[..]))),
+        match next_where(&mut persisted, |k| k == key.as_str())? {
+            Some((_, b)) if b == bytes => {}
+            same_key => found.push(differ(
+                &key,
+                same_key.map(|(_, b)| b).as_deref(),
+                Some(&bytes),
+            )),
         }
         Ok(())
     })?;
-    found.extend(rebuilt.map(|(key, b)| differ(key, None, Some(b))));
-    Ok(found)
+    for document in persisted {
+        let (key, b) = document?;
+        found.push(differ(&key, Some(&b), None));
+    }
+    Ok((documents, found))
+}
+
+/// The next document of `documents` if its key is `wanted`, or the error
+/// that stopped them.
+fn next_where<S: ProjectionStore + ?Sized>(
+    documents: &mut std::iter::Peekable<Pages<'_, S>>,
+    wanted: impl FnOnce(&str) -> bool,
+) -> Result<Option<Document>, StoreError> {
+    match documents.peek() {
+        Some(Ok((key, _))) if !wanted(key) => Ok(None),
+        _ => documents.next().transpose(),
+    }
 }
 
 /// The projections of the ledger in `store`.
 pub struct Projections<'s, S: EventStore + ProjectionStore + ?Sized> {
     store: &'s S,
+    /// How many documents a long fold (a rebuild, an as-of view) holds in
+    /// memory before it moves them to disk.
+    fold_limit: usize,
 }
 
 impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     /// The projections of `store`'s ledger.
     pub fn new(store: &'s S) -> Self {
-        Self { store }
+        Self {
+            store,
+            fold_limit: FOLD_DOCUMENTS_IN_MEMORY,
+        }
+    }
+
+    /// The same projections, whose long folds hold at most `documents` in
+    /// memory ([`FOLD_DOCUMENTS_IN_MEMORY`] otherwise): what lets a test
+    /// take a small log through the fold's scratch store.
+    pub fn with_fold_limit(self, documents: usize) -> Self {
+        Self {
+            fold_limit: documents.max(1),
+            ..self
+        }
     }
 
     /// Applies every event after the checkpoint and commits the documents
@@ -353,9 +353,17 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
     }
 
     /// The report views as the ledger knew them at a sequence or a time,
-    /// folded in memory from the start of the log: see [`fold_views`].
-    pub fn as_of(&self, as_of: AsOf) -> Result<Overlay<'static>, ProjectionError> {
-        read_ahead(self.store.read_as_of(as_of), fold_views)
+    /// folded from the start of the log with bounded memory
+    /// ([`fold_bounded`]). The decision state and the stream index are left
+    /// out, because no report reads them (the report fold reads no decision
+    /// state, and the decider's state is not a report); leaving them out
+    /// was most of the work of an as-of query (issue 11). The views are
+    /// kept as values, encoded only when a report reads them or the fold
+    /// moves them to disk.
+    pub fn as_of(&self, as_of: AsOf) -> Result<Folded, ProjectionError> {
+        read_ahead(self.store.read_as_of(as_of), |events| {
+            fold_bounded(events, apply_views, WrittenOnce::AsValues, self.fold_limit)
+        })
     }
 
     /// Recomputes every projection from sequence 1 and compares it with the
@@ -383,20 +391,32 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         let mut reporter = Reporter::new(progress);
         let events = self.store.read_as_of(AsOf::Sequence(seq));
         let rebuilt = read_ahead(events, |records| {
-            fold_all(&mut records.inspect(|r| {
+            let mut reached = records.inspect(|r| {
                 if let Ok(record) = r {
                     reporter.reached(record.seq);
                 }
-            }))
+            });
+            fold_bounded(&mut reached, apply, WrittenOnce::AsBytes, self.fold_limit)
         })?;
         reporter.finish(seq);
-        let differences = differences(&rebuilt.0, &Persisted(self.store))?;
+        let (documents, differences) = differences(&rebuilt, self.store)?;
         let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
-        let documents = rebuilt.0.len();
         if replaced {
             self.store.projection_reset()?;
-            // Handed over, not copied: the fold is all of the documents.
-            self.store.projection_commit(0, seq, rebuilt.0)?;
+            match rebuilt {
+                // Handed over, not copied: the fold is all of the documents.
+                Folded::InMemory(overlay) => {
+                    self.store
+                        .projection_commit(0, seq, overlay.into_writes())?
+                }
+                // More than a fold holds in memory, so more than one commit
+                // should: the documents are caught up from the log again, a
+                // batch at a time, as a replay is.
+                Folded::OnDisk(scratch) => {
+                    drop(scratch);
+                    self.catch_up()?;
+                }
+            }
         }
         Ok(RebuildReport {
             seq,
@@ -420,6 +440,7 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use benefit_store::SCAN_PAGE_DOCUMENTS;
 
     /// A rebuild's comparison, read beside the persisted documents in key
     /// order, finds a document only the rebuild has, one only persisted,
@@ -431,9 +452,16 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), crate::docs::encode_document(v)))
                 .collect()
         };
+        let stored = |documents: BTreeMap<String, Vec<u8>>| {
+            let store = benefit_store::MemoryStore::new(benefit_store::SystemClock);
+            store.projection_commit(0, 1, documents).expect("commits");
+            store
+        };
         let rebuilt = docs(&[("a/1", 1), ("a/2", 2), ("b/1", 3), ("c/1", 4)]);
-        let persisted = DocMap(docs(&[("a/0", 0), ("a/1", 1), ("b/1", 30), ("c/1", 4)]));
-        let found = differences(&rebuilt, &persisted).expect("compares");
+        let persisted = stored(docs(&[("a/0", 0), ("a/1", 1), ("b/1", 30), ("c/1", 4)]));
+        let (documents, found) =
+            differences(&DocMap(rebuilt.clone()), &persisted).expect("compares");
+        assert_eq!(documents, 4);
         let keys: Vec<(&str, bool, bool)> = found
             .iter()
             .map(|d| (d.key.as_str(), d.persisted.is_some(), d.rebuilt.is_some()))
@@ -446,10 +474,28 @@ mod tests {
                 ("b/1", true, true)
             ]
         );
-        assert!(differences(&rebuilt, &DocMap(rebuilt.clone()))
-            .expect("compares")
-            .is_empty());
-        let trailing = differences(&docs(&[("d/1", 1)]), &DocMap::default()).expect("compares");
-        assert_eq!(trailing.len(), 1);
+        let same = differences(&DocMap(rebuilt.clone()), &stored(rebuilt)).expect("compares");
+        assert!(same.1.is_empty());
+        let trailing = differences(&DocMap(docs(&[("d/1", 1)])), &stored(BTreeMap::new()));
+        assert_eq!(trailing.expect("compares").1.len(), 1);
+    }
+
+    /// Past the first page of the persisted documents, the comparison still
+    /// finds the one document a side lacks, and nothing else.
+    #[test]
+    fn differences_are_found_across_the_persisted_pages() {
+        let many = SCAN_PAGE_DOCUMENTS * 2 + 500;
+        let rebuilt: BTreeMap<String, Vec<u8>> = (0..many)
+            .map(|n| (format!("a/{n:06}"), crate::docs::encode_document(&n)))
+            .collect();
+        let mut persisted = rebuilt.clone();
+        let missing = format!("a/{:06}", SCAN_PAGE_DOCUMENTS + 17);
+        persisted.remove(&missing);
+        let store = benefit_store::MemoryStore::new(benefit_store::SystemClock);
+        store.projection_commit(0, 1, persisted).expect("commits");
+        let (documents, found) = differences(&DocMap(rebuilt), &store).expect("compares");
+        assert_eq!(documents, many);
+        let keys: Vec<&str> = found.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(keys, [missing.as_str()]);
     }
 }

@@ -23,6 +23,7 @@
 //! two histories of application, and any difference is a real one.
 #![forbid(unsafe_code)]
 
+pub mod bounded;
 pub mod diff;
 pub mod docs;
 pub mod fold;
@@ -33,10 +34,11 @@ mod prefetch;
 pub mod reports;
 pub mod state;
 
+pub use bounded::{Folded, FOLD_DOCUMENTS_IN_MEMORY};
 pub use docs::{DocMap, Docs, Overlay};
 pub use ledger::{
-    fold_all, fold_views, stream_head, stream_heads, stream_seqs, Difference, Persisted,
-    Projections, RebuildMode, RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
+    fold_all, stream_head, stream_heads, stream_seqs, Difference, Persisted, Projections,
+    RebuildMode, RebuildReport, RederiveFinding, CATCH_UP_BATCH_EVENTS,
 };
 pub use model::*;
 

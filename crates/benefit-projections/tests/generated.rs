@@ -2,7 +2,7 @@
 //! batch by batch as an operator's appends would be.
 
 use benefit_domain::authorize;
-use benefit_projections::{Projections, RebuildMode};
+use benefit_projections::{Projections, RebuildMode, FOLD_DOCUMENTS_IN_MEMORY};
 use benefit_store::conformance::positioned;
 use benefit_store::{AppendRequest, EventStore, ProjectionStore, SledStore, SystemClock};
 use benefit_workload::Workload;
@@ -54,6 +54,17 @@ fn persisted_projections_equal_a_rebuild_on_a_generated_ledger_of_100_000_events
 
 #[test]
 fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
+    tampered_is_reported_and_repaired(FOLD_DOCUMENTS_IN_MEMORY);
+}
+
+/// The same when the rebuild's fold holds 50 documents at most, and so goes
+/// through its scratch store on disk: a replace then replays the log.
+#[test]
+fn a_tampered_projection_is_repaired_by_a_rebuild_folded_on_disk() {
+    tampered_is_reported_and_repaired(50);
+}
+
+fn tampered_is_reported_and_repaired(fold_limit: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SledStore::open(dir.path().join("ledger"), SystemClock).expect("open");
     let workload = Workload::new(3);
@@ -65,7 +76,7 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
             AppendRequest::by(&actor, Uuid::nil(), 0, events),
         ))
         .expect("append");
-    let projections = Projections::new(&store);
+    let projections = Projections::new(&store).with_fold_limit(fold_limit);
     let head = projections.catch_up().expect("catch up");
     let (key, _) = store
         .projection_scan("sub/")
@@ -74,6 +85,7 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
         .next()
         .expect("a subscription");
     let forged = br#"{"forged": true}"#.to_vec();
+    let before = store.projection_scan("").expect("scan");
     store
         .projection_commit(head, head, [(key.clone(), forged)].into_iter().collect())
         .expect("tamper under the store");
@@ -88,11 +100,14 @@ fn a_tampered_projection_is_reported_by_rebuild_and_repaired_by_replace() {
             .collect::<Vec<_>>(),
         vec![key.as_str()]
     );
+    assert_eq!(report.documents, before.len());
     assert!(!report.replaced);
     let repaired = projections
         .rebuild(RebuildMode::Replace, &mut |_| {})
         .expect("replace");
     assert!(repaired.replaced);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), head);
+    assert_eq!(store.projection_scan("").expect("scan"), before);
     assert_eq!(
         projections
             .rebuild(RebuildMode::Check, &mut |_| {})
