@@ -402,21 +402,14 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         let (documents, differences) = differences(&rebuilt, self.store)?;
         let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
         if replaced {
+            // The fold is not handed over in one commit: sled frees nothing
+            // an `apply_batch` replaces until it ends, and a commit of a
+            // whole log's documents is one batch. After the reset, the
+            // documents are caught up from the log again, a batch at a
+            // time, as a replay is.
+            drop(rebuilt);
             self.store.projection_reset()?;
-            match rebuilt {
-                // Handed over, not copied: the fold is all of the documents.
-                Folded::InMemory(overlay) => {
-                    self.store
-                        .projection_commit(0, seq, overlay.into_writes())?
-                }
-                // More than a fold holds in memory, so more than one commit
-                // should: the documents are caught up from the log again, a
-                // batch at a time, as a replay is.
-                Folded::OnDisk(scratch) => {
-                    drop(scratch);
-                    self.catch_up()?;
-                }
-            }
+            self.catch_up()?;
         }
         Ok(RebuildReport {
             seq,

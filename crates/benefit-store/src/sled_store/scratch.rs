@@ -18,6 +18,13 @@ use crate::{Document, ProjectionStore, StoreError};
 /// only needs to hold the pages a batch of reads and writes touches.
 const SCRATCH_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// How many documents one write of a scratch store's commit holds: sled
+/// frees nothing a write replaces until the write ends, so a commit of a
+/// whole fold is written in parts (`commit_in`). Measured, 1 500 000
+/// documents of 250 bytes in three commits: writes of 10 000 peaked at
+/// 2.7 GiB, writes of 1 000 at 279 MiB, and were faster.
+const SCRATCH_WRITE_DOCUMENTS: usize = 1_000;
+
 /// A [`ProjectionStore`] in a temporary sled database of its own, for a
 /// pass's documents that do not fit its memory. Its checkpoint is the last
 /// sequence folded into it.
@@ -87,14 +94,21 @@ impl ProjectionStore for ScratchDocuments {
         last_in(&self.db, prefix)
     }
 
-    /// Not flushed: a scratch store does not outlive its pass.
+    /// In writes of [`SCRATCH_WRITE_DOCUMENTS`], so not atomic: a pass
+    /// whose commit fails fails, and its scratch store goes with it. Written
+    /// out to its file before it answers, never synced: a scratch store
+    /// does not outlive its pass.
     fn projection_commit(
         &self,
         from: u64,
         to: u64,
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
-        commit_in(&self.db, from, to, writes)
+        commit_in(&self.db, (from, to), writes, SCRATCH_WRITE_DOCUMENTS)?;
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| StoreError::backend("writing out a scratch store", e))
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
