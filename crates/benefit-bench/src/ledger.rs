@@ -33,7 +33,7 @@ where
     S: EventStore + ProjectionStore + Sync,
 {
     let mut import = Duration::ZERO;
-    for (number, batch) in prepared.command_batches.iter().enumerate() {
+    for (number, batch) in prepared.batches().enumerate() {
         let options = RecordOptions {
             command_id: Some(Uuid::new_v5(
                 &Uuid::NAMESPACE_OID,
@@ -41,7 +41,7 @@ where
             )),
             ..RecordOptions::default()
         };
-        let commands = batch.clone();
+        let commands = batch.into_iter().map(|(command, _)| command).collect();
         let start = Instant::now();
         ledger.record_with(commands, options)?;
         import += start.elapsed();

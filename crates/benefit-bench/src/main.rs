@@ -67,6 +67,10 @@ struct Args {
     /// removed at the end, if not given). Must not exist yet.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// An engine to run (repeat for several; every engine when none is
+    /// given): a run too long for all of them still measures one.
+    #[arg(long = "engine", value_enum)]
+    engines: Vec<Engine>,
     #[command(subcommand)]
     child: Option<Child>,
 }
@@ -84,7 +88,7 @@ enum Child {
     },
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Engine {
     Ledger,
     Sqlite,
@@ -171,47 +175,45 @@ fn bench(args: &Args) -> BenchResult<()> {
     };
     eprintln!("generating {} events (seed {}) ...", args.events, args.seed);
     let prepared = workload::prepare(args.seed, args.events, args.commands)?;
-    eprintln!("postgres: starting a local cluster (fsync and synchronous_commit on) ...");
-    let cluster =
-        benefit_postgres::cluster::Cluster::start(benefit_postgres::cluster::Durability::Full)?;
-    postgres::prepare(&root.join(Engine::Postgres.name()), &cluster.url())?;
+    let chosen = |engine: Engine| args.engines.is_empty() || args.engines.contains(&engine);
+    let cluster = if chosen(Engine::Postgres) {
+        eprintln!("postgres: starting a local cluster (fsync and synchronous_commit on) ...");
+        let cluster =
+            benefit_postgres::cluster::Cluster::start(benefit_postgres::cluster::Durability::Full)?;
+        postgres::prepare(&root.join(Engine::Postgres.name()), &cluster.url())?;
+        Some(cluster)
+    } else {
+        None
+    };
     let mut figures = Vec::new();
     for engine in Engine::ALL {
-        let dir = root.join(engine.name());
-        eprintln!(
-            "{}: import, {} single commands, reports ...",
-            engine.name(),
-            args.commands
-        );
-        let run = engine.run(&dir, &prepared)?;
-        let disk = engine.disk_bytes(&dir)?;
-        eprintln!("{}: replay (in a child process) ...", engine.name());
-        let replay = replay_in_child(engine, &dir)?;
-        figures.push(EngineFigures {
-            import_events_per_s: rate(prepared.events, run.import),
-            command_median_ms: run.commands.median(),
-            command_p99_ms: run.commands.percentile(99.0),
-            replay_events_per_s: replay.events as f64 / replay.seconds.max(1e-9),
-            replay_peak_rss_mib: replay.peak_rss_kib.map(|kib| kib as f64 / 1024.0),
-            audit_ms: run.audit.map(|l| l.median()),
-            subscriptions_report_ms: run.subscriptions_report.map(|l| l.median()),
-            disk_bytes_per_event: disk as f64 / prepared.events as f64,
-            verify_events_per_s: run
-                .passes
-                .as_ref()
-                .map(|p| rate(p.verified_events, p.verify)),
-            as_of_ms: run.passes.as_ref().map(|p| p.as_of.as_secs_f64() * 1e3),
+        figures.push(if chosen(engine) {
+            Some(engine_figures(
+                engine,
+                &root.join(engine.name()),
+                &prepared,
+                args,
+            )?)
+        } else {
+            None
         });
     }
-    let cli = cli_process::measure(
-        &root.join(Engine::Ledger.name()).to_string_lossy(),
-        &prepared,
-    )?;
-    let cli_postgres = cli_process::measure(
-        &postgres::ledger_url(&root.join(Engine::Postgres.name()))?,
-        &prepared,
-    )?;
-    let engines: [EngineFigures; 4] = figures.try_into().map_err(|_| "every engine has figures")?;
+    let cli = match chosen(Engine::Ledger) {
+        true => cli_process::measure(
+            &root.join(Engine::Ledger.name()).to_string_lossy(),
+            &prepared,
+        )?,
+        false => None,
+    };
+    let cli_postgres = match chosen(Engine::Postgres) {
+        true => cli_process::measure(
+            &postgres::ledger_url(&root.join(Engine::Postgres.name()))?,
+            &prepared,
+        )?,
+        false => None,
+    };
+    let engines: [Option<EngineFigures>; 4] =
+        figures.try_into().map_err(|_| "every engine has figures")?;
     let report = Report::new(
         args.events,
         args.commands,
@@ -226,6 +228,40 @@ fn bench(args: &Args) -> BenchResult<()> {
         print!("{}", report.table());
     }
     Ok(())
+}
+
+/// Runs one engine on the workload in `dir`, then its replay in a child
+/// process, and gathers its figures.
+fn engine_figures(
+    engine: Engine,
+    dir: &Path,
+    prepared: &workload::Prepared,
+    args: &Args,
+) -> BenchResult<EngineFigures> {
+    eprintln!(
+        "{}: import, {} single commands, reports ...",
+        engine.name(),
+        args.commands
+    );
+    let run = engine.run(dir, prepared)?;
+    let disk = engine.disk_bytes(dir)?;
+    eprintln!("{}: replay (in a child process) ...", engine.name());
+    let replay = replay_in_child(engine, dir)?;
+    Ok(EngineFigures {
+        import_events_per_s: rate(prepared.events, run.import),
+        command_median_ms: run.commands.median(),
+        command_p99_ms: run.commands.percentile(99.0),
+        replay_events_per_s: replay.events as f64 / replay.seconds.max(1e-9),
+        replay_peak_rss_mib: replay.peak_rss_kib.map(|kib| kib as f64 / 1024.0),
+        audit_ms: run.audit.map(|l| l.median()),
+        subscriptions_report_ms: run.subscriptions_report.map(|l| l.median()),
+        disk_bytes_per_event: disk as f64 / prepared.events as f64,
+        verify_events_per_s: run
+            .passes
+            .as_ref()
+            .map(|p| rate(p.verified_events, p.verify)),
+        as_of_ms: run.passes.as_ref().map(|p| p.as_of.as_secs_f64() * 1e3),
+    })
 }
 
 /// The child's side: replays and prints the answer as one line of JSON.

@@ -94,9 +94,10 @@ pub fn run(dir: &Path, prepared: &Prepared) -> BenchResult<Run> {
         tail: Vec::new(),
     };
     let mut import = Duration::ZERO;
-    for (number, events) in prepared.batches.iter().enumerate() {
+    for (number, batch) in prepared.batches().enumerate() {
+        let events: Vec<Event> = batch.into_iter().map(|(_, event)| event).collect();
         let command_id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &(number as u64).to_be_bytes());
-        let batch = encoder.batch(&prepared.actor, command_id, events)?;
+        let batch = encoder.batch(&prepared.actor, command_id, &events)?;
         let start = Instant::now();
         log.apply_batch(batch)?;
         db.flush()?;

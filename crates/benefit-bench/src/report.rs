@@ -70,14 +70,15 @@ pub struct Report {
     pub seed: u64,
     /// Where it ran.
     pub machine: Machine,
-    /// benefit-ledger: domain, SledStore, persisted projections.
-    pub ledger: EngineFigures,
+    /// benefit-ledger: domain, SledStore, persisted projections. `None`
+    /// (here and for each engine) when the run did not ask for it.
+    pub ledger: Option<EngineFigures>,
     /// The SQLite alternative.
-    pub sqlite: EngineFigures,
+    pub sqlite: Option<EngineFigures>,
     /// Raw sled, the same bytes.
-    pub raw_sled: EngineFigures,
+    pub raw_sled: Option<EngineFigures>,
     /// The ledger on PostgreSQL (issue 12), through the same shell.
-    pub postgres: EngineFigures,
+    pub postgres: Option<EngineFigures>,
     /// The CLI process on the sled ledger; `None` when its binary was not
     /// found.
     pub cli: Option<CliFigures>,
@@ -169,16 +170,19 @@ impl Report {
         events: u64,
         commands: usize,
         seed: u64,
-        engines: [EngineFigures; 4],
+        engines: [Option<EngineFigures>; 4],
         [cli, cli_postgres]: [Option<CliFigures>; 2],
     ) -> Self {
         let [ledger, sqlite, raw_sled, postgres] = engines;
-        let ratios_of = |ours: &EngineFigures, other: &EngineFigures| {
+        let ratios_of = |ours: &Option<EngineFigures>, other: &Option<EngineFigures>| {
+            let (Some(ours), Some(other)) = (ours, other) else {
+                return BTreeMap::new();
+            };
             ROWS.iter()
                 .filter_map(|row| Some((row.name, ratio((row.get)(ours)?, (row.get)(other)?)?)))
                 .collect()
         };
-        let ratios = |other: &EngineFigures| ratios_of(&ledger, other);
+        let ratios = |other: &Option<EngineFigures>| ratios_of(&ledger, other);
         Self {
             events,
             commands,
@@ -208,7 +212,9 @@ impl Report {
         );
         out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
         for row in &ROWS {
-            let cell = |f: &EngineFigures| (row.get)(f).map_or("-".to_owned(), number);
+            let cell = |f: &Option<EngineFigures>| {
+                f.as_ref().and_then(row.get).map_or("-".to_owned(), number)
+            };
             let ratio_cell = |r: &BTreeMap<&str, f64>| {
                 r.get(row.name)
                     .map_or("-".to_owned(), |x| format!("{x:.2}x"))
@@ -226,7 +232,11 @@ impl Report {
                 row.target,
             ));
         }
-        for (backend, cli) in [("sled", &self.cli), ("PostgreSQL", &self.cli_postgres)] {
+        let cli = [
+            ("sled", &self.ledger, &self.cli),
+            ("PostgreSQL", &self.postgres, &self.cli_postgres),
+        ];
+        for (backend, _, cli) in cli.iter().filter(|(_, ran, _)| ran.is_some()) {
             out.push_str(&cli_lines(backend, cli.as_ref()));
         }
         out

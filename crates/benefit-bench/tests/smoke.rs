@@ -47,3 +47,44 @@ fn a_run_of_2000_events_gives_every_figure_for_every_engine() {
         .as_f64()
         .is_some());
 }
+
+/// `--engine` runs the engines named and no other: the others have no
+/// figures and no ratios, and the table shows no CLI lines for them.
+#[test]
+fn a_run_of_one_engine_gives_its_figures_and_no_others() {
+    let run = |json: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_benefit-bench"));
+        command.args([
+            "--events",
+            "1500",
+            "--commands",
+            "3",
+            "--engine",
+            "raw-sled",
+        ]);
+        if json {
+            command.arg("--json");
+        }
+        let output = command.output().expect("the bench runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let report: serde_json::Value = serde_json::from_str(&run(true)).expect("JSON");
+    assert!(
+        report["raw_sled"]["replay_events_per_s"]
+            .as_f64()
+            .unwrap_or(0.0)
+            > 0.0
+    );
+    for engine in ["ledger", "sqlite", "postgres", "cli", "cli_postgres"] {
+        assert!(report[engine].is_null(), "{engine}: {}", report[engine]);
+    }
+    assert_eq!(report["ledger_over_raw_sled"], serde_json::json!({}));
+    let table = run(false);
+    assert!(table.contains("| import (events/s) | - | - | "), "{table}");
+    assert!(!table.contains("CLI process"), "{table}");
+}
