@@ -112,7 +112,7 @@ pub fn stream_seqs(docs: &dyn Docs, stream: &StreamId) -> Result<Vec<u64>, Proje
 
 /// Folds every event of a stream of stored events into documents in memory.
 /// The documents written once are kept as bytes as they are folded
-/// ([`Overlay::encoding_written_once`]).
+/// ([`crate::Overlay::encoding_written_once`]).
 pub fn fold_all(
     events: &mut dyn Iterator<Item = Result<StoredEvent, StoreError>>,
 ) -> Result<DocMap, ProjectionError> {

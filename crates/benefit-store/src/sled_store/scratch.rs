@@ -94,7 +94,7 @@ impl ProjectionStore for ScratchDocuments {
         last_in(&self.db, prefix)
     }
 
-    /// In writes of [`SCRATCH_WRITE_DOCUMENTS`], so not atomic: a pass
+    /// In writes of `SCRATCH_WRITE_DOCUMENTS`, so not atomic: a pass
     /// whose commit fails fails, and its scratch store goes with it. Written
     /// out to its file before it answers, never synced: a scratch store
     /// does not outlive its pass.
