@@ -13,7 +13,7 @@
 //! report in every format, `--as-of-seq`, log, verify, rebuild, the export
 //! round trip), `log` (its filters, CSV and a missing stream), `diff`
 //! (what changed between two points), `postgres` (the CLI on a PostgreSQL ledger),
-//! `progress` (the bars: only on a terminal), `readme` (the README's two commands, its short session run line by line, and `--help` examples).
+//! `progress` (the bars: only on a terminal), `readme` (the README's two commands, its short session run line by line, and `--help` examples), `serve` (commands through the ledger's owner process answer as run alone).
 
 mod append;
 mod browser;
@@ -28,6 +28,7 @@ mod progress;
 mod readme;
 mod reads;
 mod secrets;
+mod serve;
 mod timeline;
 
 #[path = "../support/cli.rs"]

@@ -233,6 +233,12 @@ impl TempLedger {
         }
     }
 
+    /// Opens this ledger in-process once, without waiting: `InUse` while
+    /// another process holds it.
+    pub fn open_store_once(&self) -> Result<benefit_store::SledStore, benefit_store::StoreError> {
+        benefit_store::SledStore::open_existing(&self.path, benefit_store::SystemClock)
+    }
+
     /// A ledger holding the demo's history.
     pub fn demo() -> Self {
         let ledger = Self::new();

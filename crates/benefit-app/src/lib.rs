@@ -78,6 +78,27 @@ pub struct LoadedState {
     looked_up: Option<BTreeSet<EntityKey>>,
 }
 
+/// How many entities a [`Ledger`] keeps loaded between batches: beyond
+/// this, the next batch loads what it reads from the state documents
+/// again, so that a process that records batch after batch holds a bounded
+/// decision state (a few hundred bytes an entity).
+pub const KEPT_ENTITIES: usize = 100_000;
+
+impl LoadedState {
+    /// How many entities were looked up, found or not (0 for a whole
+    /// state, which [`fold_state`] made and no ledger keeps).
+    fn looked_up_count(&self) -> usize {
+        self.looked_up.as_ref().map_or(0, BTreeSet::len)
+    }
+}
+
+/// What a [`Ledger`] keeps of a batch's state for the next batch: all of
+/// it while it is smaller than [`KEPT_ENTITIES`], else nothing, so that a
+/// long-lived process (`benefit-ledger serve`) does not grow without bound.
+fn kept(loaded: LoadedState) -> Option<LoadedState> {
+    (loaded.looked_up_count() < KEPT_ENTITIES).then_some(loaded)
+}
+
 /// Loads into `loaded` the entities `command` reads (and those its events
 /// will change) that it does not hold yet, from the persisted state
 /// documents in `docs`, which must be current at `loaded.seq`.
@@ -471,6 +492,12 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         &self.store
     }
 
+    /// The store underneath, to change what this shell does not wrap (the
+    /// clock of a long-lived process's next command).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// The store underneath, the shell put away.
     pub fn into_store(self) -> S {
         self.store
@@ -594,7 +621,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
         }
         if !stored.repeat && documents_current {
             // The decided state mirrors the documents just committed.
-            self.loaded = Some(LoadedState {
+            self.loaded = kept(LoadedState {
                 seq: stored.last,
                 ..loaded
             });
@@ -871,4 +898,29 @@ fn derive_command_id(head: &Digest, events: &[RecordedEvent]) -> Uuid {
         name.extend_from_slice(&recorded.event.to_json());
     }
     Uuid::new_v5(&COMMAND_ID_NAMESPACE, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use benefit_events::SubscriptionId;
+
+    fn looked_up(count: usize) -> LoadedState {
+        let keys = (0..count).map(|i| {
+            let id = SubscriptionId::parse(&format!("sub-{i}")).expect("a valid id");
+            EntityKey::Subscription(id)
+        });
+        LoadedState {
+            state: State::default(),
+            seq: 7,
+            looked_up: Some(keys.collect()),
+        }
+    }
+
+    #[test]
+    fn a_ledger_keeps_a_bounded_decision_state_between_batches() {
+        assert!(kept(looked_up(3)).is_some_and(|kept| kept.seq == 7));
+        assert!(kept(looked_up(KEPT_ENTITIES - 1)).is_some());
+        assert!(kept(looked_up(KEPT_ENTITIES)).is_none());
+    }
 }

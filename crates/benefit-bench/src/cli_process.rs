@@ -4,8 +4,9 @@
 //! from a release build: `cargo build --release -p benefit-cli` first);
 //! without it the figures are left out, not faked.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::measure::Latencies;
@@ -41,17 +42,56 @@ fn time(binary: &Path, args: &[String]) -> BenchResult<Duration> {
 
 /// Times `append key-redeemed` once per prepared redemption and `report
 /// audit` as many times, on `ledger` (a directory or a PostgreSQL URL), if
-/// the binary is there.
-/// Each is run once first, untimed, so the figures are for a warm file
-/// cache, as the engines' are.
+/// the binary is there: half of them run alone, and on a directory half
+/// through the ledger's owner (`benefit-ledger serve`).
+/// The first of each half is run untimed, so the figures are for a warm
+/// file cache, as the engines' are.
 pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigures>> {
     let Some(binary) = binary() else {
         return Ok(None);
     };
-    let ledger = ledger.to_owned();
+    let (alone, through_owner) = prepared
+        .redemptions
+        .split_at(prepared.redemptions.len() / 2);
+    let Some((appends, audits)) = medians(&binary, ledger, prepared, alone)? else {
+        return Ok(None);
+    };
+    let served = match ledger.starts_with("postgres") {
+        true => None,
+        false => {
+            let _owner = Owner::start(&binary, ledger)?;
+            medians(&binary, ledger, prepared, through_owner)?
+        }
+    };
+    let once = |args: &[&str]| -> BenchResult<f64> {
+        let mut all = vec!["--ledger".to_owned(), ledger.to_owned()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        Ok(time(&binary, &all)?.as_secs_f64() * 1e3)
+    };
+    let as_of = (prepared.events * 9 / 10).to_string();
+    Ok(Some(CliFigures {
+        append_median_ms: appends.median(),
+        audit_median_ms: audits.median(),
+        runs: appends.len(),
+        served_append_median_ms: served.as_ref().map(|(a, _)| a.median()),
+        served_audit_median_ms: served.as_ref().map(|(_, a)| a.median()),
+        verify_ms: once(&["verify"])?,
+        as_of_ms: once(&["report", "subscriptions", "--as-of-seq", &as_of])?,
+        rebuild_ms: once(&["rebuild"])?,
+    }))
+}
+
+/// Runs an append of each of `redemptions` followed by `report audit`,
+/// the first pair untimed, and returns the latencies of the others.
+fn medians(
+    binary: &Path,
+    ledger: &str,
+    prepared: &Prepared,
+    redemptions: &[Redemption],
+) -> BenchResult<Option<(Latencies, Latencies)>> {
     let audit: Vec<String> = [
         "--ledger",
-        &ledger,
+        ledger,
         "report",
         "audit",
         "--subscription",
@@ -62,7 +102,7 @@ pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigur
     let append = |r: &Redemption| -> Vec<String> {
         [
             "--ledger",
-            &ledger,
+            ledger,
             "--actor",
             prepared.actor.user.as_str(),
             "--role",
@@ -79,29 +119,47 @@ pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigur
         .map(String::from)
         .to_vec()
     };
-    let Some((first, rest)) = prepared.redemptions.split_first() else {
+    let Some((first, rest)) = redemptions.split_first() else {
         return Ok(None);
     };
-    time(&binary, &append(first))?;
-    time(&binary, &audit)?;
+    time(binary, &append(first))?;
+    time(binary, &audit)?;
     let mut appends = Vec::new();
     let mut audits = Vec::new();
     for redemption in rest {
-        appends.push(time(&binary, &append(redemption))?);
-        audits.push(time(&binary, &audit)?);
+        appends.push(time(binary, &append(redemption))?);
+        audits.push(time(binary, &audit)?);
     }
-    let once = |args: &[&str]| -> BenchResult<f64> {
-        let mut all = vec!["--ledger".to_owned(), ledger.clone()];
-        all.extend(args.iter().map(|a| (*a).to_owned()));
-        Ok(time(&binary, &all)?.as_secs_f64() * 1e3)
-    };
-    let as_of = (prepared.events * 9 / 10).to_string();
-    Ok(Some(CliFigures {
-        append_median_ms: Latencies::new(appends).median(),
-        audit_median_ms: Latencies::new(audits).median(),
-        runs: rest.len(),
-        verify_ms: once(&["verify"])?,
-        as_of_ms: once(&["report", "subscriptions", "--as-of-seq", &as_of])?,
-        rebuild_ms: once(&["rebuild"])?,
-    }))
+    Ok(Some((Latencies::new(appends), Latencies::new(audits))))
+}
+
+/// `benefit-ledger serve` on the bench's ledger, killed when dropped.
+struct Owner(Child);
+
+impl Owner {
+    /// Starts the owner and waits for the line saying it listens.
+    fn start(binary: &Path, ledger: &str) -> BenchResult<Self> {
+        let mut child = Command::new(binary)
+            .args(["--ledger", ledger, "serve"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut first = String::new();
+        if let Some(stderr) = child.stderr.take() {
+            BufReader::new(stderr).read_line(&mut first)?;
+        }
+        let owner = Self(child);
+        match first.starts_with("serving") {
+            true => Ok(owner),
+            false => Err(format!("{BINARY} serve did not start: {}", first.trim()).into()),
+        }
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

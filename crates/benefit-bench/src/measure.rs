@@ -29,6 +29,11 @@ impl Latencies {
         self.0[rank.clamp(1, self.0.len()) - 1]
     }
 
+    /// How many samples.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The median.
     pub fn median(&self) -> f64 {
         self.percentile(50.0)

@@ -21,6 +21,7 @@ use crate::cli::{
     OfferArg, OnArg,
 };
 use crate::failure::{Exit, Failure};
+use crate::owner::OpenLedger;
 use crate::progress;
 use crate::Context;
 
@@ -171,7 +172,7 @@ pub fn command(context: &Context, event: &EventCommand) -> Result<Command, Failu
 
 /// Reads an import from a path or `-` (standard input).
 fn read(context: &Context, path: &Path) -> Result<Import, Failure> {
-    let open = |reader: Box<dyn BufRead>, size: u64| {
+    let open = |reader: Box<dyn BufRead + Send>, size: u64| {
         let bar = progress::bar(size, "reading");
         let import = read_import(
             reader,
@@ -192,7 +193,7 @@ fn read(context: &Context, path: &Path) -> Result<Import, Failure> {
         })
     };
     if path == Path::new("-") {
-        return open(Box::new(std::io::stdin().lock()), 0);
+        return open(context.stdin(), 0);
     }
     let file = std::fs::File::open(path)
         .map_err(|e| Failure::usage(format!("--file: cannot read {}: {e}", path.display())))?;
@@ -244,8 +245,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
     if let Some(dir) = context.ledger.dir() {
         crate::space::check(dir, commands.len())?;
     }
-    let opened = context.waiting(|| context.ledger.open_existing(context.clock()));
-    let mut ledger = match opened {
+    let mut ledger = match context.open() {
         Ok(ledger) => ledger,
         Err(benefit_app::AppError::Store(benefit_store::StoreError::NoLedger { .. }))
             if context.ledger.dir().map_or(true, nothing_at) =>
@@ -257,6 +257,7 @@ pub fn run(context: &Context, args: &AppendArgs, out: &mut dyn Write) -> Result<
             context
                 .ledger
                 .create_or_open(context.clock())
+                .map(OpenLedger::own)
                 .map_err(fail)?
         }
         Err(error) => return Err(fail(error)),

@@ -125,6 +125,24 @@ macro_rules! each {
     };
 }
 
+impl Store {
+    /// Sets the clock that stamps the next appends' recorded-at: under
+    /// `serve`, each command runs on the clock it came with.
+    pub fn set_clock(&mut self, clock: Box<dyn Clock>) {
+        each!(self, s => s.set_clock(clock))
+    }
+
+    /// Makes everything written so far durable, for a process that goes on
+    /// (`serve`) where one that exits calls [`Store::close_for_exit`].
+    pub fn flush(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sled(store) => store.flush(),
+            // Every PostgreSQL transaction is durable when it commits.
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+}
+
 impl EventStore for Store {
     fn stage(&self, request: AppendRequest) -> Result<Staging<'_>, StoreError> {
         each!(self, s => s.stage(request))

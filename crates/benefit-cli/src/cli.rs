@@ -159,6 +159,15 @@ pub enum Command {
         after_help = "Example:\n  cargo run -p benefit-cli -- demo\n  benefit-ledger demo --ledger /tmp/demo-ledger"
     )]
     Demo(DemoArgs),
+    /// Hold an embedded ledger open and run the commands of other
+    /// `benefit-ledger` processes on it, so that each call skips opening
+    /// the ledger (a fifth of a second at a million events). Runs until
+    /// stopped (Ctrl-C, kill); a command run while nothing serves opens
+    /// the ledger itself.
+    #[command(after_help = "Example:
+  benefit-ledger --ledger ./ledger serve &
+  benefit-ledger --ledger ./ledger report audit --subscription contoso-o365")]
+    Serve,
     /// Print a completion script for a shell.
     #[command(
         after_help = "Example:\n  benefit-ledger completions bash > ~/.local/share/bash-completion/completions/benefit-ledger\n  benefit-ledger completions zsh > ~/.zfunc/_benefit-ledger"

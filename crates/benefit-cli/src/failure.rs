@@ -59,6 +59,16 @@ impl Failure {
         self
     }
 
+    /// What is printed on standard error: `error: ` and the headline, then
+    /// each line of detail, indented.
+    pub fn message(&self) -> String {
+        let mut text = format!("error: {}\n", self.headline);
+        for line in &self.detail {
+            text.push_str(&format!("  {line}\n"));
+        }
+        text
+    }
+
     /// The failure of an application error, its headline prefixed with
     /// where it happened (`line 7 of history.jsonl`) when that is known.
     pub fn from_app(error: AppError, context: &dyn Fn(&AppError) -> Option<String>) -> Self {

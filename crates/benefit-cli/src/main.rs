@@ -22,15 +22,17 @@ mod demo;
 mod diff;
 mod failure;
 mod log;
+mod owner;
 mod progress;
 mod report;
 mod shell;
 mod space;
 mod timeline;
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use benefit_domain::ClaimedActor;
 use benefit_events::{mask_keys_in, Date};
@@ -38,15 +40,16 @@ use benefit_store::{Clock, SteppingClock, SystemClock};
 use chrono::{DateTime, TimeDelta, Utc};
 use clap::Parser;
 
-use crate::backend::{Ledger, Location};
+use crate::backend::Location;
 use crate::cli::{Cli, Command};
 use crate::failure::Failure;
+use crate::owner::OpenLedger;
 
 /// The ledger directory when neither `--ledger` nor `BENEFIT_LEDGER` names
 /// one.
-const DEFAULT_LEDGER: &str = "./benefit-ledger";
+pub(crate) const DEFAULT_LEDGER: &str = "./benefit-ledger";
 /// The test-only variable that fixes the clock (RFC 3339).
-const FAKE_NOW_VAR: &str = "BENEFIT_LEDGER_FAKE_NOW";
+pub(crate) const FAKE_NOW_VAR: &str = "BENEFIT_LEDGER_FAKE_NOW";
 
 /// What every command needs besides its own arguments.
 pub struct Context {
@@ -60,6 +63,33 @@ pub struct Context {
     fake_now: Option<DateTime<Utc>>,
     /// How long to wait for a ledger another process holds (`--wait`).
     wait: std::time::Duration,
+    /// Under `serve`, the ledger the owner holds, lent to the command.
+    held: Option<Arc<owner::Held>>,
+    /// Under `serve`, the client's standard input.
+    input: Mutex<Option<Box<dyn BufRead + Send>>>,
+}
+
+/// Where a command runs: in its own process, or in the ledger's owner
+/// ([`owner`]) for a client.
+pub struct Session {
+    /// `BENEFIT_LEDGER_FAKE_NOW` of the process that runs the command.
+    pub fake_now: Option<String>,
+    /// The owner's ledger, lent to the command.
+    pub held: Option<Arc<owner::Held>>,
+    /// The standard input of the process that runs the command, if not
+    /// this one's.
+    pub input: Option<Box<dyn BufRead + Send>>,
+}
+
+impl Session {
+    /// A command run by this process, on its own environment.
+    fn direct() -> Self {
+        Self {
+            fake_now: std::env::var(FAKE_NOW_VAR).ok(),
+            held: None,
+            input: None,
+        }
+    }
 }
 
 impl Context {
@@ -76,7 +106,7 @@ impl Context {
     /// missing ledger is an error, and so is a log that no longer reaches
     /// the head last acknowledged to an operator ([`acknowledged`]), or a
     /// disk too full to write to it safely ([`space`]).
-    pub fn open_existing(&self) -> Result<Ledger, Failure> {
+    pub fn open_existing(&self) -> Result<OpenLedger, Failure> {
         if let Some(dir) = self.ledger.dir() {
             space::check(dir, 0)?;
         }
@@ -88,10 +118,30 @@ impl Context {
     /// space, wherever the engine can open it (issue 13). What a read
     /// writes (the reports catching up) fails, bounded and clearly, when
     /// the disk is full.
-    pub fn open_for_read(&self) -> Result<Ledger, Failure> {
-        let ledger = self.waiting(|| self.ledger.open_existing(self.clock()))?;
+    pub fn open_for_read(&self) -> Result<OpenLedger, Failure> {
+        let ledger = self.open()?;
         acknowledged::check(&ledger)?;
         Ok(ledger)
+    }
+
+    /// The ledger, which must exist: the owner's, lent, under `serve`;
+    /// else opened by this process (waiting as `--wait` allows).
+    pub fn open(&self) -> Result<OpenLedger, benefit_app::AppError> {
+        match &self.held {
+            Some(held) => held.lend(self.clock()),
+            None => self
+                .waiting(|| self.ledger.open_existing(self.clock()))
+                .map(OpenLedger::own),
+        }
+    }
+
+    /// The command's standard input: the client's under `serve`.
+    pub fn stdin(&self) -> Box<dyn BufRead + Send> {
+        let given = self.input.lock().map(|mut input| input.take());
+        match given {
+            Ok(Some(input)) => input,
+            _ => Box::new(std::io::BufReader::new(std::io::stdin())),
+        }
     }
 
     /// Runs `open` until it does not find the ledger in use, for as long as
@@ -129,18 +179,18 @@ impl Context {
 /// The end of a command that succeeded: the process exits next, so sled's
 /// teardown is skipped (a tenth to a third of a call on a large ledger,
 /// see `docs/performance.md`). A failed command drops its ledger as usual.
-pub fn close(ledger: Ledger) -> Result<(), Failure> {
+/// Under `serve`, the ledger is flushed and given back to the owner.
+pub fn close(ledger: OpenLedger) -> Result<(), Failure> {
     ledger
-        .into_store()
-        .close_for_exit()
+        .close()
         .map_err(|e| Failure::from(benefit_app::AppError::Store(e)))
 }
 
-fn fake_now() -> Result<Option<DateTime<Utc>>, Failure> {
-    let Ok(text) = std::env::var(FAKE_NOW_VAR) else {
+fn fake_now(given: Option<&str>) -> Result<Option<DateTime<Utc>>, Failure> {
+    let Some(text) = given else {
         return Ok(None);
     };
-    DateTime::parse_from_rfc3339(&text)
+    DateTime::parse_from_rfc3339(text)
         .map(|t| Some(t.with_timezone(&Utc)))
         .map_err(|e| {
             Failure::usage(format!(
@@ -165,8 +215,9 @@ fn claimed(cli: &Cli) -> Result<Option<ClaimedActor>, Failure> {
     append::claimed_actor(actor, role)
 }
 
-fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
-    let fake_now = fake_now()?;
+/// Runs the command `cli` in `session`, its output to `out`.
+pub fn run(cli: Cli, session: Session, out: &mut dyn Write) -> Result<(), Failure> {
+    let fake_now = fake_now(session.fake_now.as_deref())?;
     let actor = claimed(&cli)?;
     let given = cli.ledger.clone();
     let context = Context {
@@ -175,6 +226,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         today: fake_now.unwrap_or_else(Utc::now).date_naive(),
         fake_now,
         wait: std::time::Duration::from_secs(cli.wait.unwrap_or(0)),
+        held: session.held,
+        input: Mutex::new(session.input),
     };
     match &cli.command {
         Command::Append(args) => append::run(&context, args, out),
@@ -188,9 +241,26 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             "demo writes a new embedded ledger in a directory: give --ledger DIR, not a PostgreSQL URL",
         )),
         Command::Demo(args) => demo::run(&context, given.as_deref(), args, out),
+        Command::Serve => owner::serve(&context),
         Command::Completions(args) => shell::completions(args.shell, out),
         Command::Man => shell::man(out),
     }
+}
+
+/// The text of a usage error (clap's, keys masked: it may echo what was
+/// typed), and whether it goes to standard error (`--help` does not).
+pub fn usage_text(error: &clap::Error) -> (bool, String) {
+    let text = error.render().to_string();
+    if error.use_stderr() {
+        (true, mask_keys_in(&text))
+    } else {
+        (false, text)
+    }
+}
+
+/// The exit code of a usage error (0 for `--help` and `--version`).
+pub fn usage_exit(error: &clap::Error) -> u8 {
+    u8::try_from(error.exit_code()).unwrap_or(2)
 }
 
 fn main() -> ExitCode {
@@ -204,27 +274,24 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            // Usage errors may echo what was typed, which may be a key.
-            let text = error.render().to_string();
-            if error.use_stderr() {
-                eprint!("{}", mask_keys_in(&text));
-            } else {
-                print!("{text}");
+            match usage_text(&error) {
+                (true, text) => eprint!("{text}"),
+                (false, text) => print!("{text}"),
             }
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+            return ExitCode::from(usage_exit(&error));
         }
     };
+    if let Some(code) = owner::forward(&cli) {
+        return ExitCode::from(code);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = run(cli, &mut out);
+    let result = run(cli, Session::direct(), &mut out);
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.headline);
-            for line in &failure.detail {
-                eprintln!("  {line}");
-            }
+            eprint!("{}", failure.message());
             ExitCode::from(failure.exit as u8)
         }
     }

@@ -8,15 +8,25 @@
 //! (`benefit_store::Reporter`), and the command moves its bar.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressFinish, ProgressStyle};
+
+/// Set by `serve`: its commands run for clients, whose terminals it does
+/// not see, so it draws no bar on its own.
+static HIDDEN: AtomicBool = AtomicBool::new(false);
+
+/// Hides every bar from now on.
+pub fn hide() {
+    HIDDEN.store(true, Ordering::Relaxed);
+}
 
 /// A bar of `length` steps labelled `message`, on standard error; hidden
 /// (every call on it does nothing) unless standard error is a terminal.
 /// It clears itself when finished or dropped, so that it leaves no line
 /// behind, not even before the message of a command that failed.
 pub fn bar(length: u64, message: &'static str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if HIDDEN.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(length)

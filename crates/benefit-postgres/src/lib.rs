@@ -76,6 +76,11 @@ impl PostgresStore {
         Self::connect(url, Box::new(clock), false)
     }
 
+    /// Sets the clock that stamps the next appends' recorded-at.
+    pub fn set_clock(&mut self, clock: Box<dyn Clock>) {
+        self.clock = clock;
+    }
+
     fn connect(url: &LedgerUrl, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
         let client =
             url.config()

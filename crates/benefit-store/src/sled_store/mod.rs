@@ -356,11 +356,19 @@ impl SledStore {
         Ok(())
     }
 
+    /// Sets the clock that stamps the next appends' recorded-at: a
+    /// long-lived process runs each command on the clock it came with.
+    pub fn set_clock(&mut self, clock: Box<dyn Clock>) {
+        self.clock = clock;
+    }
+
     /// sled's flush, then an `fsync` of its data file: sled 0.34 writes with
     /// `sync_file_range`, which does not flush a drive's volatile write
     /// cache (sled#1351, #1452), so an acknowledged append would not survive
-    /// a power loss on such a drive (issue 13, `docs/storage.md`).
-    fn flush(&self) -> Result<(), StoreError> {
+    /// a power loss on such a drive (issue 13, `docs/storage.md`). A
+    /// long-lived process calls it at the end of each command, where a
+    /// process that exits calls [`SledStore::close_for_exit`].
+    pub fn flush(&self) -> Result<(), StoreError> {
         if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(StoreError::Stalled {
                 action: "flushing to disk",
