@@ -74,7 +74,7 @@ fn demo_without_a_ledger_uses_a_new_temporary_directory() {
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    let commands: [&[&str]; 27] = [
+    let commands: [&[&str]; 28] = [
         &[],
         &["append"],
         &["report"],
@@ -100,6 +100,7 @@ fn help_of_every_command_has_an_example() {
         &["verify"],
         &["rebuild"],
         &["demo"],
+        &["serve"],
         &["completions"],
         &["man"],
     ];

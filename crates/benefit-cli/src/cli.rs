@@ -159,11 +159,15 @@ pub enum Command {
         after_help = "Example:\n  cargo run -p benefit-cli -- demo\n  benefit-ledger demo --ledger /tmp/demo-ledger"
     )]
     Demo(DemoArgs),
-    /// Hold an embedded ledger open and run the commands of other
-    /// `benefit-ledger` processes on it, so that each call skips opening
-    /// the ledger (a fifth of a second at a million events). Runs until
-    /// stopped (Ctrl-C, kill); a command run while nothing serves opens
-    /// the ledger itself.
+    /// Hold an embedded ledger open and run other calls' commands on it,
+    /// so that no call pays for opening the ledger.
+    ///
+    /// Every `benefit-ledger` call on the ledger's directory (but `demo`,
+    /// `completions` and `man`) is then run by this process, with the
+    /// outputs and exit code it would have had alone; opening a large
+    /// ledger takes a fifth of a second at a million events. Runs until
+    /// stopped (Ctrl-C, kill, even kill -9); a call made while nothing
+    /// serves opens the ledger itself.
     #[command(after_help = "Example:
   benefit-ledger --ledger ./ledger serve &
   benefit-ledger --ledger ./ledger report audit --subscription contoso-o365")]

@@ -58,6 +58,8 @@ const REQUEST_LIMIT: u64 = 1 << 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most bytes in one frame.
 const FRAME_LIMIT: usize = 1 << 20;
+/// How much of a command's standard output is gathered into one frame.
+const OUTPUT_BUFFER: usize = 64 << 10;
 
 /// A command, as a client sends it to the owner.
 #[derive(Debug, Serialize, Deserialize)]
@@ -274,7 +276,7 @@ fn run_request(
             held: Some(Arc::clone(held)),
             input: Some(input),
         };
-        let mut out = std::io::BufWriter::with_capacity(FRAME_LIMIT, Stdout(stream));
+        let mut out = std::io::BufWriter::with_capacity(OUTPUT_BUFFER, Stdout(stream));
         let result = crate::run(cli, session, &mut out);
         let _ = out.flush();
         result.map_err(Ending::Failed)
