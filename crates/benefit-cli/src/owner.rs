@@ -466,3 +466,59 @@ fn exchange(stream: &UnixStream, request: &Request, reads_stdin: bool) -> std::i
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(build: &str, ledger: &Path) -> Request {
+        Request {
+            build: build.to_owned(),
+            argv: vec!["benefit-ledger".into(), "verify".into()],
+            // The test process's own: `prepare` moves there, and other
+            // tests of this binary run beside it.
+            cwd: std::env::current_dir().expect("a working directory"),
+            ledger: ledger.to_path_buf(),
+            actor: None,
+            role: None,
+            fake_now: None,
+        }
+    }
+
+    fn refusal(result: Result<Cli, Ending>) -> Failure {
+        match result {
+            Err(Ending::Failed(failure)) => failure,
+            Err(Ending::Usage(error)) => panic!("a usage error: {error}"),
+            Ok(cli) => panic!("prepared: {cli:?}"),
+        }
+    }
+
+    #[test]
+    fn an_owner_refuses_a_client_of_another_build_or_ledger() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let served = dir.path().join("served");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&served).expect("served dir");
+        std::fs::create_dir_all(&other).expect("other dir");
+        let held = Held {
+            dir: served.canonicalize().expect("canonical"),
+            ledger: Mutex::new(None),
+        };
+        let stale = refusal(prepare(&request("0.0.0 (commit old)", &served), &held));
+        assert_eq!(stale.exit, Exit::Unusable);
+        assert!(
+            stale.headline.contains("this is 0.0.0 (commit old)"),
+            "{}",
+            stale.headline
+        );
+        let elsewhere = refusal(prepare(&request(BUILD, &other), &held));
+        assert_eq!(elsewhere.exit, Exit::Unusable);
+        assert!(
+            elsewhere.headline.contains("not this ledger"),
+            "{}",
+            elsewhere.headline
+        );
+        let cli = prepare(&request(BUILD, &served), &held).map_err(|_| "refused");
+        assert!(matches!(cli.map(|c| c.command), Ok(Command::Verify(_))));
+    }
+}
