@@ -53,14 +53,14 @@ pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigur
     let (alone, through_owner) = prepared
         .redemptions
         .split_at(prepared.redemptions.len() / 2);
-    let Some((appends, audits)) = medians(&binary, ledger, prepared, alone)? else {
+    let Some((appends, audits)) = latencies(&binary, ledger, prepared, alone)? else {
         return Ok(None);
     };
     let served = match ledger.starts_with("postgres") {
         true => None,
         false => {
             let _owner = Owner::start(&binary, ledger)?;
-            medians(&binary, ledger, prepared, through_owner)?
+            latencies(&binary, ledger, prepared, through_owner)?
         }
     };
     let once = |args: &[&str]| -> BenchResult<f64> {
@@ -83,7 +83,7 @@ pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigur
 
 /// Runs an append of each of `redemptions` followed by `report audit`,
 /// the first pair untimed, and returns the latencies of the others.
-fn medians(
+fn latencies(
     binary: &Path,
     ledger: &str,
     prepared: &Prepared,

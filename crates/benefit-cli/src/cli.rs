@@ -84,12 +84,21 @@ fn digest(text: &str) -> Result<Digest, String> {
     text.parse::<Digest>().map_err(|e| e.to_string())
 }
 
+/// The version and the commit this binary was built from, as `--version`
+/// prints them.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BENEFIT_LEDGER_COMMIT"),
+    ")"
+);
+
 /// Record and audit the lifecycle of partner benefits: product keys that
 /// activate, grow and extend subscriptions, and Azure credits.
 #[derive(Debug, Parser)]
 #[command(
     name = "benefit-ledger",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BENEFIT_LEDGER_COMMIT"), ")"),
+    version = VERSION,
     after_help = "Example:\n  benefit-ledger demo\n  benefit-ledger --ledger ./ledger --actor ann@contoso.com --role global-admin \\\n    append --file history.jsonl\n  benefit-ledger --ledger ./ledger report subscriptions --on 2026-08-01\n\nExit codes: 0 ok, 1 refused by a rule, 2 malformed input or usage, 3 ledger unusable, 4 busy (another process holds the ledger: try again, or --wait)."
 )]
 pub struct Cli {

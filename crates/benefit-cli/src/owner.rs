@@ -45,13 +45,8 @@ use crate::{Context, Session};
 
 /// The owner's socket, in the ledger directory.
 pub const SOCKET: &str = "owner.sock";
-/// This build: a client and its owner must be the same one.
-const BUILD: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("BENEFIT_LEDGER_COMMIT"),
-    ")"
-);
+/// This build (`--version`'s): a client and its owner must be the same.
+const BUILD: &str = crate::cli::VERSION;
 /// The longest request line the owner reads.
 const REQUEST_LIMIT: u64 = 1 << 20;
 /// How long the owner waits for a request line once a client connected.
@@ -94,11 +89,13 @@ impl Held {
     /// failed command let it go.
     pub fn lend(self: &Arc<Self>, clock: Box<dyn Clock>) -> Result<OpenLedger, AppError> {
         let kept = self.slot().take();
-        let mut ledger = match kept {
-            Some(ledger) => ledger,
-            None => Location::Dir(self.dir.clone()).open_existing(Box::new(SystemClock))?,
+        let ledger = match kept {
+            Some(mut ledger) => {
+                ledger.store_mut().set_clock(clock);
+                ledger
+            }
+            None => Location::Dir(self.dir.clone()).open_existing(clock)?,
         };
-        ledger.store_mut().set_clock(clock);
         Ok(OpenLedger {
             ledger: Some(ledger),
             lender: Some(Arc::clone(self)),
@@ -137,18 +134,14 @@ impl OpenLedger {
 
     /// The end of a command that succeeded: everything written is made
     /// durable; an own ledger is closed for the process's exit, a lent one
-    /// given back.
+    /// flushed (and given back as it drops).
     pub fn close(mut self) -> Result<(), StoreError> {
-        let Some(ledger) = self.ledger.take() else {
-            return Ok(());
-        };
-        match &self.lender {
-            None => ledger.into_store().close_for_exit(),
-            Some(lender) => {
-                let flushed = ledger.store().flush();
-                *lender.slot() = Some(ledger);
-                flushed
-            }
+        if self.lender.is_some() {
+            return self.store().flush();
+        }
+        match self.ledger.take() {
+            Some(ledger) => ledger.into_store().close_for_exit(),
+            None => Ok(()),
         }
     }
 }
@@ -354,13 +347,10 @@ fn prepare(request: &Request, held: &Held) -> Result<Cli, Ending> {
     Ok(cli)
 }
 
-/// Sends one frame of `bytes` tagged `tag` (split into frames of at most
-/// [`FRAME_LIMIT`] bytes).
+/// Sends `bytes` tagged `tag`, in frames of at most [`FRAME_LIMIT`] bytes
+/// (none for no bytes).
 fn send(mut stream: &UnixStream, tag: u8, bytes: &[u8]) -> std::io::Result<()> {
-    for chunk in bytes
-        .chunks(FRAME_LIMIT)
-        .chain(bytes.is_empty().then_some(bytes))
-    {
+    for chunk in bytes.chunks(FRAME_LIMIT) {
         let length = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
         stream.write_all(&[tag])?;
         stream.write_all(&length.to_be_bytes())?;
