@@ -26,6 +26,7 @@
 
 mod error;
 pub mod import;
+mod rules_walk;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,12 +45,13 @@ use benefit_projections::{
 };
 use benefit_store::{
     ActedEvent, AppendRequest, Appended, AsOf, ChainHash, Clock, Digest, EventStore, Events,
-    ProjectionStore, Reporter, SledStore, Staging, StoreError, StoredCommand, VerifyReport,
+    ProjectionStore, SledStore, Staging, StoreError, StoredCommand, VerifyReport,
 };
 use uuid::Uuid;
 
 pub use error::AppError;
 pub use import::{read_import, Import, IMPORT_BYTES_MAX, IMPORT_LINES_MAX};
+pub use rules_walk::{check_events, check_events_within, Checked, RULES_WALK_ENTITIES_IN_MEMORY};
 
 /// The namespace of command ids derived from a batch's content.
 /// How many times [`Ledger::record_with`] decides a batch whose append
@@ -85,6 +87,16 @@ pub struct LoadedState {
 pub const KEPT_ENTITIES: usize = 100_000;
 
 impl LoadedState {
+    /// A partial state that holds nothing yet, current at `seq`: what
+    /// [`load_state`] fills, command by command.
+    pub fn partial(seq: u64) -> Self {
+        Self {
+            state: State::default(),
+            seq,
+            looked_up: Some(BTreeSet::new()),
+        }
+    }
+
     /// How many entities were looked up, found or not (0 for a whole
     /// state, which [`fold_state`] made and no ledger keeps).
     fn looked_up_count(&self) -> usize {
@@ -352,40 +364,6 @@ pub struct RedecideFinding {
     pub problem: String,
 }
 
-/// The log's events checked against the rules in one pass: every stored
-/// outcome that its stored inputs do not give (R40), and the first event
-/// that, decided again on the state folded from the events before it, the
-/// rules refuse or give otherwise. Linear in the log, with the whole state
-/// in memory until that first event. The events are the log's, in order
-/// (as [`EventStore::verify_each`] hands them over). `progress` is told the sequence
-/// reached (through a [`Reporter`]). Once `stop` is set (another walk of
-/// the same verify failed), it ends early with what it found so far.
-pub fn check_events(
-    events: &mut dyn Iterator<Item = benefit_store::StoredEvent>,
-    progress: &mut dyn FnMut(u64),
-    stop: &AtomicBool,
-) -> (Vec<RederiveFinding>, Option<RedecideFinding>) {
-    let mut state = State::default();
-    let mut rederived = Vec::new();
-    let mut redecided = None;
-    let mut reporter = Reporter::new(progress);
-    let mut last = 0;
-    for record in events {
-        if stop.load(Ordering::Relaxed) {
-            break;
-        }
-        rederived.extend(RederiveFinding::of(&record));
-        if redecided.is_none() {
-            redecided = redecide(&state, &record);
-            state = evolve(state, &record.event);
-        }
-        last = record.seq;
-        reporter.reached(last);
-    }
-    reporter.finish(last);
-    (rederived, redecided)
-}
-
 /// Which of [`Ledger::verify`]'s two walks of the log a progress report is
 /// about; each counts from the start of the log to its head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -395,41 +373,6 @@ pub enum VerifyWalk {
     /// Every stored end date re-derived (R40), every event decided again on
     /// the log before it ([`check_events`]).
     Rules,
-}
-
-/// One event decided again on `state`, the state before it: a finding when
-/// the rules refuse it or give another event.
-fn redecide(state: &State, record: &benefit_store::StoredEvent) -> Option<RedecideFinding> {
-    let command = Command::recorded(&record.event, &record.actor);
-    let problem = match decide(state, command) {
-        Ok(events) if events.len() == 1 && events[0] == record.event => return None,
-        Ok(events) => differs(&record.event, &events),
-        Err(refusal) => format!("the rules refuse it on the log before it: {refusal}"),
-    };
-    Some(RedecideFinding {
-        seq: record.seq,
-        event: record.event.event_type().to_string(),
-        problem,
-    })
-}
-
-/// How a stored event differs from the one the rules give, in words.
-fn differs(stored: &Event, decided: &[Event]) -> String {
-    let ends = |e: &Event| match end_change(e) {
-        Some((Some(old), new)) => format!("end {old} -> {new}"),
-        Some((None, new)) => format!("end {new}"),
-        None => e.event_type().to_string(),
-    };
-    let given: Vec<String> = decided.iter().map(ends).collect();
-    format!(
-        "stored with {}, but the log before it gives {}",
-        ends(stored),
-        if given.is_empty() {
-            "no event".to_owned()
-        } else {
-            given.join(", ")
-        }
-    )
 }
 
 /// One ledger, open: a log and its derived documents, on any backend of the
@@ -718,11 +661,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
             Some(loaded) if loaded.seq == head => Ok(loaded),
             _ => {
                 Projections::new(&self.store).catch_up()?;
-                Ok(LoadedState {
-                    state: State::default(),
-                    seq: head,
-                    looked_up: Some(BTreeSet::new()),
-                })
+                Ok(LoadedState::partial(head))
             }
         }
     }
@@ -843,7 +782,7 @@ impl<S: EventStore + ProjectionStore + Sync> Ledger<S> {
                 Some(digest) => store.check_digest(digest, walked?)?,
                 None => walked?,
             };
-            let (findings, redecided) = checked;
+            let (findings, redecided) = checked?;
             Ok(Verified {
                 report,
                 findings,

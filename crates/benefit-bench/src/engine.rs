@@ -38,6 +38,13 @@ pub struct Passes {
     /// The subscriptions report as of 90% of the head (a fold from the
     /// start of the log to there).
     pub as_of: Duration,
+    /// verify's rules' walk alone, its decision state wholly in memory.
+    pub rules_walk: Duration,
+    /// The same walk with its state moved to a scratch store past
+    /// [`crate::ledger::MOVED_OUT_ENTITIES`] entities.
+    pub rules_walk_moved_out: Duration,
+    /// The entities of the decision state at the head.
+    pub entities: usize,
 }
 
 /// What the replay child prints, as one line of JSON.

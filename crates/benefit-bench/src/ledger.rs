@@ -82,11 +82,44 @@ where
     if rows.is_empty() {
         return Err("the subscriptions report as of 90% of the head is empty".into());
     }
+    let rules_walk = time_rules_walk(ledger.store(), usize::MAX)?;
+    let rules_walk_moved_out = time_rules_walk(ledger.store(), MOVED_OUT_ENTITIES)?;
     Ok(Passes {
         verify,
         verified_events: verified.report.events,
         as_of,
+        rules_walk,
+        rules_walk_moved_out,
+        entities: benefit_app::fold_state(ledger.store())?.state.len(),
     })
+}
+
+/// The bound on entities in memory under which the bench times verify's
+/// rules' walk with its state moved out (against
+/// [`benefit_app::RULES_WALK_ENTITIES_IN_MEMORY`] in `verify`): low enough
+/// that a 1 000 000-event ledger passes it early.
+pub const MOVED_OUT_ENTITIES: usize = 100_000;
+
+/// Times verify's rules' walk over the whole log, holding at most `limit`
+/// entities in memory; it must find nothing.
+fn time_rules_walk(store: &dyn EventStore, limit: usize) -> BenchResult<Duration> {
+    let mut failed = None;
+    let mut events = store
+        .read_from(1)
+        .map_while(|record| record.map_err(|e| failed = Some(e)).ok());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let start = Instant::now();
+    let (findings, redecided) =
+        benefit_app::check_events_within(&mut events, &mut |_| {}, &stop, limit)?;
+    let took = start.elapsed();
+    drop(events);
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if !findings.is_empty() || redecided.is_some() {
+        return Err("verify's rules' walk found a problem in the workload".into());
+    }
+    Ok(took)
 }
 
 /// Rebuilds every projection of the sled ledger in `dir`: see

@@ -261,6 +261,15 @@ fn engine_figures(
             .as_ref()
             .map(|p| rate(p.verified_events, p.verify)),
         as_of_ms: run.passes.as_ref().map(|p| p.as_of.as_secs_f64() * 1e3),
+        rules_walk_events_per_s: run
+            .passes
+            .as_ref()
+            .map(|p| rate(p.verified_events, p.rules_walk)),
+        rules_walk_moved_out_events_per_s: run
+            .passes
+            .as_ref()
+            .map(|p| rate(p.verified_events, p.rules_walk_moved_out)),
+        state_entities: run.passes.as_ref().map(|p| p.entities as f64),
     })
 }
 

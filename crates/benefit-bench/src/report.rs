@@ -30,6 +30,12 @@ pub struct EngineFigures {
     pub verify_events_per_s: Option<f64>,
     /// The subscriptions report as of 90% of the head, through the shell.
     pub as_of_ms: Option<f64>,
+    /// verify's rules' walk alone, its state in memory: events per second.
+    pub rules_walk_events_per_s: Option<f64>,
+    /// The same walk, its state moved out past `MOVED_OUT_ENTITIES`.
+    pub rules_walk_moved_out_events_per_s: Option<f64>,
+    /// The entities of the decision state at the head.
+    pub state_entities: Option<f64>,
 }
 
 /// The CLI process, start to exit, on the ledger of the run.
@@ -106,7 +112,7 @@ struct Row {
     target: &'static str,
 }
 
-const ROWS: [Row; 10] = [
+const ROWS: [Row; 13] = [
     Row {
         name: "import_events_per_s",
         label: "import (events/s)",
@@ -142,6 +148,24 @@ const ROWS: [Row; 10] = [
         label: "verify (events/s)",
         get: |f| f.verify_events_per_s,
         target: ">= 1 000 000/s",
+    },
+    Row {
+        name: "rules_walk_events_per_s",
+        label: "verify's rules walk, state in memory (events/s)",
+        get: |f| f.rules_walk_events_per_s,
+        target: "",
+    },
+    Row {
+        name: "rules_walk_moved_out_events_per_s",
+        label: "the same, state moved out past 100 000 entities (events/s)",
+        get: |f| f.rules_walk_moved_out_events_per_s,
+        target: "",
+    },
+    Row {
+        name: "state_entities",
+        label: "decision state entities at the head",
+        get: |f| f.state_entities,
+        target: "",
     },
     Row {
         name: "as_of_ms",

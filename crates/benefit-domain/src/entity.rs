@@ -71,6 +71,59 @@ impl State {
         }
     }
 
+    /// How many entities the state holds: what a long walk that folds the
+    /// whole state counts to bound its memory.
+    pub fn len(&self) -> usize {
+        self.benefits.len()
+            + self.keys.len()
+            + self.subscriptions.len()
+            + self.users.len()
+            + self.credits.len()
+            + self.holdings.len()
+    }
+
+    /// Whether the state holds no entity.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every entity of the state with its key, family by family: what a
+    /// walk hands on when it moves its state out of memory.
+    pub fn into_entities(self) -> impl Iterator<Item = (EntityKey, Entity)> {
+        let State {
+            benefits,
+            keys,
+            subscriptions,
+            users,
+            credits,
+            holdings,
+        } = self;
+        let benefits = benefits
+            .into_iter()
+            .map(|(id, v)| (EntityKey::Benefit(id), Entity::Benefit(v)));
+        let keys = keys
+            .into_iter()
+            .map(|(k, v)| (EntityKey::Key(k), Entity::Key(v)));
+        let subscriptions = subscriptions
+            .into_iter()
+            .map(|(id, v)| (EntityKey::Subscription(id), Entity::Subscription(v)));
+        let users = users
+            .into_iter()
+            .map(|(name, v)| (EntityKey::User(name), Entity::User(v)));
+        let credits = credits
+            .into_iter()
+            .map(|(id, v)| (EntityKey::Credit(id), Entity::Credit(v)));
+        let holdings = holdings
+            .into_iter()
+            .map(|(name, v)| (EntityKey::Holdings(name), Entity::Holdings(v)));
+        benefits
+            .chain(keys)
+            .chain(subscriptions)
+            .chain(users)
+            .chain(credits)
+            .chain(holdings)
+    }
+
     /// Puts an entity into the state under `key`, replacing what was there.
     /// An entity of another kind than the key names is a bug of the caller:
     /// debug builds assert, release builds ignore it.

@@ -108,9 +108,14 @@ fn load_with(docs: &impl Typed, key: &EntityKey) -> Result<Option<Entity>, Proje
     })
 }
 
-/// Reads one entity from persisted (or in-memory) documents.
+/// Reads one entity from persisted (or in-memory) documents. From an
+/// [`Overlay`], a document it wrote is read as its value (cloned), not
+/// encoded and decoded again.
 pub fn load_entity(docs: &dyn Docs, key: &EntityKey) -> Result<Option<Entity>, ProjectionError> {
-    load_with(&docs, key)
+    match docs.as_overlay() {
+        Some(overlay) => load_with(overlay, key),
+        None => load_with(&docs, key),
+    }
 }
 
 /// Reads several entities at once ([`Docs::get_many`]: one round trip to a
@@ -196,22 +201,30 @@ pub fn apply_state(docs: &mut Overlay<'_>, record: &StoredEvent) -> Result<(), P
         if after.is_some() && after == before {
             continue;
         }
-        let doc = state_key(&key);
-        match after {
-            Some(Entity::Benefit(v)) => docs.store(doc, v),
-            Some(Entity::Key(v)) => docs.store(doc, v),
-            Some(Entity::Subscription(v)) => docs.store(doc, v),
-            Some(Entity::User(v)) => docs.store(doc, v),
-            Some(Entity::Credit(v)) => docs.store(doc, v),
-            Some(Entity::Holdings(v)) => docs.store(doc, v),
-            // A user who no longer holds any credit.
-            None if matches!(key, EntityKey::Holdings(_)) => {
-                docs.store(doc, BTreeSet::<BenefitId>::new());
-            }
-            // `evolve` found nothing to change (a log not written by the
-            // decider): nothing to write.
-            None => {}
-        }
+        store_entity(docs, &key, after);
     }
     Ok(())
+}
+
+/// Writes the entity under `key` to its document, as [`apply_state`] does
+/// after an event: also what a walk of the log that moves its whole state
+/// out of memory writes of each entity. `None`, an entity that is not
+/// there, writes nothing, but for a user's holdings (an empty set).
+pub fn store_entity(docs: &mut Overlay<'_>, key: &EntityKey, entity: Option<Entity>) {
+    let doc = state_key(key);
+    match entity {
+        Some(Entity::Benefit(v)) => docs.store(doc, v),
+        Some(Entity::Key(v)) => docs.store(doc, v),
+        Some(Entity::Subscription(v)) => docs.store(doc, v),
+        Some(Entity::User(v)) => docs.store(doc, v),
+        Some(Entity::Credit(v)) => docs.store(doc, v),
+        Some(Entity::Holdings(v)) => docs.store(doc, v),
+        // A user who no longer holds any credit.
+        None if matches!(key, EntityKey::Holdings(_)) => {
+            docs.store(doc, BTreeSet::<BenefitId>::new());
+        }
+        // `evolve` found nothing to change (a log not written by the
+        // decider): nothing to write.
+        None => {}
+    }
 }
