@@ -172,6 +172,9 @@ fn walk_on_disk(
             load_state(&overlay, &mut loaded, &command)?;
             walk.redecided = redecide(&loaded.state, &record, command);
             if walk.redecided.is_none() {
+                // The rules gave exactly this event on this state, so it
+                // applies: `apply_state` refusing it (`Unfit`) would be a
+                // bug of the fold, and ends the walk with that error.
                 apply_state(&mut overlay, &record)?;
             }
         }

@@ -384,37 +384,14 @@ impl SledStore {
     }
 
     /// sled's flush on a thread of its own, waited for at most
-    /// [`FLUSH_STALL_LIMIT`].
+    /// [`FLUSH_STALL_LIMIT`]; past it, this store takes no further flush.
     fn flush_bounded(&self) -> Result<(), StoreError> {
-        let db = self.db.clone();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("ledger-flush".into())
-            .spawn(move || {
-                let _ = sender.send(db.flush());
-            });
-        let thread = match spawned {
-            Ok(thread) => thread,
-            Err(source) => return Err(StoreError::backend("starting a flush", source)),
-        };
-        match receiver.recv_timeout(FLUSH_STALL_LIMIT) {
-            Ok(flushed) => {
-                // Its handle on the database is dropped before this store's
-                // own, so that a drop releases sled's file lock at once.
-                let _ = thread.join();
-                flushed
-                    .map(drop)
-                    .map_err(|e| StoreError::backend("flushing to disk", e))
-            }
-            Err(_) => {
-                self.stalled
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-                Err(StoreError::Stalled {
-                    action: "flushing to disk",
-                    after: FLUSH_STALL_LIMIT,
-                })
-            }
+        let flushed = flush_within_limit(&self.db, "flushing to disk");
+        if let Err(StoreError::Stalled { .. }) = &flushed {
+            self.stalled
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
+        flushed
     }
 
     /// The command entry of `id`, if the log holds one.
@@ -782,9 +759,10 @@ fn create_private_dir(path: &Path) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests;
 
-/// How many replaced pages one round of [`reclaim_replaced_pages`] is
-/// counted to free: crossbeam's epoch frees at most 8 bags of up to 64
-/// deferred frees each time a thread flushes its guard.
+/// How many documents written one round of [`reclaim_replaced_pages`] is
+/// counted for. A round frees at most 8 bags of up to 64 deferred frees
+/// (crossbeam-epoch 0.9), and a written document replaces a page or a few,
+/// so counting 8 documents a round leaves a wide margin.
 const RECLAIMED_PER_ROUND: usize = 8;
 
 /// Frees what sled still holds of the pages a large write replaced, now,
@@ -796,12 +774,50 @@ const RECLAIMED_PER_ROUND: usize = 8;
 /// time. After a commit of thousands of documents, the next twenty or so
 /// commands each paid 6-10 ms of frees (`perf`: `crossbeam_epoch`'s
 /// `Global::collect`, `drop_in_place<sled::pagecache::Page>`). Flushing
-/// this thread's guard, round after round, frees them here; a round with
-/// nothing left to free costs well under a microsecond, so the rounds are
-/// counted generously from the documents written. If sled stopped using
-/// the default collector, this would free nothing and cost nothing.
+/// this thread's guard, round after round, moves its own deferred frees to
+/// the global queue and frees what has expired there, advancing the epoch
+/// a step a round where no other thread holds it back; frees still in
+/// another thread's bag (sled's I/O threads) wait for that thread. That
+/// was enough: measured, the commands after it ran at their usual speed.
+/// A round with nothing left to free costs well under a microsecond, so
+/// the rounds are counted generously from the documents written. If sled
+/// stopped using the default collector (`Cargo.lock` holds the one
+/// crossbeam-epoch sled uses), this would free nothing and cost nothing.
 pub(super) fn reclaim_replaced_pages(written: usize) {
     for _ in 0..written / RECLAIMED_PER_ROUND + 64 {
         crossbeam_epoch::pin().flush();
+    }
+}
+
+/// sled's flush of `db` on a thread of its own, waited for at most
+/// [`FLUSH_STALL_LIMIT`]: sled 0.34's flush can wait for ever when the disk
+/// fails a write under it (`docs/storage.md`, *A flush never hangs*). Past
+/// the limit the answer is [`StoreError::Stalled`], and the thread is left
+/// to the process's exit. `action` names the flush in the error.
+pub(super) fn flush_within_limit(db: &sled::Db, action: &'static str) -> Result<(), StoreError> {
+    let db = db.clone();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ledger-flush".into())
+        .spawn(move || {
+            let _ = sender.send(db.flush());
+        });
+    let thread = match spawned {
+        Ok(thread) => thread,
+        Err(source) => return Err(StoreError::backend("starting a flush", source)),
+    };
+    match receiver.recv_timeout(FLUSH_STALL_LIMIT) {
+        Ok(flushed) => {
+            // Its handle on the database is dropped before the caller's
+            // own, so that a drop releases sled's file lock at once.
+            let _ = thread.join();
+            flushed
+                .map(drop)
+                .map_err(|e| StoreError::backend(action, e))
+        }
+        Err(_) => Err(StoreError::Stalled {
+            action,
+            after: FLUSH_STALL_LIMIT,
+        }),
     }
 }

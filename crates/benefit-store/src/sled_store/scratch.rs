@@ -3,8 +3,9 @@
 //! holds its documents in memory up to a bound, and moves them here each
 //! time it reaches the bound, so that its memory does not grow with the log
 //! (issue 11, point 5). Nothing here is durable or shared: it is a sled
-//! database in a fresh temporary directory, written without a flush and
-//! removed on drop, whatever backend the ledger itself is on.
+//! database in a fresh temporary directory, written out at each commit but
+//! never synced, and removed on drop, whatever backend the ledger itself
+//! is on.
 
 use std::collections::BTreeMap;
 
@@ -96,8 +97,9 @@ impl ProjectionStore for ScratchDocuments {
 
     /// In writes of `SCRATCH_WRITE_DOCUMENTS`, so not atomic: a pass
     /// whose commit fails fails, and its scratch store goes with it. Written
-    /// out to its file before it answers, never synced: a scratch store
-    /// does not outlive its pass.
+    /// out to its file before it answers (sled's flush, bounded in time as
+    /// the ledger's is: a full temporary disk makes the pass fail, never
+    /// hang), never synced: a scratch store does not outlive its pass.
     fn projection_commit(
         &self,
         from: u64,
@@ -105,10 +107,7 @@ impl ProjectionStore for ScratchDocuments {
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
         commit_in(&self.db, (from, to), writes, SCRATCH_WRITE_DOCUMENTS)?;
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| StoreError::backend("writing out a scratch store", e))
+        super::flush_within_limit(&self.db, "writing out a scratch store")
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
