@@ -74,11 +74,10 @@ impl SledStore {
             .clone()
     }
 
+    /// sled's flush after a documents write: bounded in time like the
+    /// log's (`flush_bounded`), never `fsync`ed (the documents are derived).
     fn documents_flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| StoreError::backend("flushing projections", e))
+        self.flush_bounded("flushing projections")
     }
 
     /// Drops every documents tree but the current generation's: what a

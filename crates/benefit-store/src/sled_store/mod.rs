@@ -102,9 +102,8 @@ impl Drop for SledStore {
     /// thread and the process can still answer and exit. Then the pid file
     /// goes.
     fn drop(&mut self) {
-        if !self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = self.flush_bounded();
-        }
+        // Refused at once if a flush stalled before.
+        let _ = self.flush_bounded("flushing to disk");
         // The lock is still held here (the database closes after this), so
         // the file removed is ours. A failure leaves a stale file, which the
         // next open overwrites.
@@ -369,13 +368,7 @@ impl SledStore {
     /// long-lived process calls it at the end of each command, where a
     /// process that exits calls [`SledStore::close_for_exit`].
     pub fn flush(&self) -> Result<(), StoreError> {
-        if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(StoreError::Stalled {
-                action: "flushing to disk",
-                after: FLUSH_STALL_LIMIT,
-            });
-        }
-        self.flush_bounded()?;
+        self.flush_bounded("flushing to disk")?;
         self.data_file.sync_all().map_err(|source| StoreError::Io {
             action: "syncing the ledger's data file to disk",
             path: self.path.join(SLED_DATA_FILE),
@@ -385,8 +378,16 @@ impl SledStore {
 
     /// sled's flush on a thread of its own, waited for at most
     /// [`FLUSH_STALL_LIMIT`]; past it, this store takes no further flush.
-    fn flush_bounded(&self) -> Result<(), StoreError> {
-        let flushed = flush_within_limit(&self.db, "flushing to disk");
+    /// Every flush of the ledger's database goes through here (`action`
+    /// names it in an error): the log's, the documents', the drop's.
+    pub(super) fn flush_bounded(&self, action: &'static str) -> Result<(), StoreError> {
+        if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Stalled {
+                action,
+                after: FLUSH_STALL_LIMIT,
+            });
+        }
+        let flushed = flush_within_limit(&self.db, action);
         if let Err(StoreError::Stalled { .. }) = &flushed {
             self.stalled
                 .store(true, std::sync::atomic::Ordering::Relaxed);
