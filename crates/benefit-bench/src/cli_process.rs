@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::measure::Latencies;
+use crate::measure::{announce, Latencies};
 use crate::report::CliFigures;
 use crate::workload::{Prepared, Redemption};
 use crate::BenchResult;
@@ -63,10 +63,25 @@ pub fn measure(ledger: &str, prepared: &Prepared) -> BenchResult<Option<CliFigur
             latencies(&binary, ledger, prepared, through_owner)?
         }
     };
+    announce(
+        "CLI append / audit median, alone and served (ms)",
+        format!(
+            "{:.1} / {:.1}, {}",
+            appends.median(),
+            audits.median(),
+            served.as_ref().map_or("-".to_owned(), |(a, b)| format!(
+                "{:.2} / {:.2}",
+                a.median(),
+                b.median()
+            ))
+        ),
+    );
     let once = |args: &[&str]| -> BenchResult<f64> {
         let mut all = vec!["--ledger".to_owned(), ledger.to_owned()];
         all.extend(args.iter().map(|a| (*a).to_owned()));
-        Ok(time(&binary, &all)?.as_secs_f64() * 1e3)
+        let ms = time(&binary, &all)?.as_secs_f64() * 1e3;
+        announce(&format!("CLI {} (ms)", args.join(" ")), format!("{ms:.0}"));
+        Ok(ms)
     };
     let as_of = (prepared.events * 9 / 10).to_string();
     Ok(Some(CliFigures {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use benefit_projections::{reports, Docs};
 use serde::{Deserialize, Serialize};
 
-use crate::measure::Latencies;
+use crate::measure::{announce, Latencies};
 use crate::workload::Prepared;
 use crate::BenchResult;
 
@@ -85,11 +85,20 @@ impl Run {
                 return Err("the subscriptions report is empty".into());
             }
         }
+        let (audit, subscriptions_report) = (Latencies::new(audits), Latencies::new(reports));
+        announce(
+            "audit trail / subscriptions report median (ms)",
+            format!(
+                "{:.2} / {:.0}",
+                audit.median(),
+                subscriptions_report.median()
+            ),
+        );
         Ok(Self {
             import,
             commands: Latencies::new(commands),
-            audit: Some(Latencies::new(audits)),
-            subscriptions_report: Some(Latencies::new(reports)),
+            audit: Some(audit),
+            subscriptions_report: Some(subscriptions_report),
             passes: None,
         })
     }

@@ -14,7 +14,7 @@ use benefit_store::{EventStore, ProjectionStore, SledStore, SystemClock};
 use uuid::Uuid;
 
 use crate::engine::{Passes, ReplayRun, Run};
-use crate::measure::peak_rss_kib;
+use crate::measure::{announce, peak_rss_kib, rate, Latencies};
 use crate::workload::Prepared;
 use crate::BenchResult;
 
@@ -46,6 +46,10 @@ where
         ledger.record_with(commands, options)?;
         import += start.elapsed();
     }
+    announce(
+        "import (events/s)",
+        format!("{:.0}", rate(prepared.events, import)),
+    );
 
     let mut samples = Vec::with_capacity(prepared.commands.len());
     for (command, _) in &prepared.commands {
@@ -54,6 +58,15 @@ where
         ledger.record(vec![command])?;
         samples.push(start.elapsed());
     }
+    let latencies = Latencies::new(samples.iter().copied());
+    announce(
+        "single command median / p99 (ms)",
+        format!(
+            "{:.2} / {:.2}",
+            latencies.median(),
+            latencies.percentile(99.0)
+        ),
+    );
 
     let docs = Persisted(ledger.store());
     let mut run = Run::with_reports(import, samples, &docs, prepared)?;
@@ -70,6 +83,10 @@ where
     let start = Instant::now();
     let verified = ledger.verify(None, &mut |_, _| {})?;
     let verify = start.elapsed();
+    announce(
+        "verify (events/s)",
+        format!("{:.0}", rate(verified.report.events, verify)),
+    );
     if !verified.findings.is_empty() {
         return Err("verify found outcomes that do not re-derive".into());
     }
@@ -79,6 +96,10 @@ where
         reports::subscriptions(docs, reports::ReportDate::On(prepared.report_date))
     })?;
     let as_of = start.elapsed();
+    announce(
+        "as of 90% (ms)",
+        format!("{:.0}", as_of.as_secs_f64() * 1e3),
+    );
     if rows.is_empty() {
         return Err("the subscriptions report as of 90% of the head is empty".into());
     }
@@ -112,6 +133,14 @@ fn time_rules_walk(store: &dyn EventStore, limit: usize) -> BenchResult<Duration
     let (findings, redecided) =
         benefit_app::check_events_within(&mut events, &mut |_| {}, &stop, limit)?;
     let took = start.elapsed();
+    let bound = match limit {
+        usize::MAX => "every entity".to_owned(),
+        limit => format!("at most {limit} entities"),
+    };
+    announce(
+        &format!("rules walk, {bound} in memory (s)"),
+        format!("{:.1}", took.as_secs_f64()),
+    );
     drop(events);
     if let Some(e) = failed {
         return Err(e.into());

@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use engine::{ReplayRun, Run};
-use measure::{dir_bytes, rate};
+use measure::{announce, dir_bytes, rate};
 use report::{EngineFigures, Report};
 
 /// Errors end the run with a message; the bench has no caller to recover.
@@ -247,6 +247,17 @@ fn engine_figures(
     let disk = engine.disk_bytes(dir)?;
     eprintln!("{}: replay (in a child process) ...", engine.name());
     let replay = replay_in_child(engine, dir)?;
+    announce(
+        "replay (events/s) / peak (MiB) / disk (bytes/event)",
+        format!(
+            "{:.0} / {} / {:.0}",
+            replay.events as f64 / replay.seconds.max(1e-9),
+            replay
+                .peak_rss_kib
+                .map_or("-".to_owned(), |k| (k / 1024).to_string()),
+            disk as f64 / prepared.events as f64
+        ),
+    );
     Ok(EngineFigures {
         import_events_per_s: rate(prepared.events, run.import),
         command_median_ms: run.commands.median(),
