@@ -86,8 +86,6 @@ fn only_the_store_and_the_benchs_peer_know_sled() {
     assert_eq!(knowing, vec!["benefit-bench", "benefit-store"]);
 }
 
-/// Every workspace crate `krate` depends on, itself included, directly or
-/// through other workspace crates.
 /// Issue 12: no crate but the PostgreSQL backend learns SQL for
 /// PostgreSQL.
 #[test]
@@ -101,6 +99,20 @@ fn only_the_postgres_backend_knows_the_postgres_client() {
     assert!(!depends(&graph, "benefit-store", "benefit-postgres"));
 }
 
+/// A library never chooses the process's allocator: only the two binaries
+/// name mimalloc, the CLI and the bench (which measures with the CLI's).
+#[test]
+fn only_the_binaries_choose_the_allocator() {
+    let graph = dependencies();
+    let choosing: Vec<&String> = graph
+        .keys()
+        .filter(|krate| depends(&graph, krate, "mimalloc"))
+        .collect();
+    assert_eq!(choosing, vec!["benefit-bench", "benefit-cli"]);
+}
+
+/// Every workspace crate `krate` depends on, itself included, directly or
+/// through other workspace crates.
 fn workspace_closure(graph: &BTreeMap<String, Vec<String>>, krate: &str) -> Vec<String> {
     let mut seen = vec![krate.to_owned()];
     let mut index = 0;

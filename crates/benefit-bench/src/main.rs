@@ -18,6 +18,11 @@
 //! how to read them.
 #![forbid(unsafe_code)]
 
+/// The CLI's allocator (`benefit-cli`'s `main.rs` says why), so that the
+/// library's figures are those of the binary an operator runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli_process;
 mod engine;
 mod ledger;

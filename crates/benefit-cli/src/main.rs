@@ -14,6 +14,13 @@
 //! outputs are reproducible byte for byte.
 #![forbid(unsafe_code)]
 
+/// mimalloc, not the system's malloc: a long fold (an as-of report, a
+/// rebuild) makes and drops millions of small values, and glibc's malloc,
+/// free and consolidation were a third of an as-of report's profile
+/// (`docs/performance.md`, issue 11).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod acknowledged;
 mod append;
 mod backend;
