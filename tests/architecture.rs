@@ -51,6 +51,14 @@ fn depends(graph: &BTreeMap<String, Vec<String>>, krate: &str, on: &str) -> bool
         .any(|d| d == on)
 }
 
+/// The workspace crates that depend on `on`, by name.
+fn dependents<'g>(graph: &'g BTreeMap<String, Vec<String>>, on: &str) -> Vec<&'g String> {
+    graph
+        .keys()
+        .filter(|krate| depends(graph, krate, on))
+        .collect()
+}
+
 #[test]
 fn the_store_knows_nothing_of_the_projections() {
     let graph = dependencies();
@@ -79,10 +87,7 @@ fn the_domain_and_the_events_know_no_store_no_sled_and_no_terminal() {
 #[test]
 fn only_the_store_and_the_benchs_peer_know_sled() {
     let graph = dependencies();
-    let knowing: Vec<&String> = graph
-        .keys()
-        .filter(|krate| depends(&graph, krate, "sled"))
-        .collect();
+    let knowing = dependents(&graph, "sled");
     assert_eq!(knowing, vec!["benefit-bench", "benefit-store"]);
 }
 
@@ -91,10 +96,7 @@ fn only_the_store_and_the_benchs_peer_know_sled() {
 #[test]
 fn only_the_postgres_backend_knows_the_postgres_client() {
     let graph = dependencies();
-    let knowing: Vec<&String> = graph
-        .keys()
-        .filter(|krate| depends(&graph, krate, "postgres"))
-        .collect();
+    let knowing = dependents(&graph, "postgres");
     assert_eq!(knowing, vec!["benefit-postgres"]);
     assert!(!depends(&graph, "benefit-store", "benefit-postgres"));
 }
@@ -104,10 +106,7 @@ fn only_the_postgres_backend_knows_the_postgres_client() {
 #[test]
 fn only_the_binaries_choose_the_allocator() {
     let graph = dependencies();
-    let choosing: Vec<&String> = graph
-        .keys()
-        .filter(|krate| depends(&graph, krate, "mimalloc"))
-        .collect();
+    let choosing = dependents(&graph, "mimalloc");
     assert_eq!(choosing, vec!["benefit-bench", "benefit-cli"]);
 }
 
