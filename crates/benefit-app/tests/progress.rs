@@ -5,31 +5,15 @@
 
 use benefit_app::{Ledger, VerifyWalk};
 use benefit_projections::RebuildMode;
-use benefit_store::{EventStore, FixedClock, MemoryStore, ProjectionStore, PROGRESS_EVERY};
-use benefit_workload::Workload;
-use chrono::{TimeZone, Utc};
+use benefit_store::{EventStore, MemoryStore, ProjectionStore, PROGRESS_EVERY};
+use support::{clock, record_workload};
 
-fn clock() -> FixedClock {
-    FixedClock(
-        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
-            .single()
-            .expect("valid"),
-    )
-}
+mod support;
 
 /// A few reports' worth of events, and a few more, recorded in batches.
 fn fill<S: EventStore + ProjectionStore + Sync>(ledger: &mut Ledger<S>) -> u64 {
     let events = 2 * PROGRESS_EVERY + 7;
-    let mut workload = Workload::new(14);
-    let mut left = events;
-    while left > 0 {
-        let batch = left.min(250);
-        let commands = (0..batch).map(|_| workload.next_command().0).collect();
-        ledger
-            .record(commands)
-            .expect("the workload's commands are accepted");
-        left -= batch;
-    }
+    record_workload(ledger, 14, events, 250);
     assert_eq!(ledger.head().expect("head").seq, events);
     events
 }

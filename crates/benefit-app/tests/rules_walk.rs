@@ -8,32 +8,16 @@ use std::sync::atomic::AtomicBool;
 
 use benefit_app::{check_events_within, Checked, Ledger};
 use benefit_events::Event;
-use benefit_store::{EventStore, FixedClock, MemoryStore, StoredEvent};
-use benefit_workload::Workload;
-use chrono::{TimeZone, Utc};
+use benefit_store::{EventStore, MemoryStore, StoredEvent};
+use support::{clock, record_workload};
 
-fn clock() -> FixedClock {
-    FixedClock(
-        Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
-            .single()
-            .expect("valid"),
-    )
-}
+mod support;
 
 /// A rule-abiding log of `events` events, recorded through a ledger in
 /// batches, read back.
 fn history(events: usize) -> Vec<StoredEvent> {
     let mut ledger = Ledger::over(MemoryStore::new(clock()));
-    let mut workload = Workload::new(11);
-    let mut left = events;
-    while left > 0 {
-        let batch = left.min(100);
-        let commands = (0..batch).map(|_| workload.next_command().0).collect();
-        ledger
-            .record(commands)
-            .expect("the workload's commands are accepted");
-        left -= batch;
-    }
+    record_workload(&mut ledger, 11, events as u64, 100);
     let records: Vec<StoredEvent> = ledger
         .store()
         .read_from(1)
