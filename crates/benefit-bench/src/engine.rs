@@ -64,7 +64,7 @@ impl Run {
     /// `docs`, [`QUERY_RUNS`] times each. Neither may come back empty.
     pub fn with_reports(
         import: Duration,
-        commands: Vec<Duration>,
+        commands: Latencies,
         docs: &dyn Docs,
         prepared: &Prepared,
     ) -> BenchResult<Self> {
@@ -96,7 +96,7 @@ impl Run {
         );
         Ok(Self {
             import,
-            commands: Latencies::new(commands),
+            commands,
             audit: Some(audit),
             subscriptions_report: Some(subscriptions_report),
             passes: None,

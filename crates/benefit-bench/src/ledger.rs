@@ -58,7 +58,7 @@ where
         ledger.record(vec![command])?;
         samples.push(start.elapsed());
     }
-    let latencies = Latencies::new(samples.iter().copied());
+    let latencies = Latencies::new(samples);
     announce(
         "single command median / p99 (ms)",
         format!(
@@ -69,7 +69,7 @@ where
     );
 
     let docs = Persisted(ledger.store());
-    let mut run = Run::with_reports(import, samples, &docs, prepared)?;
+    let mut run = Run::with_reports(import, latencies, &docs, prepared)?;
     run.passes = Some(passes(ledger, prepared)?);
     Ok(run)
 }

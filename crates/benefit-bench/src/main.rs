@@ -252,18 +252,7 @@ fn engine_figures(
     let disk = engine.disk_bytes(dir)?;
     eprintln!("{}: replay (in a child process) ...", engine.name());
     let replay = replay_in_child(engine, dir)?;
-    announce(
-        "replay (events/s) / peak (MiB) / disk (bytes/event)",
-        format!(
-            "{:.0} / {} / {:.0}",
-            replay.events as f64 / replay.seconds.max(1e-9),
-            replay
-                .peak_rss_kib
-                .map_or("-".to_owned(), |k| (k / 1024).to_string()),
-            disk as f64 / prepared.events as f64
-        ),
-    );
-    Ok(EngineFigures {
+    let figures = EngineFigures {
         import_events_per_s: rate(prepared.events, run.import),
         command_median_ms: run.commands.median(),
         command_p99_ms: run.commands.percentile(99.0),
@@ -286,7 +275,19 @@ fn engine_figures(
             .as_ref()
             .map(|p| rate(p.verified_events, p.rules_walk_moved_out)),
         state_entities: run.passes.as_ref().map(|p| p.entities as f64),
-    })
+    };
+    announce(
+        "replay (events/s) / peak (MiB) / disk (bytes/event)",
+        format!(
+            "{:.0} / {} / {:.0}",
+            figures.replay_events_per_s,
+            figures
+                .replay_peak_rss_mib
+                .map_or("-".to_owned(), |mib| format!("{mib:.0}")),
+            figures.disk_bytes_per_event
+        ),
+    );
+    Ok(figures)
 }
 
 /// The child's side: replays and prints the answer as one line of JSON.
