@@ -234,4 +234,12 @@ impl ProjectionStore for Store {
     fn projection_reset(&self) -> Result<(), StoreError> {
         each!(self, s => s.projection_reset())
     }
+
+    fn projection_replace(
+        &self,
+        to: u64,
+        documents: &mut benefit_store::DocumentSource<'_>,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.projection_replace(to, documents))
+    }
 }

@@ -687,24 +687,11 @@ pub fn projection_scan_pages_cover_the_scan<S: ProjectionStore + ?Sized>(store: 
     for prefix in ["a/", "b/", "", "a", "c/"] {
         let whole = store.projection_scan(prefix).expect("scans");
         for limit in [1, 2, 3, 100] {
-            let mut paged = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let page = store
-                    .projection_scan_page(prefix, after.as_deref(), limit)
-                    .expect("reads a page");
-                assert!(
-                    page.len() <= limit,
-                    "a page of {limit} holds at most {limit}"
-                );
-                let full = page.len() == limit;
-                after = page.last().map(|(key, _)| key.clone());
-                paged.extend(page);
-                if !full {
-                    break;
-                }
-            }
-            assert_eq!(paged, whole, "pages of {limit} under {prefix:?}");
+            assert_eq!(
+                scan_in_pages(store, prefix, limit),
+                whole,
+                "pages of {limit} under {prefix:?}"
+            );
         }
     }
     let after_a_gap = store
@@ -720,6 +707,127 @@ pub fn projection_scan_pages_cover_the_scan<S: ProjectionStore + ?Sized>(store: 
         3,
         "an `after` before the prefix starts at it"
     );
+}
+
+/// Every document under `prefix`, read with
+/// [`ProjectionStore::projection_scan_page`] `limit` at a time, each page
+/// checked to hold at most `limit`.
+pub fn scan_in_pages<S: ProjectionStore + ?Sized>(
+    store: &S,
+    prefix: &str,
+    limit: usize,
+) -> Vec<crate::Document> {
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .projection_scan_page(prefix, after.as_deref(), limit)
+            .expect("reads a page");
+        assert!(
+            page.len() <= limit,
+            "a page of {limit} holds at most {limit}"
+        );
+        let full = page.len() == limit;
+        after = page.last().map(|(key, _)| key.clone());
+        paged.extend(page);
+        if !full {
+            return paged;
+        }
+    }
+}
+
+/// A replace swaps every document and the checkpoint for the set given
+/// (more than a page of any backend's); documents committed after it are
+/// read over it (one by one, together, in pages, last of a prefix) as if
+/// every document had been committed. Returns what the store now holds.
+pub fn projection_replace_swaps_every_document_for_the_set_given<S: ProjectionStore + ?Sized>(
+    store: &S,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::collections::BTreeMap;
+    let old: BTreeMap<String, Vec<u8>> = ["old/1", "b/5"].iter().map(|k| named(k, "")).collect();
+    store.projection_commit(0, 1, old).expect("commits");
+    let mut expected: BTreeMap<String, Vec<u8>> = (0..300)
+        .map(|n| named(&format!("{}/{n:03}", ["a", "b", "c"][n % 3]), ""))
+        .collect();
+    let mut source = expected.clone().into_iter().map(Ok);
+    store.projection_replace(7, &mut source).expect("replaces");
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 7);
+    assert_eq!(store.projection_get("old/1").expect("get"), None);
+    assert_eq!(
+        scan_in_pages(store, "", 1000),
+        Vec::from_iter(expected.clone())
+    );
+    let over: BTreeMap<String, Vec<u8>> = ["0", "a/000", "a/0005", "b/151", "c/299", "c/3", "z/1"]
+        .iter()
+        .map(|k| named(k, "over "))
+        .collect();
+    expected.extend(over.clone());
+    store
+        .projection_commit(7, 8, over)
+        .expect("commits over the replaced");
+    let keys: Vec<&str> = expected
+        .keys()
+        .map(String::as_str)
+        .chain(["a/0006", "zz"])
+        .collect();
+    let wanted: Vec<Option<Vec<u8>>> = keys.iter().map(|k| expected.get(*k).cloned()).collect();
+    let one_by_one: Vec<Option<Vec<u8>>> = keys
+        .iter()
+        .map(|k| store.projection_get(k).expect("get"))
+        .collect();
+    assert_eq!(one_by_one, wanted);
+    assert_eq!(
+        store.projection_get_many(&keys).expect("reads together"),
+        wanted
+    );
+    for prefix in ["", "a/", "a/00", "b/", "c/", "c/29", "z", "y", "0"] {
+        let under: Vec<(String, Vec<u8>)> = expected
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for limit in [1, 7, 64, 1000] {
+            assert_eq!(
+                scan_in_pages(store, prefix, limit),
+                under,
+                "{prefix:?} by {limit}"
+            );
+        }
+        let last = store.projection_last(prefix).expect("last");
+        assert_eq!(last, under.last().cloned(), "the last under {prefix:?}");
+    }
+    expected
+}
+
+/// A document named by its key, with bytes that say so (`tag` first).
+fn named(key: &str, tag: &str) -> crate::Document {
+    (key.to_owned(), format!("{tag}{key}").into_bytes())
+}
+
+/// A replace out of key order, or whose source fails, is refused by name
+/// and changes nothing: the documents and checkpoint of
+/// [`projection_replace_swaps_every_document_for_the_set_given`] stay.
+pub fn a_refused_projection_replace_changes_nothing<S: ProjectionStore + ?Sized>(store: &S) {
+    let expected = projection_replace_swaps_every_document_for_the_set_given(store);
+    let unsorted = ["b", "a"].map(|k| Ok(named(k, "")));
+    match store.projection_replace(9, &mut unsorted.into_iter()) {
+        Err(StoreError::Projection { message }) => {
+            assert!(message.contains("not in key order"), "{message}");
+        }
+        other => panic!("expected keys out of order to be refused, got {other:?}"),
+    }
+    let failing = [
+        Ok(named("x", "")),
+        Err(StoreError::Projection {
+            message: "the fold failed".into(),
+        }),
+    ];
+    match store.projection_replace(9, &mut failing.into_iter()) {
+        Err(StoreError::Projection { message }) => assert_eq!(message, "the fold failed"),
+        other => panic!("expected the source's error, got {other:?}"),
+    }
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 8);
+    assert_eq!(scan_in_pages(store, "", 1000), Vec::from_iter(expected));
 }
 
 /// Declares one `#[test]` per conformance function for a backend. The
@@ -756,6 +864,7 @@ macro_rules! conformance_tests {
             projection_documents_commit_with_their_checkpoint_and_reset,
             projection_documents_read_together_answer_each_key_in_order,
             projection_scan_pages_cover_the_scan,
+            a_refused_projection_replace_changes_nothing,
         );
     };
     (@each $open:expr; $($name:ident),+ $(,)?) => {

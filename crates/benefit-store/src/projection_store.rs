@@ -30,6 +30,27 @@ pub fn check_checkpoint(from: u64, stored: u64) -> Result<(), StoreError> {
 /// A document: its key and its bytes.
 pub type Document = (String, Vec<u8>);
 
+/// What [`ProjectionStore::projection_replace`] reads the new documents
+/// from: each in key order, or the error that ended the pass producing them.
+pub type DocumentSource<'d> = dyn Iterator<Item = Result<Document, StoreError>> + 'd;
+
+/// The contract of [`ProjectionStore::projection_replace`]'s input, for
+/// every backend: each key after the one before it (`previous`, updated),
+/// or the error naming both.
+pub fn check_key_order(previous: &mut Option<String>, key: &str) -> Result<(), StoreError> {
+    if let Some(before) = previous.as_deref() {
+        if key <= before {
+            return Err(StoreError::Projection {
+                message: format!(
+                    "the documents to replace are not in key order: {key:?} after {before:?}"
+                ),
+            });
+        }
+    }
+    *previous = Some(key.to_owned());
+    Ok(())
+}
+
 /// How many documents a page of a paged scan holds
 /// ([`ProjectionStore::projection_scan_page`]): enough that a server's round
 /// trip per page is a small part of reading it (a thousand documents of a
@@ -105,6 +126,33 @@ pub trait ProjectionStore {
     /// [`ProjectionStore::projection_checkpoint`], before anything reads the
     /// documents it left. The log is never touched.
     fn projection_reset(&self) -> Result<(), StoreError>;
+
+    /// Replaces every document with `documents` (in key order, each key
+    /// once) and sets the checkpoint to `to`: what a replay writes, the
+    /// documents of a whole fold of the log. A crash leaves either the old
+    /// documents with their checkpoint, or an empty set at checkpoint 0, or
+    /// the new ones: never a mixture that a catch-up would fold over. If
+    /// `documents` ends in an error or is out of order, that is the answer
+    /// and the old documents stay.
+    ///
+    /// The default collects them, resets, and commits them in one write. A
+    /// backend that can write a whole set faster (sled: packed pages in a
+    /// new generation, switched to at the end) does so.
+    fn projection_replace(
+        &self,
+        to: u64,
+        documents: &mut DocumentSource<'_>,
+    ) -> Result<(), StoreError> {
+        let mut writes = BTreeMap::new();
+        let mut previous = None;
+        for document in documents {
+            let (key, bytes) = document?;
+            check_key_order(&mut previous, &key)?;
+            writes.insert(key, bytes);
+        }
+        self.projection_reset()?;
+        self.projection_commit(0, to, writes)
+    }
 }
 
 /// Every document whose key starts with `prefix`, in key order, read

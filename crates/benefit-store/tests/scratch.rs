@@ -23,6 +23,13 @@ fn a_scratch_store_reads_a_family_page_by_page_as_in_one_scan() {
     conformance::projection_scan_pages_cover_the_scan(&scratch());
 }
 
+/// A long fold's first move to disk writes pages; what it commits after is
+/// read over them.
+#[test]
+fn a_scratch_store_replaced_in_pages_reads_commits_over_them() {
+    conformance::projection_replace_swaps_every_document_for_the_set_given(&scratch());
+}
+
 #[test]
 fn a_scratch_store_removes_its_directory_when_dropped() {
     let store = scratch();

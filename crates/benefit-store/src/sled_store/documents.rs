@@ -21,8 +21,9 @@ use std::sync::PoisonError;
 use super::layout::{
     document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION, TREE_DOCUMENTS_PREFIX,
 };
+use super::pages::{paged_get, paged_last, write_pages, Merged, PagedScan};
 use super::SledStore;
-use crate::projection_store::check_checkpoint;
+use crate::projection_store::{check_checkpoint, DocumentSource};
 use crate::{Document, ProjectionStore, StoreError};
 
 fn damaged(message: String) -> StoreError {
@@ -107,12 +108,16 @@ pub(super) fn checkpoint_in(tree: &sled::Tree) -> Result<u64, StoreError> {
     stored_u64(tree, DOCUMENTS_CHECKPOINT, "the projection checkpoint")
 }
 
-/// The document under `key` in a documents tree.
+/// The document under `key` in a documents tree: its own key's, or else
+/// a page's (`pages.rs`).
 pub(super) fn get_in(tree: &sled::Tree, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(tree
+    let single = tree
         .get(document_key(key))
-        .map_err(|e| StoreError::backend("reading a projection", e))?
-        .map(|v| v.to_vec()))
+        .map_err(|e| StoreError::backend("reading a projection", e))?;
+    match single {
+        Some(bytes) => Ok(Some(bytes.to_vec())),
+        None => paged_get(tree, key),
+    }
 }
 
 /// [`ProjectionStore::projection_scan_page`] on a documents tree: one range
@@ -124,27 +129,34 @@ pub(super) fn scan_page_in(
     limit: usize,
 ) -> Result<Vec<Document>, StoreError> {
     use std::ops::Bound;
-    let start = crate::table::page_start(prefix, after).map(document_key);
-    let prefix = document_key(prefix);
-    tree.range::<Vec<u8>, _>((start, Bound::Unbounded))
-        .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
-        .take(limit)
+    let start = crate::table::page_start(prefix, after);
+    let tagged = document_key(prefix);
+    let singles = tree
+        .range::<Vec<u8>, _>((start.map(document_key), Bound::Unbounded))
+        .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&tagged)))
         .map(|item| {
             let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
             Ok((document_name(&k)?, v.to_vec()))
-        })
-        .collect()
+        });
+    let paged = PagedScan::new(tree, prefix, start)?;
+    Merged::new(singles, paged).take(limit).collect()
 }
 
-/// The last document under `prefix` in a documents tree.
+/// The last document under `prefix` in a documents tree: the later of its
+/// own keys' last and the pages' last (the single one, where they are one).
 pub(super) fn last_in(tree: &sled::Tree, prefix: &str) -> Result<Option<Document>, StoreError> {
-    match tree.scan_prefix(document_key(prefix)).next_back() {
-        None => Ok(None),
+    let single = match tree.scan_prefix(document_key(prefix)).next_back() {
+        None => None,
         Some(item) => {
             let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
-            Ok(Some((document_name(&k)?, v.to_vec())))
+            Some((document_name(&k)?, v.to_vec()))
         }
-    }
+    };
+    let paged = paged_last(tree, prefix)?;
+    Ok(match (single, paged) {
+        (Some(single), Some(paged)) if paged.0 > single.0 => Some(paged),
+        (single, paged) => single.or(paged),
+    })
 }
 
 /// Writes `writes` and the checkpoint `to` into a documents tree, after
@@ -218,6 +230,31 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
+        self.switch_generation(|_| Ok(()))
+    }
+
+    /// Writes the documents as pages into the next generation's tree while
+    /// the current one stays in use, then switches to it: a crash before
+    /// the switch leaves the old documents, after it the new ones.
+    fn projection_replace(
+        &self,
+        to: u64,
+        documents: &mut DocumentSource<'_>,
+    ) -> Result<(), StoreError> {
+        self.switch_generation(|fresh| write_pages(fresh, to, documents))
+    }
+}
+
+impl SledStore {
+    /// A reset or a replace: creates the next generation's tree, empty,
+    /// has `fill` write it, flushes, then writes the new generation number
+    /// in `meta` (flushed) and only then empties and drops the old tree.
+    /// If `fill` fails, the current generation stays and the next open
+    /// drops the part written.
+    fn switch_generation(
+        &self,
+        fill: impl FnOnce(&sled::Tree) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut current = self
             .documents
             .write()
@@ -231,6 +268,7 @@ impl ProjectionStore for SledStore {
         fresh
             .clear()
             .map_err(|e| StoreError::backend("clearing the next projections", e))?;
+        fill(&fresh)?;
         self.documents_flush()?;
         self.meta
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())

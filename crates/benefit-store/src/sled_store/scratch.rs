@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use super::documents::{
     checkpoint_in, clear_in_batches, commit_in, get_in, last_in, scan_page_in, CLEAR_BATCH_KEYS,
 };
+use super::pages::write_pages;
+use crate::projection_store::DocumentSource;
 use crate::{Document, ProjectionStore, StoreError};
 
 /// sled's page cache for a scratch database, in bytes: the pass's own
@@ -112,5 +114,17 @@ impl ProjectionStore for ScratchDocuments {
 
     fn projection_reset(&self) -> Result<(), StoreError> {
         clear_in_batches(&self.db, CLEAR_BATCH_KEYS)
+    }
+
+    /// Cleared, then written as pages (`pages.rs`): what a long fold's
+    /// first move to disk writes. Not atomic, as a commit here is not.
+    fn projection_replace(
+        &self,
+        to: u64,
+        documents: &mut DocumentSource<'_>,
+    ) -> Result<(), StoreError> {
+        clear_in_batches(&self.db, CLEAR_BATCH_KEYS)?;
+        write_pages(&self.db, to, documents)?;
+        super::flush_within_limit(&self.db, "writing out a scratch store")
     }
 }
