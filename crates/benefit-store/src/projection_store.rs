@@ -132,12 +132,13 @@ pub trait ProjectionStore {
     /// documents of a whole fold of the log. A crash leaves either the old
     /// documents with their checkpoint, or an empty set at checkpoint 0, or
     /// the new ones: never a mixture that a catch-up would fold over. If
-    /// `documents` ends in an error or is out of order, that is the answer
-    /// and the old documents stay.
+    /// `documents` ends in an error or is out of order, that is the answer,
+    /// and the documents are the old ones or none (as a crash leaves them:
+    /// derived documents, caught up from the log by the next open).
     ///
     /// The default collects them, resets, and commits them in one write. A
-    /// backend that can write a whole set faster (sled: packed pages in a
-    /// new generation, switched to at the end) does so.
+    /// backend that can write a whole set faster (sled: a reset, then
+    /// packed pages in a new generation, switched to at the end) does so.
     fn projection_replace(
         &self,
         to: u64,

@@ -20,15 +20,7 @@ use crate::{Appended, ChainHash, Digest};
 ///   `apply_batch` per append (issue 11). The stream index and every
 ///   projection are derived documents in `documents.{n}` trees. Layouts 1 and
 ///   2 are upgraded in place on open (`upgrade.rs`), record bytes unchanged.
-/// - 4: as 3, and a documents tree may hold pages of documents
-///   ([`PAGE_PREFIX`], `pages.rs`). A program of layout 3 would not see
-///   them, so it must refuse such a ledger rather than misread it. A layout
-///   3 ledger is a layout 4 one without pages: its version is rewritten on
-///   open, nothing else.
-pub(super) const LAYOUT_VERSION: u32 = 4;
-
-/// Layout 3: documents one sled key each, no pages.
-pub(super) const LAYOUT_UNPAGED_DOCUMENTS: u32 = 3;
+pub(super) const LAYOUT_VERSION: u32 = 3;
 
 /// Layout 2: one key per record in `log`, a stream index, a commands tree,
 /// the head in `meta`, projections in their own two trees.
@@ -56,8 +48,9 @@ pub(super) const JOURNAL_COMMAND: u8 = b'C';
 
 /// A documents tree: the prefix of every document's key.
 pub(super) const DOCUMENT_PREFIX: u8 = b'D';
-/// A documents tree: the prefix of a page of documents (then the key of its
-/// first document; see `pages.rs`).
+/// A scratch store's documents tree: the prefix of a page of documents
+/// (then the key of its first document; see `pages.rs`). The ledger's own
+/// documents trees hold none.
 pub(super) const PAGE_PREFIX: u8 = b'P';
 /// A documents tree: the checkpoint (u64).
 pub(super) const DOCUMENTS_CHECKPOINT: &[u8] = b"Mcheckpoint";

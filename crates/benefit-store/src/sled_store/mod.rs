@@ -37,9 +37,8 @@ use crate::{
 };
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
-    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_UNPAGED_DOCUMENTS,
-    LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_JOURNAL,
-    TREE_META,
+    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_VERSION,
+    LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_JOURNAL, TREE_META,
 };
 use reader::SegmentReader;
 pub use scratch::ScratchDocuments;
@@ -227,10 +226,6 @@ impl SledStore {
         });
         match version {
             Some(Ok(LAYOUT_VERSION)) => upgrade::drop_legacy_trees(self),
-            Some(Ok(LAYOUT_UNPAGED_DOCUMENTS)) => {
-                upgrade::drop_legacy_trees(self)?;
-                self.set_layout()
-            }
             Some(Ok(LAYOUT_PER_RECORD_KEYS | LAYOUT_WITH_STREAM_HEADS)) => upgrade::upgrade(self),
             Some(found) => Err(StoreError::UnsupportedLayout {
                 path: self.path.clone(),

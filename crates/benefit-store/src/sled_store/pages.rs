@@ -1,18 +1,26 @@
-//! Documents packed into pages, in a sled documents tree.
+//! Documents packed into pages, in a scratch store's documents tree.
 //!
-//! A whole set of documents written at once (a replay's, a long fold's
-//! first move to its scratch store: [`crate::ProjectionStore::projection_replace`])
-//! goes into pages of [`PAGE_DOCUMENTS`], one sled value each, under the
-//! key of the page's first document ([`super::layout::page_key`]). A
-//! document committed after it (`projection_commit`) is a sled key of its
-//! own, as before, and is read over the pages: where a key is in both, the
-//! single one is the newer. No commit removes a document, so nothing in a
-//! page is ever hidden by an absence.
+//! A long fold's first move to its scratch store writes every document it
+//! holds at once ([`crate::ProjectionStore::projection_replace`]): in pages
+//! of at most [`PAGE_DOCUMENTS`] and [`PAGE_BYTES`], one sled value each,
+//! under the key of the page's first document ([`super::layout::page_key`]).
+//! A document committed after it (`projection_commit`) is a sled key of its
+//! own and is read over the pages: where a key is in both, the single one
+//! is the newer. No commit removes a document, so nothing in a page is ever
+//! hidden by an absence.
 //!
 //! Why: sled writes small keys at 40 000-65 000 a second on this machine,
 //! and a page of 64 documents in about the time of one (2 000 000 documents
 //! of 150 bytes: 30-50 s one key each, 2.8 s in pages; `docs/performance.md`,
-//! *Packed documents*). A replay's documents are therefore written as pages.
+//! *Packed documents*).
+//!
+//! Why not the ledger's own documents: a replay written as pages shrank
+//! them, and sled 0.34 neither gives the freed space back nor forgets it:
+//! it zeroes every free segment of its file at each open. After a
+//! 1 000 000-event replay in pages, every CLI call took 2.2-2.7 s to open
+//! the ledger, against 0.67 s after a replay in single keys; the replay
+//! itself was only 1.3x faster, because removing the old documents key by
+//! key was 62% of it. A scratch store is opened once and removed.
 //!
 //! A page is `PAGE_FORMAT_1` then the postcard encoding of its entries,
 //! `[(key, bytes)]`, in key order. Pages cover disjoint ranges of keys in
@@ -28,10 +36,19 @@ use super::layout::{page_key, DOCUMENTS_CHECKPOINT, PAGE_PREFIX};
 use crate::projection_store::{check_key_order, DocumentSource};
 use crate::{Document, StoreError};
 
-/// How many documents one page holds: the packing the log's segments
-/// measured best (64 or 256 records a value wrote alike, and a point read
-/// decodes the whole page), and about 10-20 KiB of documents.
+/// How many documents one page holds at most: the packing the log's
+/// segments measured best (64 or 256 records a value wrote alike, and a
+/// point read decodes the whole page).
 pub(super) const PAGE_DOCUMENTS: usize = 64;
+
+/// How many bytes of documents one page holds at most (a page closes at
+/// the document that reaches it, or at [`PAGE_DOCUMENTS`]). sled writes a
+/// tree node of more than a quarter of a segment (128 KiB of its 512 KiB)
+/// as a file of its own under `blobs/`, and splits a leaf past 16 entries:
+/// leaves of pages of 64 documents (10-20 KiB) were such files (1 695 of
+/// them after a 1 000 000-event replay), one write each. 17 pages of 6 KiB
+/// stay under 128 KiB.
+pub(super) const PAGE_BYTES: usize = 6 * 1024;
 
 /// How many pages one `apply_batch` of a replace writes: sled frees nothing
 /// a batch replaces before it ends, so a whole set is written in parts.
@@ -294,13 +311,16 @@ pub(super) fn write_pages(
     let mut page: Vec<Document> = Vec::with_capacity(PAGE_DOCUMENTS);
     let mut batch = sled::Batch::default();
     let mut pages_in_batch = 0;
+    let mut page_bytes = 0;
     for document in documents {
         let document = document?;
         check_key_order(&mut previous, &document.0)?;
+        page_bytes += document.0.len() + document.1.len();
         page.push(document);
-        if page.len() == PAGE_DOCUMENTS {
+        if page.len() == PAGE_DOCUMENTS || page_bytes >= PAGE_BYTES {
             batch.insert(page_key(&page[0].0), encode_page(&page)?);
             page.clear();
+            page_bytes = 0;
             pages_in_batch += 1;
             if pages_in_batch == PAGES_PER_WRITE {
                 write(std::mem::take(&mut batch))?;

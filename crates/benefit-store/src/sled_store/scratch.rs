@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::documents::{
-    checkpoint_in, clear_in_batches, commit_in, get_in, last_in, scan_page_in, CLEAR_BATCH_KEYS,
+    checkpoint_in, clear_in_batches, commit_in, get_in, last_in, scan_page_in, Packing,
+    CLEAR_BATCH_KEYS,
 };
 use super::pages::write_pages;
 use crate::projection_store::DocumentSource;
@@ -81,7 +82,7 @@ impl ProjectionStore for ScratchDocuments {
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        get_in(&self.db, key)
+        get_in(&self.db, Packing::Pages, key)
     }
 
     fn projection_scan_page(
@@ -90,11 +91,11 @@ impl ProjectionStore for ScratchDocuments {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        scan_page_in(&self.db, prefix, after, limit)
+        scan_page_in(&self.db, Packing::Pages, prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<Document>, StoreError> {
-        last_in(&self.db, prefix)
+        last_in(&self.db, Packing::Pages, prefix)
     }
 
     /// In writes of `SCRATCH_WRITE_DOCUMENTS`, so not atomic: a pass

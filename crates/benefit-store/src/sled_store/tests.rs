@@ -285,45 +285,6 @@ fn write_as_layout_2(store: &SledStore) {
     store.flush().expect("flush");
 }
 
-/// A layout-3 ledger (documents one key each, no pages) opens as layout 4
-/// with its log and documents as they were, and then takes pages.
-#[test]
-fn a_layout_3_ledger_opens_as_layout_4_with_its_documents() {
-    use crate::ProjectionStore;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("l");
-    let documents: std::collections::BTreeMap<String, Vec<u8>> =
-        [("a/1".to_owned(), vec![1]), ("b/2".to_owned(), vec![2])].into();
-    let head = {
-        let store = SledStore::open(&path, clock()).expect("open");
-        store
-            .append(positioned(&store, request(0, vec![user_registered(1)])))
-            .expect("appends");
-        store
-            .projection_commit(0, 1, documents.clone())
-            .expect("commits");
-        store
-            .meta
-            .insert(META_LAYOUT, &layout::LAYOUT_UNPAGED_DOCUMENTS.to_be_bytes())
-            .expect("write as layout 3");
-        store.flush().expect("flush");
-        store.head().expect("head")
-    };
-    let store = SledStore::open_existing(&path, clock()).expect("a layout-3 ledger opens");
-    let layout = store.meta.get(META_LAYOUT).expect("read");
-    assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
-    assert_eq!(store.head().expect("head"), head);
-    let found: std::collections::BTreeMap<String, Vec<u8>> = store
-        .projection_scan("")
-        .expect("scan")
-        .into_iter()
-        .collect();
-    assert_eq!(found, documents);
-    let mut pages = documents.clone().into_iter().map(Ok);
-    store.projection_replace(1, &mut pages).expect("replaces");
-    assert_eq!(store.projection_get("b/2").expect("get"), Some(vec![2]));
-}
-
 #[test]
 fn a_newer_layout_is_refused_not_misread() {
     let (store, _dir) = new_store();
