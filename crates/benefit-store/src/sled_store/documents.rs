@@ -280,7 +280,7 @@ impl ProjectionStore for SledStore {
     }
 
     /// A reset first, then the documents written into the next
-    /// generation's tree, one key each ([`Packing::Singles`]), and switched
+    /// generation's tree, one key each (`Packing::Singles`), and switched
     /// to: a crash leaves the old documents, none, or the new ones. The old
     /// documents go first so that the space they free is where the new ones
     /// are written: sled zeroes every free segment of its file at each open
