@@ -406,8 +406,8 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             // an `apply_batch` replaces until it ends, and a commit of a
             // whole log's documents is one batch. After the reset, the
             // documents are caught up from the log again, a batch at a
-            // time, as a replay is. Handing the fold over in one replace
-            // (`Folded::replace_in`) was measured and not kept: on sled it
+            // time, as a replay is. Handing the fold over in one
+            // `projection_replace` was measured and not kept: on sled it
             // left the ledger slower to open (`docs/performance.md`,
             // *Packed documents*).
             drop(rebuilt);

@@ -128,17 +128,17 @@ pub trait ProjectionStore {
     fn projection_reset(&self) -> Result<(), StoreError>;
 
     /// Replaces every document with `documents` (in key order, each key
-    /// once) and sets the checkpoint to `to`: what a replay writes, the
-    /// documents of a whole fold of the log. A crash leaves either the old
+    /// once) and sets the checkpoint to `to`: the documents of a whole
+    /// fold at once (a long fold's first move to its scratch store). A crash leaves either the old
     /// documents with their checkpoint, or an empty set at checkpoint 0, or
     /// the new ones: never a mixture that a catch-up would fold over. If
     /// `documents` ends in an error or is out of order, that is the answer,
     /// and the documents are the old ones or none (as a crash leaves them:
     /// derived documents, caught up from the log by the next open).
     ///
-    /// The default collects them, resets, and commits them in one write. A
-    /// backend that can write a whole set faster (sled: a reset, then
-    /// packed pages in a new generation, switched to at the end) does so.
+    /// The default collects them, resets, and commits them in one write.
+    /// sled's ledger resets, then writes them into a new generation a batch
+    /// at a time and switches to it; a scratch store packs them into pages.
     fn projection_replace(
         &self,
         to: u64,
