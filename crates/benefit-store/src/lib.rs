@@ -47,7 +47,7 @@ pub use error::StoreError;
 pub use memory_store::{Fault, MemoryStore};
 pub use progress::{Reporter, PROGRESS_EVERY};
 pub use projection_store::{
-    check_checkpoint, check_key_order, pages, Document, DocumentSource, Pages, ProjectionStore,
+    check_checkpoint, pages, Document, DocumentSource, KeyOrdered, Pages, ProjectionStore,
     SCAN_PAGE_DOCUMENTS,
 };
 pub use read_ahead::read_ahead;

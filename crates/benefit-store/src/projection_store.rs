@@ -35,20 +35,50 @@ pub type Document = (String, Vec<u8>);
 pub type DocumentSource<'d> = dyn Iterator<Item = Result<Document, StoreError>> + 'd;
 
 /// The contract of [`ProjectionStore::projection_replace`]'s input, for
-/// every backend: each key after the one before it (`previous`, updated),
-/// or the error naming both.
-pub fn check_key_order(previous: &mut Option<String>, key: &str) -> Result<(), StoreError> {
-    if let Some(before) = previous.as_deref() {
-        if key <= before {
-            return Err(StoreError::Projection {
-                message: format!(
-                    "the documents to replace are not in key order: {key:?} after {before:?}"
-                ),
-            });
+/// every backend: `source`'s documents as they come, each key after the one
+/// before it; the first that is not ends it with the error naming both.
+/// The previous key is kept in one buffer, not copied per document.
+pub struct KeyOrdered<'s, 'd> {
+    source: &'s mut DocumentSource<'d>,
+    previous: Option<String>,
+}
+
+impl<'s, 'd> KeyOrdered<'s, 'd> {
+    /// `source`, checked.
+    pub fn new(source: &'s mut DocumentSource<'d>) -> Self {
+        Self {
+            source,
+            previous: None,
         }
     }
-    *previous = Some(key.to_owned());
-    Ok(())
+}
+
+impl Iterator for KeyOrdered<'_, '_> {
+    type Item = Result<Document, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let document = match self.source.next()? {
+            Ok(document) => document,
+            Err(e) => return Some(Err(e)),
+        };
+        match &mut self.previous {
+            Some(before) if document.0 <= *before => Some(Err(StoreError::Projection {
+                message: format!(
+                    "the documents to replace are not in key order: {:?} after {before:?}",
+                    document.0
+                ),
+            })),
+            Some(before) => {
+                before.clear();
+                before.push_str(&document.0);
+                Some(Ok(document))
+            }
+            None => {
+                self.previous = Some(document.0.clone());
+                Some(Ok(document))
+            }
+        }
+    }
 }
 
 /// How many documents a page of a paged scan holds
@@ -145,10 +175,8 @@ pub trait ProjectionStore {
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
         let mut writes = BTreeMap::new();
-        let mut previous = None;
-        for document in documents {
+        for document in KeyOrdered::new(documents) {
             let (key, bytes) = document?;
-            check_key_order(&mut previous, &key)?;
             writes.insert(key, bytes);
         }
         self.projection_reset()?;

@@ -23,7 +23,7 @@ use super::layout::{
 };
 use super::pages::{paged_get, paged_last, Merged, PagedScan};
 use super::SledStore;
-use crate::projection_store::{check_checkpoint, check_key_order, DocumentSource};
+use crate::projection_store::{check_checkpoint, DocumentSource, KeyOrdered};
 use crate::{Document, ProjectionStore, StoreError};
 
 fn damaged(message: String) -> StoreError {
@@ -209,7 +209,8 @@ pub(super) fn commit_in(
 /// Writes `documents` (in key order, each key once) and the checkpoint `to`
 /// into a documents tree, one sled key each, in `apply_batch`es of at most
 /// `keys_per_write`, the checkpoint in the last; not flushed here. An error
-/// of the source or a key out of order ends it with that error.
+/// of the source ends it with that error. The order is the caller's: a
+/// commit's map is sorted, a replace's source is checked ([`KeyOrdered`]).
 pub(super) fn write_singles(
     tree: &sled::Tree,
     to: u64,
@@ -217,12 +218,10 @@ pub(super) fn write_singles(
     keys_per_write: usize,
 ) -> Result<(), StoreError> {
     let mut documents = documents.peekable();
-    let mut previous = None;
     loop {
         let mut batch = sled::Batch::default();
         for document in documents.by_ref().take(keys_per_write) {
             let (key, value) = document?;
-            check_key_order(&mut previous, &key)?;
             batch.insert(document_key(&key), value);
         }
         let last = documents.peek().is_none();
@@ -291,7 +290,8 @@ impl ProjectionStore for SledStore {
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
         self.projection_reset()?;
-        self.switch_generation(|fresh| write_singles(fresh, to, documents, REPLACE_WRITE_KEYS))
+        let mut ordered = KeyOrdered::new(documents);
+        self.switch_generation(|fresh| write_singles(fresh, to, &mut ordered, REPLACE_WRITE_KEYS))
     }
 }
 

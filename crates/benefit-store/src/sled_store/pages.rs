@@ -33,7 +33,7 @@ use std::ops::Bound;
 use serde::{Serialize, Serializer};
 
 use super::layout::{page_key, DOCUMENTS_CHECKPOINT, PAGE_PREFIX};
-use crate::projection_store::{check_key_order, DocumentSource};
+use crate::projection_store::{DocumentSource, KeyOrdered};
 use crate::{Document, StoreError};
 
 /// How many documents one page holds at most: the packing the log's
@@ -307,14 +307,12 @@ pub(super) fn write_pages(
         tree.apply_batch(batch)
             .map_err(|e| StoreError::backend("writing pages of projections", e))
     };
-    let mut previous = None;
     let mut page: Vec<Document> = Vec::with_capacity(PAGE_DOCUMENTS);
     let mut batch = sled::Batch::default();
     let mut pages_in_batch = 0;
     let mut page_bytes = 0;
-    for document in documents {
+    for document in KeyOrdered::new(documents) {
         let document = document?;
-        check_key_order(&mut previous, &document.0)?;
         page_bytes += document.0.len() + document.1.len();
         page.push(document);
         if page.len() == PAGE_DOCUMENTS || page_bytes >= PAGE_BYTES {
