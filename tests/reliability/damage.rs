@@ -1,9 +1,12 @@
-//! A damaged ledger directory (issue 7): sled's `db` file truncated,
+//! A damaged ledger directory (issue 7): the log's `log/db` file truncated,
 //! corrupted, emptied or missing, its `conf` or snapshot missing, or a file
 //! where the directory should be. Every command either exits 3 with a clear
 //! first line and prints nothing on standard output (never a partial report
 //! with exit 0), or — where sled recovers by itself — answers exactly what
-//! the undamaged ledger answers: never something in between.
+//! the undamaged ledger answers: never something in between. Damaged or
+//! missing projections (their own sled database in `projections.{n}/`) are
+//! derived data: every command answers in full, the documents folded from
+//! the log again.
 
 use std::path::Path;
 
@@ -104,7 +107,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
     copy_dir(&base.path, &copy.path);
     let undamaged = run_all(&copy);
     assert!(undamaged.iter().all(|o| o.code == 0));
-    let end = data_end(&base.path.join("db"));
+    let end = data_end(&base.path.join("log").join("db"));
     assert!(end > 4096, "the demo wrote data into db");
 
     type Damage = Box<dyn Fn(&Path)>;
@@ -114,7 +117,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
             Box::new(move |d: &Path| {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
-                    .open(d.join("db"))
+                    .open(d.join("log").join("db"))
                     .expect("db");
                 file.set_len((end / 2) as u64).expect("truncated");
             }),
@@ -123,29 +126,29 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "db truncated to 0 bytes",
             Box::new(|d: &Path| {
-                std::fs::write(d.join("db"), b"").expect("emptied");
+                std::fs::write(d.join("log").join("db"), b"").expect("emptied");
             }),
             Some(Seen::Refused),
         ),
         (
             "db emptied and its snapshot removed",
             Box::new(|d: &Path| {
-                std::fs::write(d.join("db"), b"").expect("emptied");
-                remove_snapshots(d);
+                std::fs::write(d.join("log").join("db"), b"").expect("emptied");
+                remove_snapshots(&d.join("log"));
             }),
             Some(Seen::Refused),
         ),
         (
             "db corrupted in the middle of its data",
             Box::new(move |d: &Path| {
-                flip(&d.join("db"), end / 2, 64);
+                flip(&d.join("log").join("db"), end / 2, 64);
             }),
             Some(Seen::Refused),
         ),
         (
             "db corrupted in its first page",
             Box::new(|d: &Path| {
-                flip(&d.join("db"), 16, 16);
+                flip(&d.join("log").join("db"), 16, 16);
             }),
             Some(Seen::Refused),
         ),
@@ -154,7 +157,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "garbage after the end of db's data",
             Box::new(move |d: &Path| {
-                let db = d.join("db");
+                let db = d.join("log").join("db");
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&db)
@@ -167,26 +170,55 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "db missing",
             Box::new(|d: &Path| {
-                std::fs::remove_file(d.join("db")).expect("removed");
+                std::fs::remove_file(d.join("log").join("db")).expect("removed");
             }),
             Some(Seen::Refused),
         ),
         (
             "conf missing",
             Box::new(|d: &Path| {
-                std::fs::remove_file(d.join("conf")).expect("removed");
+                std::fs::remove_file(d.join("log").join("conf")).expect("removed");
             }),
             None,
         ),
-        ("snapshot missing", Box::new(remove_snapshots), None),
+        (
+            "snapshot missing",
+            Box::new(|d: &Path| remove_snapshots(&d.join("log"))),
+            None,
+        ),
         // A regression: sled killed while writing a snapshot leaves a
         // partial `snap.*.generating` that sled 0.34 then reads as the
         // newest snapshot and refuses as corrupt (found by the crash test).
         (
             "an unfinished snapshot left by a killed process",
             Box::new(|d: &Path| {
-                std::fs::write(d.join("snap.7FFFFFFFFFFFFFFF.generating"), vec![0x5a; 4096])
-                    .expect("written");
+                let log = d.join("log");
+                std::fs::write(
+                    log.join("snap.7FFFFFFFFFFFFFFF.generating"),
+                    vec![0x5a; 4096],
+                )
+                .expect("written");
+            }),
+            Some(Seen::Recovered),
+        ),
+        (
+            "the projections' db corrupted in its first page",
+            Box::new(|d: &Path| {
+                flip(&projections(d).join("db"), 16, 16);
+            }),
+            Some(Seen::Recovered),
+        ),
+        (
+            "the projections' db truncated to 0 bytes",
+            Box::new(|d: &Path| {
+                std::fs::write(projections(d).join("db"), b"").expect("emptied");
+            }),
+            Some(Seen::Recovered),
+        ),
+        (
+            "the projections' directory missing",
+            Box::new(|d: &Path| {
+                std::fs::remove_dir_all(projections(d)).expect("removed");
             }),
             Some(Seen::Recovered),
         ),
@@ -218,6 +250,21 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
     );
 }
 
+/// The directory of the ledger's documents generation (there is one).
+fn projections(dir: &Path) -> std::path::PathBuf {
+    let mut generations: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir read")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("projections."))
+        })
+        .collect();
+    assert_eq!(generations.len(), 1, "one generation in {}", dir.display());
+    generations.remove(0)
+}
+
 fn remove_snapshots(dir: &Path) {
     for entry in std::fs::read_dir(dir).expect("dir read") {
         let path = entry.expect("entry").path();
@@ -236,8 +283,8 @@ fn remove_snapshots(dir: &Path) {
 #[test]
 fn an_append_never_replaces_a_damaged_ledger_with_a_new_one() {
     let ledger = TempLedger::demo();
-    std::fs::write(ledger.path.join("db"), b"").expect("emptied");
-    remove_snapshots(&ledger.path);
+    std::fs::write(ledger.path.join("log").join("db"), b"").expect("emptied");
+    remove_snapshots(&ledger.path.join("log"));
     let mut args = ACTOR.to_vec();
     args.extend(["append", "user-registered", "--user", "zed@contoso.com"]);
     let output = ledger.run(&args);

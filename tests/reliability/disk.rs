@@ -206,15 +206,18 @@ fn cannot_run(what: &str) {
     panic!("{what}. This test cannot run here; set {SKIP_VARIABLE}=1 to skip it on purpose");
 }
 
-/// Makes `dir` and its files writable or not by their owner; true when
-/// that stops this process (not for root).
+/// Makes `dir`, its files and its subdirectories (the projections'
+/// database) writable or not by their owner; true when that stops this
+/// process (not for root).
 fn set_writable(dir: &Path, writable: bool) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let mode = if writable { 0o700 } else { 0o500 };
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).expect("chmod");
     for entry in std::fs::read_dir(dir).expect("dir read") {
         let path = entry.expect("entry").path();
-        if path.is_file() {
+        if path.is_dir() {
+            set_writable(&path, writable);
+        } else if path.is_file() {
             let mode = if writable { 0o600 } else { 0o400 };
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         }

@@ -1,25 +1,33 @@
-//! [`ProjectionStore`] for the sled backend: a tree of its own,
-//! `documents.{generation}`, holding every document (under
-//! `D`) and the checkpoint. A commit is one `apply_batch` on
-//! that tree, then a flush; the log's tree is never touched here.
+//! [`ProjectionStore`] for the sled backend: a sled database of its own
+//! for each generation of documents, `projections.{generation}` inside the
+//! ledger directory, whose default tree holds every document (under `D`)
+//! and the checkpoint. A commit is one `apply_batch` on that tree, then a
+//! flush; the log's database is never touched here, and its `fsync` never
+//! waits for the documents' bytes.
 //!
-//! A reset switches generations: it creates the next generation's tree,
-//! empty, flushes, then writes the new generation number in `meta` (one
-//! write, flushed) and only then drops the old tree. A crash before the
-//! switch leaves the old documents in use and an unused tree; a crash after
-//! leaves the new, empty generation and an old tree; the next open drops
-//! every tree but the current generation's. So a catch-up never folds over
-//! documents a reset meant to remove (issue 11: the old order, checkpoint
-//! first and documents after, let a catch-up from 0 fold over what was
-//! left, and a re-redeem duplicated keys). The old tree is emptied in
-//! batches before it is dropped: `drop_tree` of a full tree brought all its
-//! pages into memory (`docs/performance.md`).
+//! A reset switches generations: it creates the next generation's
+//! database, empty, syncs it to disk, then writes the new generation number
+//! in the log's `meta` (one write, synced) and only then removes the old
+//! generation's directory. A crash before the switch leaves the old
+//! documents in use and an unused directory; a crash after leaves the new,
+//! empty generation and an old directory; the next open removes every
+//! generation's directory but the current one. So a catch-up never folds
+//! over documents a reset meant to remove (issue 11: the old order,
+//! checkpoint first and documents after, let a catch-up from 0 fold over
+//! what was left, and a re-redeem duplicated keys). Removing a directory
+//! costs what removing its files costs, whatever the documents in it: in
+//! layout 3 the old generation was a tree in the log's database, emptied a
+//! batch of keys at a time, which was a third of a 1 000 000-event replay
+//! (`docs/performance.md`).
 
 use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 
 use super::layout::{
-    document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION, TREE_DOCUMENTS_PREFIX,
+    document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION,
+    PROJECTIONS_DIR_PREFIX,
 };
 use super::pages::{paged_get, paged_last, Merged, PagedScan};
 use super::SledStore;
@@ -30,14 +38,88 @@ fn damaged(message: String) -> StoreError {
     StoreError::Projection { message }
 }
 
-/// The name of generation `n`'s documents tree.
-pub(super) fn tree_name(n: u64) -> String {
-    format!("{TREE_DOCUMENTS_PREFIX}{n}")
+/// The directory of generation `n`'s documents, inside the ledger
+/// directory `ledger`.
+pub(super) fn generation_dir(ledger: &Path, n: u64) -> PathBuf {
+    ledger.join(format!("{PROJECTIONS_DIR_PREFIX}{n}"))
 }
 
 /// The current documents generation, as `meta` records it.
 pub(super) fn generation(meta: &sled::Tree) -> Result<u64, StoreError> {
     stored_u64(meta, META_DOCUMENTS_GENERATION, "the documents generation")
+}
+
+/// Opens generation `n`'s documents database in the ledger directory
+/// `ledger`, creating it, empty and private to its owner, where there is
+/// none. Called only while this process holds the ledger's lock.
+pub(super) fn open_generation(ledger: &Path, n: u64) -> Result<sled::Db, StoreError> {
+    let dir = generation_dir(ledger, n);
+    if !dir.exists() {
+        super::create_private_dir(&dir, "creating a projections directory")?;
+    }
+    super::unfinished::remove_unfinished_snapshots(&dir)?;
+    super::sled_config(&dir)
+        .open()
+        .map_err(|e| super::open_error(&dir, e))
+}
+
+/// Opens the documents generation `meta` names, in the ledger directory
+/// `ledger` whose log's database is `db`. Where sled cannot open that
+/// generation (its files damaged), an empty next generation is switched to
+/// instead (the old one's directory is removed with the other stale ones):
+/// the documents are derived, the next catch-up folds the log into the new
+/// generation, and damaged documents never make the log unreadable.
+pub(super) fn open_current(
+    ledger: &Path,
+    db: &sled::Db,
+    meta: &sled::Tree,
+) -> Result<(u64, sled::Db), StoreError> {
+    let current = generation(meta)?;
+    match open_generation(ledger, current) {
+        Err(StoreError::Backend { .. }) => {
+            let next = current + 1;
+            remove_generation(&generation_dir(ledger, next))?;
+            let fresh = open_generation(ledger, next)?;
+            meta.insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
+                .map_err(|e| StoreError::backend("switching to the next projections", e))?;
+            super::flush_within_limit(db, "switching to the next projections")?;
+            Ok((next, fresh))
+        }
+        opened => opened.map(|fresh| (current, fresh)),
+    }
+}
+
+/// Removes every generation's directory in `ledger` but generation
+/// `current`'s: what a reset that a crash interrupted left behind.
+pub(super) fn remove_stale_generations(ledger: &Path, current: u64) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        action: "reading the ledger directory",
+        path: ledger.to_path_buf(),
+        source,
+    };
+    let keep = generation_dir(ledger, current);
+    for entry in fs::read_dir(ledger).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let stale = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with(PROJECTIONS_DIR_PREFIX));
+        if stale && path != keep {
+            remove_generation(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a generation's directory, if it is there.
+fn remove_generation(dir: &Path) -> Result<(), StoreError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
+            action: "removing old projections",
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A `u64` stored under `key` in `tree` (0 when absent).
@@ -53,53 +135,37 @@ fn stored_u64(tree: &sled::Tree, key: &[u8], what: &'static str) -> Result<u64, 
     }
 }
 
-/// How many documents a commit writes before it is settled: synced to disk
-/// ([`SledStore::flush`]) and what its writes replaced freed
-/// ([`super::reclaim_replaced_pages`]) before it returns, so that the next
-/// acknowledged append pays for itself alone. A catch-up batch or an
-/// import's documents are tens of thousands; a command's, a handful.
+/// How many documents a commit writes before it is settled: what its
+/// writes replaced freed ([`super::reclaim_replaced_pages`]) before it
+/// returns, so that the next acknowledged append pays for itself alone. A
+/// catch-up batch or an import's documents are tens of thousands; a
+/// command's, a handful.
 ///
 /// Measured (`docs/performance.md`, *The command after an import*): after
-/// an import of 30 000 events in batches of 10 000, the first command's
-/// `fsync` wrote the last batch's documents (21 ms) and the next twenty
-/// freed its replaced pages (6-10 ms each), so the single-command p99 was
-/// 7-10 ms against 1.5 ms once settled.
+/// an import of 30 000 events in batches of 10 000, the next twenty
+/// commands each freed the last batch's replaced pages (6-10 ms each), so
+/// the single-command p99 was 7-10 ms against 1.5 ms once settled. (In
+/// layout 3 the documents shared the log's file, and the first command's
+/// `fsync` also wrote the batch's documents, 21 ms: a settled commit was
+/// synced then. In their own database since layout 4, the log's `fsync`
+/// never writes them.)
 const SETTLE_AFTER_DOCUMENTS: usize = 1_000;
 
 impl SledStore {
-    /// The current documents tree (a handle: sled trees are shared).
-    fn documents(&self) -> sled::Tree {
+    /// The current generation's documents database (a handle: sled's are
+    /// shared).
+    fn documents(&self) -> sled::Db {
         self.documents
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    /// sled's flush after a documents write: bounded in time like the
-    /// log's (`flush_bounded`), never `fsync`ed (the documents are derived).
-    fn documents_flush(&self) -> Result<(), StoreError> {
-        self.flush_bounded("flushing projections")
-    }
-
-    /// Drops every documents tree but the current generation's: what a
-    /// reset that a crash interrupted left behind.
-    pub(super) fn drop_stale_document_trees(&self) -> Result<(), StoreError> {
-        let current = tree_name(generation(&self.meta)?);
-        let mut dropped = false;
-        for name in self.db.tree_names() {
-            let stale = name.starts_with(TREE_DOCUMENTS_PREFIX.as_bytes())
-                && name.as_ref() != current.as_bytes();
-            if stale {
-                self.db
-                    .drop_tree(&name)
-                    .map_err(|e| StoreError::backend("dropping old projections", e))?;
-                dropped = true;
-            }
-        }
-        if dropped {
-            self.documents_flush()?;
-        }
-        Ok(())
+    /// sled's flush of the documents, bounded in time like the log's
+    /// (`flush_bounded`), never `fsync`ed: the documents are derived, and a
+    /// crash that loses their last writes loses their checkpoint with them.
+    pub(super) fn documents_flush(&self) -> Result<(), StoreError> {
+        self.flush_bounded(&self.documents(), "flushing projections")
     }
 }
 
@@ -266,11 +332,10 @@ impl ProjectionStore for SledStore {
     ) -> Result<(), StoreError> {
         let written = writes.len();
         commit_in(&self.documents(), (from, to), writes, usize::MAX)?;
-        if written < SETTLE_AFTER_DOCUMENTS {
-            return self.documents_flush();
+        self.documents_flush()?;
+        if written >= SETTLE_AFTER_DOCUMENTS {
+            super::reclaim_replaced_pages(written);
         }
-        self.flush()?;
-        super::reclaim_replaced_pages(written);
         Ok(())
     }
 
@@ -278,29 +343,26 @@ impl ProjectionStore for SledStore {
         self.switch_generation(|_| Ok(()))
     }
 
-    /// A reset first, then the documents written into the next
-    /// generation's tree, one key each (`Packing::Singles`), and switched
-    /// to: a crash leaves the old documents, none, or the new ones. The old
-    /// documents go first so that the space they free is where the new ones
-    /// are written: sled zeroes every free segment of its file at each open
-    /// (`pages.rs`).
+    /// The documents written into the next generation's database, one key
+    /// each (`Packing::Singles`), and switched to: a crash leaves the old
+    /// documents, none, or the new ones, never a part.
     fn projection_replace(
         &self,
         to: u64,
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
-        self.projection_reset()?;
         let mut ordered = KeyOrdered::new(documents);
         self.switch_generation(|fresh| write_singles(fresh, to, &mut ordered, REPLACE_WRITE_KEYS))
     }
 }
 
 impl SledStore {
-    /// A reset or a replace: creates the next generation's tree, empty,
-    /// has `fill` write it, flushes, then writes the new generation number
-    /// in `meta` (flushed) and only then empties and drops the old tree.
-    /// If `fill` fails, the current generation stays and the next open
-    /// drops the part written.
+    /// A reset or a replace: creates the next generation's database, empty
+    /// (removing what an interrupted switch left there), has `fill` write
+    /// it, syncs it to disk, then writes the new generation number in
+    /// `meta` (synced) and only then removes the old generation's
+    /// directory. If `fill` fails, the current generation stays and the
+    /// part written is removed (or, if that fails too, by the next open).
     fn switch_generation(
         &self,
         fill: impl FnOnce(&sled::Tree) -> Result<(), StoreError>,
@@ -311,27 +373,40 @@ impl SledStore {
             .unwrap_or_else(PoisonError::into_inner);
         let old = generation(&self.meta)?;
         let next = old + 1;
-        let fresh = self
-            .db
-            .open_tree(tree_name(next))
-            .map_err(|e| StoreError::backend("creating the next projections", e))?;
-        fresh
-            .clear()
-            .map_err(|e| StoreError::backend("clearing the next projections", e))?;
-        fill(&fresh)?;
-        self.documents_flush()?;
+        let next_dir = generation_dir(&self.path, next);
+        remove_generation(&next_dir)?;
+        let fresh = open_generation(&self.path, next)?;
+        if let Err(error) = fill(&fresh).and_then(|()| self.sync_generation(&fresh, &next_dir)) {
+            drop(fresh);
+            let _ = remove_generation(&next_dir);
+            return Err(error);
+        }
         self.meta
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
             .map_err(|e| StoreError::backend("switching to the next projections", e))?;
-        self.documents_flush()?;
+        self.flush()?;
         let stale = std::mem::replace(&mut *current, fresh);
         drop(current);
-        clear_in_batches(&stale, CLEAR_BATCH_KEYS)?;
         drop(stale);
-        self.db
-            .drop_tree(tree_name(old))
-            .map_err(|e| StoreError::backend("dropping old projections", e))?;
-        self.documents_flush()
+        remove_generation(&generation_dir(&self.path, old))
+    }
+
+    /// Writes a generation's database to disk before the log's `meta` names
+    /// it: sled's flush, an `fsync` of its data file and of its directory's
+    /// entry. Otherwise a power loss could keep the switch and lose part of
+    /// what was written before it, and a catch-up would fold over a part.
+    fn sync_generation(&self, db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
+        self.flush_bounded(db, "writing the next projections")?;
+        let data = dir.join(super::layout::SLED_DATA_FILE);
+        fs::File::open(&data)
+            .and_then(|file| file.sync_all())
+            .map_err(|source| StoreError::Io {
+                action: "syncing the next projections to disk",
+                path: data,
+                source,
+            })?;
+        super::sync_dir(dir)?;
+        super::sync_dir(&self.path)
     }
 }
 
@@ -340,10 +415,11 @@ impl SledStore {
 /// write faster and far leaner than 10 000 (`scratch.rs`).
 const REPLACE_WRITE_KEYS: usize = 1_000;
 
-/// How many keys one write removes from a stale documents tree.
+/// How many keys one write removes from a documents tree: a layout-3
+/// ledger's, dropped by the upgrade (`upgrade.rs`), or a scratch store's.
 pub(super) const CLEAR_BATCH_KEYS: usize = 10_000;
 
-/// Empties a stale documents tree a batch of keys at a time, before it is
+/// Empties a documents tree a batch of keys at a time, before it is
 /// dropped: sled's `drop_tree` of a full tree brought all its pages into
 /// memory (a 1 000 000-event replay peaked at 1.6 GiB, measured), while
 /// removing the keys in batches keeps the memory of one batch.

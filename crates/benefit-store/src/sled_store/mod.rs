@@ -9,9 +9,9 @@
 //! key by key (`../shared/storage-notes.md`).
 //!
 //! Derived documents (projections, decision state, the stream index) live in
-//! a tree of their own (`documents.{n}`, see `documents.rs`), written
-//! by a separate `apply_batch` that carries their checkpoint. The log's code
-//! never reads or writes it.
+//! a sled database of their own (`projections.{n}` in the ledger directory,
+//! see `documents.rs`), written by a separate `apply_batch` that carries
+//! their checkpoint. The log's code never reads or writes it.
 
 mod documents;
 mod layout;
@@ -37,8 +37,8 @@ use crate::{
 };
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
-    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_PER_RECORD_KEYS, LAYOUT_VERSION,
-    LAYOUT_WITH_STREAM_HEADS, META_LAYOUT, PID_FILE, SLED_DATA_FILE, TREE_JOURNAL, TREE_META,
+    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_VERSION, LOG_DIR, META_LAYOUT, PID_FILE, SLED_DATA_FILE,
+    TREE_JOURNAL, TREE_META,
 };
 use reader::SegmentReader;
 pub use scratch::ScratchDocuments;
@@ -81,11 +81,12 @@ pub fn sled_config(path: &Path) -> sled::Config {
 /// in one directory.
 pub struct SledStore {
     path: PathBuf,
+    /// The log's database: the journal and `meta`.
     db: sled::Db,
     journal: sled::Tree,
-    /// The current generation's documents tree (see `documents.rs`): a
-    /// reset switches it for an empty one.
-    documents: std::sync::RwLock<sled::Tree>,
+    /// The current generation's documents database (see `documents.rs`):
+    /// a reset switches it for an empty one.
+    documents: std::sync::RwLock<sled::Db>,
     meta: sled::Tree,
     clock: Box<dyn Clock>,
     append_lock: Mutex<()>,
@@ -104,7 +105,8 @@ impl Drop for SledStore {
     /// goes.
     fn drop(&mut self) {
         // Refused at once if a flush stalled before.
-        let _ = self.flush_bounded("flushing to disk");
+        let _ = self.documents_flush();
+        let _ = self.flush_bounded(&self.db, "flushing to disk");
         // The lock is still held here (the database closes after this), so
         // the file removed is ours. A failure leaves a stale file, which the
         // next open overwrites.
@@ -128,14 +130,14 @@ impl SledStore {
     pub fn open(path: impl AsRef<Path>, clock: impl Clock + 'static) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if path.exists() {
-            if !path.join(SLED_DATA_FILE).is_file() && !is_empty_dir(path)? {
+            if !holds_database(path)? && !is_empty_dir(path)? {
                 return Err(StoreError::NoLedger {
                     path: path.to_path_buf(),
                     reason: "the directory is not empty and holds no ledger",
                 });
             }
         } else {
-            create_private_dir(path)?;
+            create_private_dir(path, "creating the ledger directory")?;
         }
         Self::open_dir(path, Box::new(clock), true)
     }
@@ -151,45 +153,53 @@ impl SledStore {
             path: path.to_path_buf(),
             reason,
         };
-        let denied = |path: PathBuf| StoreError::PermissionDenied { path };
         match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {}
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                return Err(denied(path.to_path_buf()))
+                return Err(StoreError::PermissionDenied {
+                    path: path.to_path_buf(),
+                })
             }
             _ => return Err(no_ledger("no such directory")),
         }
-        let data = path.join(SLED_DATA_FILE);
-        match fs::metadata(&data) {
-            Ok(meta) if meta.is_file() => {}
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(denied(data)),
-            _ => return Err(no_ledger("the directory holds no ledger")),
+        if !holds_database(path)? {
+            return Err(no_ledger("the directory holds no ledger"));
         }
         Self::open_dir(path, Box::new(clock), false)
     }
 
     fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
-        unfinished::remove_unfinished_snapshots(path)?;
-        let db = sled_config(path).open().map_err(|e| open_error(path, e))?;
+        let log = path.join(LOG_DIR);
+        if !log.join(SLED_DATA_FILE).is_file() && path.join(SLED_DATA_FILE).is_file() {
+            upgrade::move_log(path, &log)?;
+        }
+        if !log.exists() {
+            create_private_dir(&log, "creating the log's directory")?;
+        }
+        unfinished::remove_unfinished_snapshots(&log)?;
+        let db = sled_config(&log).open().map_err(|e| open_error(path, e))?;
         // The lock is ours from here: name this process at once, before the
         // checks below (which read the whole tail), so that another process
         // refused the lock meanwhile can name its holder.
         write_pid_file(path)?;
+        upgrade::remove_moved_files(path)?;
         let open = |name: &str| {
             db.open_tree(name)
                 .map_err(|e| StoreError::backend("opening the ledger's trees", e))
         };
         let meta = open(TREE_META)?;
-        let documents = open(&documents::tree_name(documents::generation(&meta)?))?;
-        let data_path = path.join(SLED_DATA_FILE);
+        let new = check_layout(&meta, path, create)?;
+        let (generation, documents) = documents::open_current(path, &db, &meta)?;
+        let data_path = log.join(SLED_DATA_FILE);
         let data_file = fs::File::open(&data_path).map_err(|source| StoreError::Io {
             action: "opening the ledger's data file",
             path: data_path,
             source,
         })?;
         if create {
-            // The data file may be new: its directory entry must reach the
-            // disk too.
+            // The data file may be new: its directory entries must reach
+            // the disk too.
+            sync_dir(&log)?;
             sync_dir(path)?;
         }
         let store = Self {
@@ -203,8 +213,10 @@ impl SledStore {
             data_file,
             stalled: std::sync::atomic::AtomicBool::new(false),
         };
-        store.check_layout(create)?;
-        store.drop_stale_document_trees()?;
+        if new {
+            store.set_layout()?;
+        }
+        documents::remove_stale_generations(path, generation)?;
         store.check_tail(&store.stored_head()?)?;
         Ok(store)
     }
@@ -212,35 +224,6 @@ impl SledStore {
     /// The ledger directory.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    fn check_layout(&self, create: bool) -> Result<(), StoreError> {
-        let stored = self
-            .meta
-            .get(META_LAYOUT)
-            .map_err(|e| StoreError::backend("reading the layout version", e))?;
-        let version = stored.as_ref().map(|bytes| {
-            <[u8; 4]>::try_from(bytes.as_ref())
-                .map(u32::from_be_bytes)
-                .map_err(|_| bytes.len())
-        });
-        match version {
-            Some(Ok(LAYOUT_VERSION)) => upgrade::drop_legacy_trees(self),
-            Some(Ok(LAYOUT_PER_RECORD_KEYS | LAYOUT_WITH_STREAM_HEADS)) => upgrade::upgrade(self),
-            Some(found) => Err(StoreError::UnsupportedLayout {
-                path: self.path.clone(),
-                found: match found {
-                    Ok(version) => version.to_string(),
-                    Err(len) => format!("of {len} bytes"),
-                },
-                supported: LAYOUT_VERSION,
-            }),
-            None if create => self.set_layout(),
-            None => Err(StoreError::NoLedger {
-                path: self.path.clone(),
-                reason: "the directory holds a database but no ledger",
-            }),
-        }
     }
 
     fn set_layout(&self) -> Result<(), StoreError> {
@@ -350,6 +333,7 @@ impl SledStore {
     /// 65-180 ms of a CLI call. The file lock is released when the process
     /// exits. Not for a process that goes on working.
     pub fn close_for_exit(self) -> Result<(), StoreError> {
+        self.documents_flush()?;
         self.flush()?;
         let _ = fs::remove_file(self.path.join(PID_FILE));
         std::mem::forget(self);
@@ -369,26 +353,30 @@ impl SledStore {
     /// long-lived process calls it at the end of each command, where a
     /// process that exits calls [`SledStore::close_for_exit`].
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.flush_bounded("flushing to disk")?;
+        self.flush_bounded(&self.db, "flushing to disk")?;
         self.data_file.sync_all().map_err(|source| StoreError::Io {
             action: "syncing the ledger's data file to disk",
-            path: self.path.join(SLED_DATA_FILE),
+            path: self.path.join(LOG_DIR).join(SLED_DATA_FILE),
             source,
         })
     }
 
-    /// sled's flush on a thread of its own, waited for at most
+    /// sled's flush of `db` on a thread of its own, waited for at most
     /// [`FLUSH_STALL_LIMIT`]; past it, this store takes no further flush.
-    /// Every flush of the ledger's database goes through here (`action`
+    /// Every flush of the ledger's databases goes through here (`action`
     /// names it in an error): the log's, the documents', the drop's.
-    pub(super) fn flush_bounded(&self, action: &'static str) -> Result<(), StoreError> {
+    pub(super) fn flush_bounded(
+        &self,
+        db: &sled::Db,
+        action: &'static str,
+    ) -> Result<(), StoreError> {
         if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(StoreError::Stalled {
                 action,
                 after: FLUSH_STALL_LIMIT,
             });
         }
-        let flushed = flush_within_limit(&self.db, action);
+        let flushed = flush_within_limit(db, action);
         if let Err(StoreError::Stalled { .. }) = &flushed {
             self.stalled
                 .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -646,6 +634,65 @@ impl SledStore {
     }
 }
 
+/// The layout version stored in `meta`: none, a version, or the length of
+/// a value that is not one.
+fn stored_layout(meta: &sled::Tree) -> Result<Option<Result<u32, usize>>, StoreError> {
+    let stored = meta
+        .get(META_LAYOUT)
+        .map_err(|e| StoreError::backend("reading the layout version", e))?;
+    Ok(stored.as_ref().map(|bytes| {
+        <[u8; 4]>::try_from(bytes.as_ref())
+            .map(u32::from_be_bytes)
+            .map_err(|_| bytes.len())
+    }))
+}
+
+/// The refusal of a layout this build does not read.
+fn unsupported(path: &Path, found: Result<u32, usize>) -> StoreError {
+    StoreError::UnsupportedLayout {
+        path: path.to_path_buf(),
+        found: match found {
+            Ok(version) => version.to_string(),
+            Err(len) => format!("of {len} bytes"),
+        },
+        supported: LAYOUT_VERSION,
+    }
+}
+
+/// Checks the log's layout version before anything is written: answers
+/// whether the ledger is new (no version yet, and being created). Any
+/// other version is refused rather than misread: older layouts live in the
+/// ledger directory itself and are moved out before (`upgrade.rs`).
+fn check_layout(meta: &sled::Tree, path: &Path, create: bool) -> Result<bool, StoreError> {
+    match stored_layout(meta)? {
+        Some(Ok(LAYOUT_VERSION)) => Ok(false),
+        Some(found) => Err(unsupported(path, found)),
+        None if create => Ok(true),
+        None => Err(StoreError::NoLedger {
+            path: path.to_path_buf(),
+            reason: "the directory holds a database but no ledger",
+        }),
+    }
+}
+
+/// Whether `path` holds a ledger's database: the log's in `log/`, or an
+/// older layout's in the directory itself.
+fn holds_database(path: &Path) -> Result<bool, StoreError> {
+    for data in [
+        path.join(LOG_DIR).join(SLED_DATA_FILE),
+        path.join(SLED_DATA_FILE),
+    ] {
+        match fs::metadata(&data) {
+            Ok(meta) if meta.is_file() => return Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(StoreError::PermissionDenied { path: data })
+            }
+            _ => {}
+        }
+    }
+    Ok(false)
+}
+
 /// The number of the first segment whose key is at or after `from`.
 fn segment_from(journal: &sled::Tree, from: &[u8]) -> Result<Option<u64>, StoreError> {
     match journal.range(from..).next() {
@@ -724,11 +771,12 @@ fn read_pid(path: &Path) -> Option<u32> {
     }
 }
 
+/// An `fsync` of the directory `path`: its entries reach the disk.
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
     fs::File::open(path)
         .and_then(|dir| dir.sync_all())
         .map_err(|source| StoreError::Io {
-            action: "syncing the ledger directory to disk",
+            action: "syncing a ledger directory to disk",
             path: path.to_path_buf(),
             source,
         })
@@ -743,7 +791,9 @@ fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
     Ok(entries.next().is_none())
 }
 
-fn create_private_dir(path: &Path) -> Result<(), StoreError> {
+/// Creates the directory `path` (and its parents), owner-only (0700) on
+/// unix; `action` names it in an error.
+fn create_private_dir(path: &Path, action: &'static str) -> Result<(), StoreError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -752,7 +802,7 @@ fn create_private_dir(path: &Path) -> Result<(), StoreError> {
         builder.mode(0o700);
     }
     builder.create(path).map_err(|source| StoreError::Io {
-        action: "creating the ledger directory",
+        action,
         path: path.to_path_buf(),
         source,
     })

@@ -221,34 +221,81 @@ fn a_new_ledger_directory_is_private_to_its_owner_and_names_its_process() {
     assert_eq!(read_pid(&path), None, "the pid file goes with the process");
 }
 
-/// A ledger of layout 2 (one key per record, a commands tree, the head in
-/// `meta`) is rewritten as layout 3 on open: the same records, the same
-/// digest, the command ids still known, and appends go on.
-#[test]
-fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("ledger");
-    let (head, records, command) = {
-        let store = SledStore::open(&path, clock()).expect("open");
-        fill(&store, 30);
-        let first = collect(store.read_from(1));
-        let head = store.head().expect("head");
-        write_as_layout_2(&store);
-        let command = first[0].command_id;
-        (head, first, command)
-    };
-    let store = SledStore::open_existing(&path, clock()).expect("a layout-2 ledger opens");
+/// Writes, in the ledger directory `path`, a ledger of an older layout (one
+/// database in the directory itself) holding `store`'s log: layout 2 (one
+/// key per record, a commands tree, the head in `meta`) or layout 3 (the
+/// journal as it is, and documents in a `documents.0` tree).
+fn write_legacy(store: &SledStore, path: &Path, version: u32) {
+    let db = sled_config(path).open().expect("an old database");
+    let meta = db.open_tree(TREE_META).expect("tree");
+    if version == layout::LAYOUT_DOCUMENTS_TREES {
+        let journal = db.open_tree(TREE_JOURNAL).expect("tree");
+        for item in store.journal.iter() {
+            let (key, value) = item.expect("read");
+            journal.insert(key, value).expect("write");
+        }
+        let old = db.open_tree("documents.0").expect("tree");
+        for n in 0..25u64 {
+            old.insert(format!("Da/{n:04}"), &b"old"[..])
+                .expect("write");
+        }
+        old.insert(layout::DOCUMENTS_CHECKPOINT, &150u64.to_be_bytes())
+            .expect("write");
+    } else {
+        let log = db.open_tree(layout::TREE_LOG).expect("tree");
+        let commands = db.open_tree(layout::TREE_COMMANDS).expect("tree");
+        for item in store.journal.iter() {
+            let (key, value) = item.expect("read");
+            if let Some(n) = parse_segment_key(&key) {
+                let packed = unpack_segment(&value).expect("unpacks");
+                for (i, (hash, body)) in packed.into_iter().enumerate() {
+                    let seq = n * SEGMENT_RECORDS + i as u64 + 1;
+                    log.insert(layout::seq_key(seq), frame(&hash, body))
+                        .expect("write");
+                }
+            } else if key.as_ref() == JOURNAL_HEAD {
+                meta.insert(layout::META_HEAD, value).expect("write");
+            } else {
+                commands.insert(&key[1..], value).expect("write");
+            }
+        }
+    }
+    meta.insert(META_LAYOUT, &version.to_be_bytes())
+        .expect("write");
+    db.flush().expect("flush");
+}
+
+/// A ledger of an older layout, written from a ledger of `batches`
+/// batches, in `dir/old`: its path, head, records and first command id.
+fn legacy_ledger(
+    dir: &Path,
+    version: u32,
+    batches: u64,
+) -> (PathBuf, Digest, Vec<StoredEvent>, Uuid) {
+    let store = SledStore::open(dir.join("source"), clock()).expect("open");
+    fill(&store, batches);
+    let records = collect(store.read_from(1));
+    let path = dir.join("old");
+    fs::create_dir(&path).expect("a directory");
+    write_legacy(&store, &path, version);
+    let command = records[0].command_id;
+    (path, store.head().expect("head"), records, command)
+}
+
+/// What an upgraded ledger must be: the same records and digest, the
+/// command ids still known, the current layout in `log/`, no file of the
+/// old database left, and appends go on.
+fn assert_upgraded(path: &Path, head: Digest, records: &[StoredEvent], command: Uuid) {
+    let store = SledStore::open_existing(path, clock()).expect("an old ledger opens");
     assert_eq!(store.head().expect("head"), head);
     assert_eq!(collect(store.read_from(1)), records);
     assert_eq!(store.verify().expect("verifies").head, head);
     assert!(store.find_command(&command).expect("lookup").is_some());
     let layout = store.meta.get(META_LAYOUT).expect("read");
     assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
-    assert!(!store
-        .db
-        .tree_names()
-        .iter()
-        .any(|n| n.as_ref() == layout::TREE_LOG.as_bytes()));
+    for old in ["db", "conf", "blobs", "log.moving"] {
+        assert!(!path.join(old).exists(), "{old} is left");
+    }
     store
         .append(positioned(
             &store,
@@ -258,41 +305,51 @@ fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
     store.verify().expect("verifies");
 }
 
-/// Moves a layout-3 ledger's log back into the trees of layout 2.
-fn write_as_layout_2(store: &SledStore) {
-    let log = store.db.open_tree(layout::TREE_LOG).expect("tree");
-    let commands = store.db.open_tree(layout::TREE_COMMANDS).expect("tree");
-    for item in store.journal.iter() {
-        let (key, value) = item.expect("read");
-        if let Some(n) = parse_segment_key(&key) {
-            let packed = unpack_segment(&value).expect("unpacks");
-            for (i, (hash, body)) in packed.into_iter().enumerate() {
-                let seq = n * SEGMENT_RECORDS + i as u64 + 1;
-                log.insert(layout::seq_key(seq), frame(&hash, body))
-                    .expect("write");
-            }
-        } else if key.as_ref() == JOURNAL_HEAD {
-            store.meta.insert(layout::META_HEAD, value).expect("write");
-        } else {
-            commands.insert(&key[1..], value).expect("write");
-        }
-    }
-    store.journal.clear().expect("clear");
-    store
-        .meta
-        .insert(META_LAYOUT, &LAYOUT_PER_RECORD_KEYS.to_be_bytes())
-        .expect("write");
-    store.flush().expect("flush");
+/// A ledger of layout 2 is moved into the current layout on open: the
+/// same records, the same digest, the command ids still known.
+#[test]
+fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, head, records, command) =
+        legacy_ledger(dir.path(), layout::LAYOUT_PER_RECORD_KEYS, 30);
+    assert_upgraded(&path, head, &records, command);
+}
+
+/// A layout-3 ledger (the log and a `documents.{n}` tree in one database)
+/// is upgraded on open: the log copied as it is, the documents left behind
+/// with the old file, and the new generation empty, to be caught up from
+/// the log. An upgrade interrupted before its rename (a partial
+/// `log.moving/`) starts again; one interrupted after it (the old files
+/// beside `log/`) is finished by the next open.
+#[test]
+fn a_layout_3_ledger_is_upgraded_on_open_its_documents_left_behind() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, head, records, command) =
+        legacy_ledger(dir.path(), layout::LAYOUT_DOCUMENTS_TREES, 30);
+    fs::create_dir(path.join("log.moving")).expect("a partial upgrade");
+    fs::write(path.join("log.moving").join("db"), b"partial").expect("written");
+    assert_upgraded(&path, head, &records, command);
+    fs::write(path.join("db"), b"left").expect("an old file left");
+    fs::write(path.join("snap.0000000000000001"), b"left").expect("an old file left");
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert!(!path.join("db").exists() && !path.join("snap.0000000000000001").exists());
+    assert_eq!(store.head().expect("head").seq, head.seq + 1);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+    assert_eq!(store.projection_scan("").expect("scan"), vec![]);
+    assert_eq!(generation_dirs(&path), vec!["projections.0"]);
 }
 
 #[test]
 fn a_newer_layout_is_refused_not_misread() {
-    let (store, _dir) = new_store();
+    let (store, dir) = new_store();
     store
         .meta
         .insert(META_LAYOUT, &(LAYOUT_VERSION + 1).to_be_bytes())
         .expect("write under the store");
-    match store.check_layout(false) {
+    store.flush().expect("flush");
+    drop(store);
+    match SledStore::open_existing(dir.path().join("ledger"), clock()) {
         Err(StoreError::UnsupportedLayout {
             found, supported, ..
         }) => {
@@ -305,46 +362,49 @@ fn a_newer_layout_is_refused_not_misread() {
     }
 }
 
+/// The names of the documents generations' directories in a ledger.
+fn generation_dirs(path: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(path)
+        .expect("the ledger directory")
+        .map(|entry| entry.expect("an entry").file_name())
+        .filter_map(|name| name.to_str().map(str::to_owned))
+        .filter(|name| name.starts_with(layout::PROJECTIONS_DIR_PREFIX))
+        .collect();
+    names.sort();
+    names
+}
+
 /// A reset interrupted before its switch leaves the documents in use and
-/// an unused tree; interrupted after it, the new, empty generation and the
-/// old tree. Either way the next open drops what is not current, and the
-/// documents read are exactly the current generation's.
+/// an unused generation; interrupted after it, the new, empty generation
+/// and the old one's directory. Either way the next open removes what is
+/// not current, and the documents read are exactly the current
+/// generation's.
 #[test]
 fn a_reset_interrupted_on_either_side_of_its_switch_leaves_one_generation() {
     use crate::ProjectionStore;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("ledger");
-    let names = |store: &SledStore| -> Vec<String> {
-        let mut names: Vec<String> = store
-            .db
-            .tree_names()
-            .iter()
-            .filter_map(|n| std::str::from_utf8(n).ok().map(str::to_owned))
-            .filter(|n| n.starts_with(layout::TREE_DOCUMENTS_PREFIX))
-            .collect();
-        names.sort();
-        names
-    };
     {
         let store = SledStore::open(&path, clock()).expect("open");
         store
             .projection_commit(0, 0, [("a/1".to_owned(), b"kept".to_vec())].into())
             .expect("commit");
-        // Before the switch: the next generation's tree exists, unused.
-        let next = store.db.open_tree(documents::tree_name(1)).expect("tree");
+        // Before the switch: the next generation exists, unused.
+        let next = documents::open_generation(&path, 1).expect("the next generation");
         next.insert(b"Dstale", &b"x"[..]).expect("write");
+        next.flush().expect("flush");
         store.flush().expect("flush");
     }
     {
         let store = SledStore::open_existing(&path, clock()).expect("reopens");
-        assert_eq!(names(&store), vec!["documents.0"]);
+        assert_eq!(generation_dirs(&path), vec!["projections.0"]);
         assert_eq!(
             store.projection_get("a/1").expect("get"),
             Some(b"kept".to_vec())
         );
         assert_eq!(store.projection_get("stale").expect("get"), None);
-        // After the switch: the old tree is still there.
-        store.db.open_tree(documents::tree_name(1)).expect("tree");
+        // After the switch: the old generation is still there.
+        drop(documents::open_generation(&path, 1).expect("the next generation"));
         store
             .meta
             .insert(layout::META_DOCUMENTS_GENERATION, &1u64.to_be_bytes())
@@ -352,11 +412,11 @@ fn a_reset_interrupted_on_either_side_of_its_switch_leaves_one_generation() {
         store.flush().expect("flush");
     }
     let store = SledStore::open_existing(&path, clock()).expect("reopens");
-    assert_eq!(names(&store), vec!["documents.1"]);
+    assert_eq!(generation_dirs(&path), vec!["projections.1"]);
     assert_eq!(store.projection_get("a/1").expect("get"), None);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
     store.projection_reset().expect("a reset");
-    assert_eq!(names(&store), vec!["documents.2"]);
+    assert_eq!(generation_dirs(&path), vec!["projections.2"]);
 }
 
 /// Clearing a documents tree removes every key, over several batches; a
@@ -389,6 +449,11 @@ fn a_reset_clears_an_old_generation_of_several_batches() {
         .expect("commit");
     store.projection_reset().expect("reset");
     assert_eq!(tree(&store).len(), 0, "the new generation is empty");
+    assert_eq!(
+        generation_dirs(store.path()),
+        vec!["projections.1"],
+        "the old generation's directory is gone"
+    );
     assert_eq!(store.projection_scan("").expect("scan"), vec![]);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
 }

@@ -1,39 +1,189 @@
-//! The upgrade of a layout-1 or layout-2 ledger to layout 3, in place, on
-//! open: every record's bytes (hash and body) are copied unchanged into
-//! segments, so every hash and the head digest stay what they were; the
-//! command ids and the head move into the journal; the old trees, and the
-//! projections (derived data, rebuilt by the next catch-up), are dropped.
+//! The upgrade of an older ledger on open: layouts 1 to 3 kept one sled
+//! database in the ledger directory itself, holding the log and the
+//! documents. Layout 4 keeps the log in a database of its own in `log/`,
+//! and each documents generation in `projections.{n}/`.
 //!
-//! Crash safety: the layout version changes only once the journal is whole
-//! and flushed. A crash before leaves the old layout and a partial journal,
-//! which the next open clears and writes again; a crash after leaves old
-//! trees that the next open drops ([`drop_legacy_trees`]).
+//! The upgrade copies the log into a new database in `log.moving/`, every
+//! record's bytes (hash and body) unchanged, so every hash and the head
+//! digest stay what they were: layout 3's segments as they are, layout 1's
+//! and 2's one key per record packed into segments, their command ids and
+//! head moved into the journal. The documents are not copied: they are
+//! derived, and the next catch-up folds the log into an empty generation.
+//! The new database is synced, closed, and renamed to `log/`; only then are
+//! the old database's files removed. Copying instead of dropping trees in
+//! place leaves the log's file compact: a layout-3 ledger's documents were
+//! most of its file, and sled 0.34 zeroes (and the next sync writes) every
+//! free segment of a file at each open, seconds per call at 1 000 000
+//! events (`docs/performance.md`).
+//!
+//! Crash safety: `log/` appears whole or not at all (a rename). A crash
+//! before it leaves the old database, and a partial `log.moving/` that the
+//! next open removes before it starts again; a crash after it leaves old
+//! files beside `log/`, which every open removes ([`remove_moved_files`]).
+
+use std::fs;
+use std::path::Path;
 
 use super::layout::{
-    command_key, parse_u64, segment_key, Head as StoredHead, JOURNAL_HEAD, LAYOUT_VERSION,
-    LEGACY_PROJECTION_TREES, META_HEAD, META_LAYOUT, TREE_COMMANDS, TREE_LOG, TREE_STREAMS,
-    TREE_STREAM_HEADS,
+    command_key, parse_u64, segment_key, Head as StoredHead, JOURNAL_HEAD, LAYOUT_DOCUMENTS_TREES,
+    LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, META_HEAD, META_LAYOUT, SLED_DATA_FILE,
+    TREE_COMMANDS, TREE_JOURNAL, TREE_LOG, TREE_META,
 };
-use super::SledStore;
 use crate::encoding::{pack_record, segment_of, unframe};
 use crate::{Break, BreakKind, StoreError};
 
 /// How many segments one write of the upgrade holds: bounds its memory.
 const UPGRADE_BATCH_SEGMENTS: usize = 64;
 
+/// Where the upgrade writes the new log's database before it is whole.
+const LOG_MOVING_DIR: &str = "log.moving";
+
+/// The files of the old database in the ledger directory: sled's data
+/// file, its configuration and its blobs; and its snapshots (`snap.*`).
+const MOVED_FILES: [&str; 3] = [SLED_DATA_FILE, "conf", "blobs"];
+
 fn backend(action: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |e| StoreError::backend(action, e)
 }
 
-/// Rewrites a layout-1 or layout-2 ledger as layout 3.
-pub(super) fn upgrade(store: &SledStore) -> Result<(), StoreError> {
-    store
-        .journal
-        .clear()
-        .map_err(backend("clearing an unfinished upgrade"))?;
-    copy_log(store)?;
-    let commands = store
-        .db
+fn io<'p>(action: &'static str, path: &'p Path) -> impl Fn(std::io::Error) -> StoreError + 'p {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Moves the log of the layout-1, -2 or -3 database in `ledger` into a
+/// database of its own in `log` (see the module's doc).
+pub(super) fn move_log(ledger: &Path, log: &Path) -> Result<(), StoreError> {
+    super::unfinished::remove_unfinished_snapshots(ledger)?;
+    let old = super::sled_config(ledger)
+        .open()
+        .map_err(|e| super::open_error(ledger, e))?;
+    let old_meta = old
+        .open_tree(TREE_META)
+        .map_err(backend("opening the ledger's trees"))?;
+    let version = legacy_layout(&old_meta, ledger)?;
+    let moving = ledger.join(LOG_MOVING_DIR);
+    remove_dir(&moving)?;
+    super::create_private_dir(&moving, "creating the new log's directory")?;
+    {
+        let new = super::sled_config(&moving)
+            .open()
+            .map_err(backend("creating the new log"))?;
+        let journal = new
+            .open_tree(TREE_JOURNAL)
+            .map_err(backend("creating the new log"))?;
+        match version {
+            LAYOUT_DOCUMENTS_TREES => copy_journal(&old, &journal)?,
+            _ => copy_per_record_log(&old, &old_meta, &journal)?,
+        }
+        new.open_tree(TREE_META)
+            .and_then(|meta| meta.insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes()))
+            .map_err(backend("writing the layout version"))?;
+        super::flush_within_limit(&new, "writing the new log")?;
+        let data = moving.join(SLED_DATA_FILE);
+        fs::File::open(&data)
+            .and_then(|file| file.sync_all())
+            .map_err(io("syncing the new log to disk", &data))?;
+        super::sync_dir(&moving)?;
+        // Closed here: sled names its files by path, so it must not be
+        // open when its directory is renamed.
+    }
+    fs::rename(&moving, log).map_err(io("moving the new log into place", log))?;
+    super::sync_dir(ledger)?;
+    drop(old_meta);
+    drop(old);
+    remove_moved_files(ledger)
+}
+
+/// The layout version of the old database: 1, 2 or 3. A newer one, or
+/// none, is refused.
+fn legacy_layout(meta: &sled::Tree, ledger: &Path) -> Result<u32, StoreError> {
+    match super::stored_layout(meta)? {
+        Some(Ok(version @ LAYOUT_WITH_STREAM_HEADS..=LAYOUT_DOCUMENTS_TREES)) => Ok(version),
+        None => Err(StoreError::NoLedger {
+            path: ledger.to_path_buf(),
+            reason: "the directory holds a database but no ledger",
+        }),
+        Some(found) => Err(super::unsupported(ledger, found)),
+    }
+}
+
+/// Removes the old database's files from `ledger` where `log/` holds the
+/// log: what an upgrade that a crash interrupted after its rename left.
+pub(super) fn remove_moved_files(ledger: &Path) -> Result<(), StoreError> {
+    for name in MOVED_FILES {
+        let path = ledger.join(name);
+        let removed = if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match removed {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io("removing the old database's files", &path)(e))
+            }
+            _ => {}
+        }
+    }
+    let entries = fs::read_dir(ledger).map_err(io("reading the ledger directory", ledger))?;
+    for entry in entries {
+        let path = entry
+            .map_err(io("reading the ledger directory", ledger))?
+            .path();
+        let snapshot = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("snap."));
+        if snapshot && path.is_file() {
+            fs::remove_file(&path).map_err(io("removing an old snapshot", &path))?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_dir(dir: &Path) -> Result<(), StoreError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io("removing an unfinished upgrade", dir)(e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Layout 3: the journal's keys and values, copied as they are.
+fn copy_journal(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> {
+    let from = old
+        .open_tree(TREE_JOURNAL)
+        .map_err(backend("opening the old log"))?;
+    let mut batch = sled::Batch::default();
+    let mut in_batch = 0;
+    for item in from.iter() {
+        let (key, value) = item.map_err(backend("reading the old log"))?;
+        batch.insert(key, value);
+        in_batch += 1;
+        if in_batch == UPGRADE_BATCH_SEGMENTS {
+            journal
+                .apply_batch(std::mem::take(&mut batch))
+                .map_err(backend("upgrading the log"))?;
+            in_batch = 0;
+        }
+    }
+    journal
+        .apply_batch(batch)
+        .map_err(backend("upgrading the log"))
+}
+
+/// Layouts 1 and 2: the records packed into segments, the command ids and
+/// the head moved into the journal.
+fn copy_per_record_log(
+    old: &sled::Db,
+    old_meta: &sled::Tree,
+    journal: &sled::Tree,
+) -> Result<(), StoreError> {
+    copy_log(old, journal)?;
+    let commands = old
         .open_tree(TREE_COMMANDS)
         .map_err(backend("opening the command ids"))?;
     let mut batch = sled::Batch::default();
@@ -49,8 +199,7 @@ pub(super) fn upgrade(store: &SledStore) -> Result<(), StoreError> {
         })?;
         batch.insert(&command_key(&id), value);
     }
-    let head = store
-        .meta
+    let head = old_meta
         .get(META_HEAD)
         .map_err(backend("reading the head"))?;
     if let Some(head) = head {
@@ -58,24 +207,15 @@ pub(super) fn upgrade(store: &SledStore) -> Result<(), StoreError> {
             .ok_or_else(|| Break::new(0, BreakKind::Index, "a head of 48 bytes", head.len()))?;
         batch.insert(JOURNAL_HEAD, valid.encode());
     }
-    store
-        .journal
+    journal
         .apply_batch(batch)
-        .map_err(backend("upgrading the command ids"))?;
-    store.flush()?;
-    store
-        .meta
-        .insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
-        .map_err(backend("upgrading the layout version"))?;
-    store.flush()?;
-    drop_legacy_trees(store)
+        .map_err(backend("upgrading the command ids"))
 }
 
 /// Copies the per-record log into segments, checking that its keys run
 /// 1, 2, 3, ... (the full check of the chain is `verify`'s).
-fn copy_log(store: &SledStore) -> Result<(), StoreError> {
-    let log = store
-        .db
+fn copy_log(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> {
+    let log = old
         .open_tree(TREE_LOG)
         .map_err(backend("opening the old log"))?;
     let mut batch = sled::Batch::default();
@@ -101,8 +241,7 @@ fn copy_log(store: &SledStore) -> Result<(), StoreError> {
             in_batch += 1;
         }
         if in_batch == UPGRADE_BATCH_SEGMENTS {
-            store
-                .journal
+            journal
                 .apply_batch(std::mem::take(&mut batch))
                 .map_err(backend("upgrading the log"))?;
             in_batch = 0;
@@ -112,39 +251,7 @@ fn copy_log(store: &SledStore) -> Result<(), StoreError> {
     if !segment.is_empty() {
         batch.insert(&segment_key(segment_of(expected - 1)), segment);
     }
-    store
-        .journal
+    journal
         .apply_batch(batch)
         .map_err(backend("upgrading the log"))
-}
-
-/// Drops the trees of layouts 1 and 2 and the head they kept in `meta`,
-/// where they are still there.
-pub(super) fn drop_legacy_trees(store: &SledStore) -> Result<(), StoreError> {
-    let names = store.db.tree_names();
-    let mut dropped = false;
-    let legacy = [TREE_LOG, TREE_STREAMS, TREE_STREAM_HEADS, TREE_COMMANDS]
-        .into_iter()
-        .chain(LEGACY_PROJECTION_TREES);
-    for name in legacy {
-        if names.iter().any(|n| n.as_ref() == name.as_bytes()) {
-            store
-                .db
-                .drop_tree(name)
-                .map_err(backend("dropping an old layout's tree"))?;
-            dropped = true;
-        }
-    }
-    if store
-        .meta
-        .remove(META_HEAD)
-        .map_err(backend("dropping the old head"))?
-        .is_some()
-    {
-        dropped = true;
-    }
-    if dropped {
-        store.flush()?;
-    }
-    Ok(())
 }
