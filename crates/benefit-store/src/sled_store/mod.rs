@@ -130,7 +130,7 @@ impl SledStore {
     pub fn open(path: impl AsRef<Path>, clock: impl Clock + 'static) -> Result<Self, StoreError> {
         let path = path.as_ref();
         if path.exists() {
-            if !holds_database(path)? && !is_empty_dir(path)? {
+            if !holds_database(path)? && !is_unused_dir(path)? {
                 return Err(StoreError::NoLedger {
                     path: path.to_path_buf(),
                     reason: "the directory is not empty and holds no ledger",
@@ -783,12 +783,33 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
 }
 
 fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
-    let mut entries = fs::read_dir(path).map_err(|source| StoreError::Io {
+    Ok(entries_of(path)?.next().is_none())
+}
+
+/// Whether `path` holds nothing a ledger wrote, except perhaps an empty
+/// `log/`: what the creation of a ledger leaves when it is killed before
+/// sled writes its first file there. A new ledger may be created in it.
+fn is_unused_dir(path: &Path) -> Result<bool, StoreError> {
+    for entry in entries_of(path)? {
+        let entry = entry.map_err(|source| StoreError::Io {
+            action: "reading the ledger directory",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let unfinished_log = entry.file_name() == LOG_DIR && entry.path().is_dir();
+        if !unfinished_log || !is_empty_dir(&entry.path())? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn entries_of(path: &Path) -> Result<fs::ReadDir, StoreError> {
+    fs::read_dir(path).map_err(|source| StoreError::Io {
         action: "reading the ledger directory",
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(entries.next().is_none())
+    })
 }
 
 /// Creates the directory `path` (and its parents), owner-only (0700) on

@@ -207,6 +207,28 @@ fn open_refuses_a_directory_of_other_files() {
     }
 }
 
+/// A creation killed before sled wrote its first file leaves an empty
+/// `log/`: a new ledger is created there. A `log/` that holds sled's other
+/// files but no `db` is a damaged ledger, never replaced by a new one.
+#[test]
+fn open_creates_over_an_unfinished_creation_but_not_over_a_damaged_log() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let unfinished = dir.path().join("unfinished");
+    fs::create_dir_all(unfinished.join(layout::LOG_DIR)).expect("an empty log/");
+    let store = SledStore::open(&unfinished, clock()).expect("a new ledger there");
+    assert_eq!(store.head().expect("head").seq, 0);
+    let damaged = dir.path().join("damaged");
+    fs::create_dir_all(damaged.join(layout::LOG_DIR)).expect("log/");
+    fs::write(damaged.join(layout::LOG_DIR).join("conf"), "x").expect("write");
+    match SledStore::open(&damaged, clock()) {
+        Err(StoreError::NoLedger { reason, .. }) => {
+            assert_eq!(reason, "the directory is not empty and holds no ledger");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(!damaged.join(layout::LOG_DIR).join(SLED_DATA_FILE).exists());
+}
+
 #[cfg(unix)]
 #[test]
 fn a_new_ledger_directory_is_private_to_its_owner_and_names_its_process() {
