@@ -178,8 +178,8 @@ pub(super) fn checkpoint_in(tree: &sled::Tree) -> Result<u64, StoreError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Packing {
     /// One sled key each: the ledger's own trees. A replace writes single
-    /// keys too: pages there left sled's file with free segments that it
-    /// zeroes at every open (`pages.rs`).
+    /// keys too: pages there were measured in layout 3 and not kept
+    /// (`pages.rs`).
     Singles,
     /// Pages written by a replace, single keys committed over them: a
     /// scratch store, which no later process opens.

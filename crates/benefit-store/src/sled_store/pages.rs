@@ -20,7 +20,11 @@
 //! 1 000 000-event replay in pages, every CLI call took 2.2-2.7 s to open
 //! the ledger, against 0.67 s after a replay in single keys; the replay
 //! itself was only 1.3x faster, because removing the old documents key by
-//! key was 62% of it. A scratch store is opened once and removed.
+//! key was 62% of it. A scratch store is opened once and removed. (Both
+//! were measured in layout 3, one database for the log and the documents;
+//! layout 4 gives each generation a database of its own and removes the
+//! old one's directory, so neither cost stands in a replay's way now: see
+//! `docs/performance.md`, *What would move the figures next*.)
 //!
 //! A page is `PAGE_FORMAT_1` then the postcard encoding of its entries,
 //! `[(key, bytes)]`, in key order. Pages cover disjoint ranges of keys in

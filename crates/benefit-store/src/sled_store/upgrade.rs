@@ -152,27 +152,57 @@ fn remove_dir(dir: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Writes into the new journal in `apply_batch`es of at most
+/// [`UPGRADE_BATCH_SEGMENTS`] values: bounds the upgrade's memory.
+struct BatchedWrites<'t> {
+    journal: &'t sled::Tree,
+    batch: sled::Batch,
+    in_batch: usize,
+}
+
+impl<'t> BatchedWrites<'t> {
+    fn new(journal: &'t sled::Tree) -> Self {
+        Self {
+            journal,
+            batch: sled::Batch::default(),
+            in_batch: 0,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        key: impl Into<sled::IVec>,
+        value: impl Into<sled::IVec>,
+    ) -> Result<(), StoreError> {
+        self.batch.insert(key, value);
+        self.in_batch += 1;
+        if self.in_batch < UPGRADE_BATCH_SEGMENTS {
+            return Ok(());
+        }
+        self.in_batch = 0;
+        self.journal
+            .apply_batch(std::mem::take(&mut self.batch))
+            .map_err(backend("upgrading the log"))
+    }
+
+    fn finish(self) -> Result<(), StoreError> {
+        self.journal
+            .apply_batch(self.batch)
+            .map_err(backend("upgrading the log"))
+    }
+}
+
 /// Layout 3: the journal's keys and values, copied as they are.
 fn copy_journal(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> {
     let from = old
         .open_tree(TREE_JOURNAL)
         .map_err(backend("opening the old log"))?;
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0;
+    let mut writes = BatchedWrites::new(journal);
     for item in from.iter() {
         let (key, value) = item.map_err(backend("reading the old log"))?;
-        batch.insert(key, value);
-        in_batch += 1;
-        if in_batch == UPGRADE_BATCH_SEGMENTS {
-            journal
-                .apply_batch(std::mem::take(&mut batch))
-                .map_err(backend("upgrading the log"))?;
-            in_batch = 0;
-        }
+        writes.insert(key, value)?;
     }
-    journal
-        .apply_batch(batch)
-        .map_err(backend("upgrading the log"))
+    writes.finish()
 }
 
 /// Layouts 1 and 2: the records packed into segments, the command ids and
@@ -218,8 +248,7 @@ fn copy_log(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> {
     let log = old
         .open_tree(TREE_LOG)
         .map_err(backend("opening the old log"))?;
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0;
+    let mut writes = BatchedWrites::new(journal);
     let mut segment = Vec::new();
     let mut expected = 1u64;
     for item in log.iter() {
@@ -237,21 +266,12 @@ fn copy_log(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> {
         let (hash, body) = unframe(&value).map_err(|source| StoreError::Decode { seq, source })?;
         pack_record(&mut segment, &hash, body);
         if seq % crate::SEGMENT_RECORDS == 0 {
-            batch.insert(&segment_key(segment_of(seq)), std::mem::take(&mut segment));
-            in_batch += 1;
-        }
-        if in_batch == UPGRADE_BATCH_SEGMENTS {
-            journal
-                .apply_batch(std::mem::take(&mut batch))
-                .map_err(backend("upgrading the log"))?;
-            in_batch = 0;
+            writes.insert(&segment_key(segment_of(seq)), std::mem::take(&mut segment))?;
         }
         expected += 1;
     }
     if !segment.is_empty() {
-        batch.insert(&segment_key(segment_of(expected - 1)), segment);
+        writes.insert(&segment_key(segment_of(expected - 1)), segment)?;
     }
-    journal
-        .apply_batch(batch)
-        .map_err(backend("upgrading the log"))
+    writes.finish()
 }
