@@ -1,4 +1,4 @@
-//! A damaged ledger directory (issue 7): the log's `log/db` file truncated,
+//! A damaged ledger directory (issue 7): the log's `journal/db` file truncated,
 //! corrupted, emptied or missing, its `conf` or snapshot missing, or a file
 //! where the directory should be. Every command either exits 3 with a clear
 //! first line and prints nothing on standard output (never a partial report
@@ -12,6 +12,9 @@ use std::path::Path;
 
 use crate::cli::{Output, TempLedger, ACTOR, REPORTS};
 use crate::copy_dir;
+
+/// The directory of the log's database in a ledger (store layout 5).
+const LOG_DIR: &str = "journal";
 
 /// Every command but the reports, the append last (it changes a ledger
 /// that recovered).
@@ -107,7 +110,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
     copy_dir(&base.path, &copy.path);
     let undamaged = run_all(&copy);
     assert!(undamaged.iter().all(|o| o.code == 0));
-    let end = data_end(&base.path.join("log").join("db"));
+    let end = data_end(&base.path.join(LOG_DIR).join("db"));
     assert!(end > 4096, "the demo wrote data into db");
 
     type Damage = Box<dyn Fn(&Path)>;
@@ -117,7 +120,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
             Box::new(move |d: &Path| {
                 let file = std::fs::OpenOptions::new()
                     .write(true)
-                    .open(d.join("log").join("db"))
+                    .open(d.join(LOG_DIR).join("db"))
                     .expect("db");
                 file.set_len((end / 2) as u64).expect("truncated");
             }),
@@ -126,29 +129,29 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "db truncated to 0 bytes",
             Box::new(|d: &Path| {
-                std::fs::write(d.join("log").join("db"), b"").expect("emptied");
+                std::fs::write(d.join(LOG_DIR).join("db"), b"").expect("emptied");
             }),
             Some(Seen::Refused),
         ),
         (
             "db emptied and its snapshot removed",
             Box::new(|d: &Path| {
-                std::fs::write(d.join("log").join("db"), b"").expect("emptied");
-                remove_snapshots(&d.join("log"));
+                std::fs::write(d.join(LOG_DIR).join("db"), b"").expect("emptied");
+                remove_snapshots(&d.join(LOG_DIR));
             }),
             Some(Seen::Refused),
         ),
         (
             "db corrupted in the middle of its data",
             Box::new(move |d: &Path| {
-                flip(&d.join("log").join("db"), end / 2, 64);
+                flip(&d.join(LOG_DIR).join("db"), end / 2, 64);
             }),
             Some(Seen::Refused),
         ),
         (
             "db corrupted in its first page",
             Box::new(|d: &Path| {
-                flip(&d.join("log").join("db"), 16, 16);
+                flip(&d.join(LOG_DIR).join("db"), 16, 16);
             }),
             Some(Seen::Refused),
         ),
@@ -157,7 +160,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "garbage after the end of db's data",
             Box::new(move |d: &Path| {
-                let db = d.join("log").join("db");
+                let db = d.join(LOG_DIR).join("db");
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&db)
@@ -170,20 +173,20 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "db missing",
             Box::new(|d: &Path| {
-                std::fs::remove_file(d.join("log").join("db")).expect("removed");
+                std::fs::remove_file(d.join(LOG_DIR).join("db")).expect("removed");
             }),
             Some(Seen::Refused),
         ),
         (
             "conf missing",
             Box::new(|d: &Path| {
-                std::fs::remove_file(d.join("log").join("conf")).expect("removed");
+                std::fs::remove_file(d.join(LOG_DIR).join("conf")).expect("removed");
             }),
             None,
         ),
         (
             "snapshot missing",
-            Box::new(|d: &Path| remove_snapshots(&d.join("log"))),
+            Box::new(|d: &Path| remove_snapshots(&d.join(LOG_DIR))),
             None,
         ),
         // A regression: sled killed while writing a snapshot leaves a
@@ -192,7 +195,7 @@ fn every_command_on_a_damaged_ledger_exits_3_or_answers_in_full() {
         (
             "an unfinished snapshot left by a killed process",
             Box::new(|d: &Path| {
-                let log = d.join("log");
+                let log = d.join(LOG_DIR);
                 std::fs::write(
                     log.join("snap.7FFFFFFFFFFFFFFF.generating"),
                     vec![0x5a; 4096],
@@ -283,8 +286,8 @@ fn remove_snapshots(dir: &Path) {
 #[test]
 fn an_append_never_replaces_a_damaged_ledger_with_a_new_one() {
     let ledger = TempLedger::demo();
-    std::fs::write(ledger.path.join("log").join("db"), b"").expect("emptied");
-    remove_snapshots(&ledger.path.join("log"));
+    std::fs::write(ledger.path.join(LOG_DIR).join("db"), b"").expect("emptied");
+    remove_snapshots(&ledger.path.join(LOG_DIR));
     let mut args = ACTOR.to_vec();
     args.extend(["append", "user-registered", "--user", "zed@contoso.com"]);
     let output = ledger.run(&args);

@@ -23,10 +23,10 @@ use crate::measure::{peak_rss_kib, Latencies};
 use crate::workload::Prepared;
 use crate::BenchResult;
 
-/// sled configured as the ledger configures it (cache size, mode), so that
-/// both measure the same engine.
+/// sled configured as the ledger configures its log's database (cache
+/// size, mode, segment size), so that both measure the same engine.
 fn open(dir: &Path) -> BenchResult<(sled::Db, sled::Tree)> {
-    let db = benefit_store::sled_config(dir).open()?;
+    let db = benefit_store::log_config(dir).open()?;
     let log = db.open_tree("log")?;
     Ok((db, log))
 }

@@ -52,7 +52,9 @@ pub use projection_store::{
 };
 pub use read_ahead::read_ahead;
 pub use record::StoredEvent;
-pub use sled_store::{sled_config, ScratchDocuments, SledStore, FLUSH_STALL_LIMIT};
+pub use sled_store::{
+    log_config, sled_config, ScratchDocuments, SledStore, FLUSH_STALL_LIMIT, LOG_SEGMENT_BYTES,
+};
 pub use store::{
     ActedEvent, AppendRequest, Appended, AsOf, EventStore, Events, StagedAppend, Staging,
     StoredCommand, BATCH_EVENTS_MAX,

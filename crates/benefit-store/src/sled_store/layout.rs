@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::{Appended, ChainHash, Digest};
 
 /// The version of this layout, stored under [`META_LAYOUT`]. A ledger with
-/// a newer layout is refused rather than misread; layouts 1 to 3 are
+/// a newer layout is refused rather than misread; layouts 1 to 4 are
 /// upgraded on open (`upgrade.rs`).
 ///
 /// - 1: as 2, plus `stream_heads`, stream name → last version.
@@ -29,7 +29,18 @@ use crate::{Appended, ChainHash, Digest};
 ///   Layouts 1 to 3 kept one database in the ledger directory itself: its
 ///   log is copied into `log/` on open and its files removed
 ///   (`upgrade.rs`); the documents are caught up again from the log.
-pub(super) const LAYOUT_VERSION: u32 = 4;
+/// - 5: the log's database in [`JOURNAL_DIR`], written with sled segments
+///   of [`super::LOG_SEGMENT_BYTES`], so that no leaf of the journal is
+///   written as a blob file, which sled's cache counts as a few bytes and
+///   never evicts: a long read of a layout-4 log kept all of it in memory
+///   (`docs/performance.md`, the eleventh round). sled refuses to open a
+///   database with another segment size than it was created with, so a
+///   layout-4 log is copied into `journal/` on open, its bytes unchanged,
+///   and its documents generation kept (`upgrade.rs`).
+pub(super) const LAYOUT_VERSION: u32 = 5;
+
+/// Layout 4: the log's database in [`LOG_DIR`], sled's default segments.
+pub(super) const LAYOUT_LOG_DIR: u32 = 4;
 
 /// Layout 3: the log packed in one tree, the documents in trees of the
 /// same database (`documents.{n}`), in the ledger directory itself.
@@ -38,6 +49,10 @@ pub(super) const LAYOUT_DOCUMENTS_TREES: u32 = 3;
 /// Layout 4: the directory of the log's database, inside the ledger
 /// directory.
 pub(super) const LOG_DIR: &str = "log";
+
+/// Layout 5: the directory of the log's database, inside the ledger
+/// directory.
+pub(super) const JOURNAL_DIR: &str = "journal";
 
 #[cfg(test)]
 /// Layout 2: one key per record in `log`, a stream index, a commands tree,

@@ -37,8 +37,8 @@ use crate::{
 };
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
-    JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_VERSION, LOG_DIR, META_LAYOUT, PID_FILE, SLED_DATA_FILE,
-    TREE_JOURNAL, TREE_META,
+    JOURNAL_DIR, JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_VERSION, LOG_DIR, META_LAYOUT, PID_FILE,
+    SLED_DATA_FILE, TREE_JOURNAL, TREE_META,
 };
 use reader::SegmentReader;
 pub use scratch::ScratchDocuments;
@@ -75,6 +75,25 @@ pub fn sled_config(path: &Path) -> sled::Config {
         .cache_capacity(CACHE_BYTES)
         .mode(sled::Mode::HighThroughput)
         .flush_every_ms(None)
+}
+
+/// sled's segment size for the log's database, in bytes (sled's default,
+/// which the documents keep, is 512 KiB).
+///
+/// sled writes a page larger than a quarter of a segment as a blob file of
+/// its own, and its cache counts such a page as the few bytes of its
+/// pointer, so it is never evicted. A journal leaf holds up to 17 segments
+/// of about 16 KiB (`SEGMENT_RECORDS`), past 128 KiB: under the default, a
+/// 1 000 000-event log was 1 502 blob files, and a replay, which reads it
+/// once, kept all of it in memory (about 290 MiB, `heaptrack`). A quarter
+/// of 2 MiB, 512 KiB, holds a leaf of segments of up to 30 KiB
+/// (`docs/performance.md`, the eleventh round).
+pub const LOG_SEGMENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// How the store configures sled for the log's database in `path`: as
+/// [`sled_config`], with segments of [`LOG_SEGMENT_BYTES`].
+pub fn log_config(path: &Path) -> sled::Config {
+    sled_config(path).segment_size(LOG_SEGMENT_BYTES)
 }
 
 /// An [`EventStore`] (and a [`crate::ProjectionStore`]) in a sled database
@@ -169,15 +188,15 @@ impl SledStore {
     }
 
     fn open_dir(path: &Path, clock: Box<dyn Clock>, create: bool) -> Result<Self, StoreError> {
-        let log = path.join(LOG_DIR);
-        if !log.join(SLED_DATA_FILE).is_file() && path.join(SLED_DATA_FILE).is_file() {
-            upgrade::move_log(path, &log)?;
+        let log = path.join(JOURNAL_DIR);
+        if !log.join(SLED_DATA_FILE).is_file() {
+            upgrade::upgrade_if_older(path, &log)?;
         }
         if !log.exists() {
             create_private_dir(&log, "creating the log's directory")?;
         }
         unfinished::remove_unfinished_snapshots(&log)?;
-        let db = sled_config(&log).open().map_err(|e| open_error(path, e))?;
+        let db = log_config(&log).open().map_err(|e| open_error(path, e))?;
         // The lock is ours from here: name this process at once, before the
         // checks below (which read the whole tail), so that another process
         // refused the lock meanwhile can name its holder.
@@ -356,7 +375,7 @@ impl SledStore {
         self.flush_bounded(&self.db, "flushing to disk")?;
         self.data_file.sync_all().map_err(|source| StoreError::Io {
             action: "syncing the ledger's data file to disk",
-            path: self.path.join(LOG_DIR).join(SLED_DATA_FILE),
+            path: self.path.join(JOURNAL_DIR).join(SLED_DATA_FILE),
             source,
         })
     }
@@ -675,10 +694,11 @@ fn check_layout(meta: &sled::Tree, path: &Path, create: bool) -> Result<bool, St
     }
 }
 
-/// Whether `path` holds a ledger's database: the log's in `log/`, or an
-/// older layout's in the directory itself.
+/// Whether `path` holds a ledger's database: the log's in `journal/`, or
+/// an older layout's in `log/` (4) or in the directory itself (1 to 3).
 fn holds_database(path: &Path) -> Result<bool, StoreError> {
     for data in [
+        path.join(JOURNAL_DIR).join(SLED_DATA_FILE),
         path.join(LOG_DIR).join(SLED_DATA_FILE),
         path.join(SLED_DATA_FILE),
     ] {
@@ -787,8 +807,9 @@ fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {
 }
 
 /// Whether `path` holds nothing a ledger wrote, except perhaps an empty
-/// `log/`: what the creation of a ledger leaves when it is killed before
-/// sled writes its first file there. A new ledger may be created in it.
+/// `journal/` (or layout 4's `log/`): what the creation of a ledger leaves
+/// when it is killed before sled writes its first file there. A new ledger
+/// may be created in it.
 fn is_unused_dir(path: &Path) -> Result<bool, StoreError> {
     for entry in entries_of(path)? {
         let entry = entry.map_err(|source| StoreError::Io {
@@ -796,7 +817,8 @@ fn is_unused_dir(path: &Path) -> Result<bool, StoreError> {
             path: path.to_path_buf(),
             source,
         })?;
-        let unfinished_log = entry.file_name() == LOG_DIR && entry.path().is_dir();
+        let name = entry.file_name();
+        let unfinished_log = (name == JOURNAL_DIR || name == LOG_DIR) && entry.path().is_dir();
         if !unfinished_log || !is_empty_dir(&entry.path())? {
             return Ok(false);
         }

@@ -1,6 +1,7 @@
 //! Tests of the sled backend that need to reach under the store: changing
 //! stored bytes directly in sled, and sled-specific behaviour of opening.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -208,25 +209,29 @@ fn open_refuses_a_directory_of_other_files() {
 }
 
 /// A creation killed before sled wrote its first file leaves an empty
-/// `log/`: a new ledger is created there. A `log/` that holds sled's other
-/// files but no `db` is a damaged ledger, never replaced by a new one.
+/// `journal/` (or, by a layout-4 program, `log/`): a new ledger is created
+/// there. A `journal/` that holds sled's other files but no `db` is a
+/// damaged ledger, never replaced by a new one.
 #[test]
 fn open_creates_over_an_unfinished_creation_but_not_over_a_damaged_log() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let unfinished = dir.path().join("unfinished");
-    fs::create_dir_all(unfinished.join(layout::LOG_DIR)).expect("an empty log/");
-    let store = SledStore::open(&unfinished, clock()).expect("a new ledger there");
-    assert_eq!(store.head().expect("head").seq, 0);
+    for (name, log_dir) in [("a", JOURNAL_DIR), ("b", layout::LOG_DIR)] {
+        let unfinished = dir.path().join(name);
+        fs::create_dir_all(unfinished.join(log_dir)).expect("an empty directory");
+        let store = SledStore::open(&unfinished, clock()).expect("a new ledger there");
+        assert_eq!(store.head().expect("head").seq, 0);
+        assert!(!unfinished.join(layout::LOG_DIR).exists());
+    }
     let damaged = dir.path().join("damaged");
-    fs::create_dir_all(damaged.join(layout::LOG_DIR)).expect("log/");
-    fs::write(damaged.join(layout::LOG_DIR).join("conf"), "x").expect("write");
+    fs::create_dir_all(damaged.join(JOURNAL_DIR)).expect("journal/");
+    fs::write(damaged.join(JOURNAL_DIR).join("conf"), "x").expect("write");
     match SledStore::open(&damaged, clock()) {
         Err(StoreError::NoLedger { reason, .. }) => {
             assert_eq!(reason, "the directory is not empty and holds no ledger");
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(!damaged.join(layout::LOG_DIR).join(SLED_DATA_FILE).exists());
+    assert!(!damaged.join(JOURNAL_DIR).join(SLED_DATA_FILE).exists());
 }
 
 #[cfg(unix)]
@@ -305,8 +310,8 @@ fn legacy_ledger(
 }
 
 /// What an upgraded ledger must be: the same records and digest, the
-/// command ids still known, the current layout in `log/`, no file of the
-/// old database left, and appends go on.
+/// command ids still known, the current layout in `journal/`, no file of
+/// the old database left, and appends go on.
 fn assert_upgraded(path: &Path, head: Digest, records: &[StoredEvent], command: Uuid) {
     let store = SledStore::open_existing(path, clock()).expect("an old ledger opens");
     assert_eq!(store.head().expect("head"), head);
@@ -315,7 +320,7 @@ fn assert_upgraded(path: &Path, head: Digest, records: &[StoredEvent], command: 
     assert!(store.find_command(&command).expect("lookup").is_some());
     let layout = store.meta.get(META_LAYOUT).expect("read");
     assert_eq!(layout.as_deref(), Some(&LAYOUT_VERSION.to_be_bytes()[..]));
-    for old in ["db", "conf", "blobs", "log.moving"] {
+    for old in ["db", "conf", "blobs", "log.moving", layout::LOG_DIR] {
         assert!(!path.join(old).exists(), "{old} is left");
     }
     store
@@ -360,6 +365,93 @@ fn a_layout_3_ledger_is_upgraded_on_open_its_documents_left_behind() {
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
     assert_eq!(store.projection_scan("").expect("scan"), vec![]);
     assert_eq!(generation_dirs(&path), vec!["projections.0"]);
+}
+
+/// Turns the ledger in `path`, closed, into a layout-4 ledger: its log's
+/// database in `log/` with sled's default segments (its trees copied as
+/// they are, the layout 4 in `meta`), its documents left where they are.
+fn rewrite_as_layout_4(path: &Path) {
+    let old = log_config(&path.join(JOURNAL_DIR)).open().expect("the log");
+    let db = sled_config(&path.join(layout::LOG_DIR))
+        .open()
+        .expect("a layout-4 log");
+    for name in [TREE_JOURNAL, TREE_META] {
+        let (from, to) = (old.open_tree(name), db.open_tree(name));
+        let (from, to) = (from.expect("tree"), to.expect("tree"));
+        for item in from.iter() {
+            let (key, value) = item.expect("read");
+            to.insert(key, value).expect("write");
+        }
+    }
+    db.open_tree(TREE_META)
+        .and_then(|meta| meta.insert(META_LAYOUT, &layout::LAYOUT_LOG_DIR.to_be_bytes()))
+        .expect("write");
+    db.flush().expect("flush");
+    drop((old, db));
+    fs::remove_dir_all(path.join(JOURNAL_DIR)).expect("removed");
+}
+
+/// A layout-4 ledger (the log in `log/`, sled's default segments) is
+/// upgraded on open: the log copied into `journal/` as it is, and the
+/// documents kept, their generation and checkpoint the same, so nothing is
+/// folded again. An upgrade interrupted before its rename starts again; a
+/// `log/` left beside `journal/` after it is removed by the next open.
+#[test]
+fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("old");
+    let store = SledStore::open(&path, clock()).expect("open");
+    fill(&store, 30);
+    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
+    store.projection_reset().expect("a reset: generation 1");
+    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
+    store.projection_commit(0, head.seq, kept).expect("commit");
+    drop(store);
+    rewrite_as_layout_4(&path);
+    fs::create_dir(path.join("log.moving")).expect("a partial upgrade");
+    fs::write(path.join("log.moving").join("db"), b"partial").expect("written");
+    assert_upgraded(&path, head, &records, records[0].command_id);
+    fs::create_dir(path.join(layout::LOG_DIR)).expect("an old directory left");
+    fs::write(path.join(layout::LOG_DIR).join("db"), b"left").expect("an old file left");
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert!(!path.join(layout::LOG_DIR).exists());
+    assert_eq!(store.head().expect("head").seq, head.seq + 1);
+    assert_eq!(generation_dirs(&path), vec!["projections.1"]);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), head.seq);
+    let document = store.projection_get("Da/1").expect("read");
+    assert_eq!(document.as_deref(), Some(&b"kept"[..]));
+}
+
+/// The number of files in a sled database's `blobs/` directory.
+fn blob_files(db_dir: &Path) -> usize {
+    fs::read_dir(db_dir.join("blobs")).map_or(0, |entries| entries.count())
+}
+
+/// The log's database keeps its leaves in sled's log, never as blob files
+/// (which sled's cache never evicts): 200 segments of 16 KiB, the size of 64
+/// records, written as appends write them. Under sled's default segments,
+/// the same writes make blob files.
+#[test]
+fn the_logs_leaves_are_never_blob_files() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    type Configure = fn(&Path) -> sled::Config;
+    let configs: [(&str, Configure); 2] = [("log", log_config), ("default", sled_config)];
+    let mut blobs = Vec::new();
+    for (name, config) in configs {
+        let path = dir.path().join(name);
+        let db = config(&path).open().expect("a database");
+        let journal = db.open_tree(TREE_JOURNAL).expect("tree");
+        for n in 0..200u64 {
+            let segment = vec![(n % 251) as u8; 16 * 1024];
+            journal.insert(segment_key(n), segment).expect("write");
+        }
+        db.flush().expect("flush");
+        drop((journal, db));
+        blobs.push(blob_files(&path));
+    }
+    assert_eq!(blobs[0], 0, "the log's database wrote blob files");
+    assert!(blobs[1] > 0, "sled's default segments wrote no blob file");
 }
 
 #[test]

@@ -1,33 +1,40 @@
-//! The upgrade of an older ledger on open: layouts 1 to 3 kept one sled
+//! The upgrade of an older ledger on open. Layouts 1 to 3 kept one sled
 //! database in the ledger directory itself, holding the log and the
-//! documents. Layout 4 keeps the log in a database of its own in `log/`,
-//! and each documents generation in `projections.{n}/`.
+//! documents. Layout 4 kept the log in a database of its own in `log/`,
+//! with sled's default segments. Layout 5 keeps it in `journal/`, with
+//! segments of [`super::LOG_SEGMENT_BYTES`]; sled refuses to open a
+//! database with another segment size than the one it was created with, so
+//! a layout-4 log is copied too. Each documents generation is in
+//! `projections.{n}/` since layout 4.
 //!
 //! The upgrade copies the log into a new database in `log.moving/`, every
 //! record's bytes (hash and body) unchanged, so every hash and the head
-//! digest stay what they were: layout 3's segments as they are, layout 1's
-//! and 2's one key per record packed into segments, their command ids and
-//! head moved into the journal. The documents are not copied: they are
-//! derived, and the next catch-up folds the log into an empty generation.
-//! The new database is synced, closed, and renamed to `log/`; only then are
-//! the old database's files removed. Copying instead of dropping trees in
-//! place leaves the log's file compact: a layout-3 ledger's documents were
-//! most of its file, and sled 0.34 zeroes (and the next sync writes) every
-//! free segment of a file at each open, seconds per call at 1 000 000
+//! digest stay what they were: layout 3's and 4's segments as they are,
+//! layout 1's and 2's one key per record packed into segments, their
+//! command ids and head moved into the journal. The documents are not
+//! copied: a layout-4 ledger's generation is named again in the new log's
+//! `meta`, and stays in use as it was; layouts 1 to 3 held theirs in the old
+//! database, and the next catch-up folds the log into an empty generation.
+//! The new database is synced, closed, and renamed to `journal/`; only then
+//! are the old database's files removed. Copying instead of dropping trees
+//! in place leaves the log's file compact: a layout-3 ledger's documents
+//! were most of its file, and sled 0.34 zeroes (and the next sync writes)
+//! every free segment of a file at each open, seconds per call at 1 000 000
 //! events (`docs/performance.md`).
 //!
-//! Crash safety: `log/` appears whole or not at all (a rename). A crash
+//! Crash safety: `journal/` appears whole or not at all (a rename). A crash
 //! before it leaves the old database, and a partial `log.moving/` that the
 //! next open removes before it starts again; a crash after it leaves old
-//! files beside `log/`, which every open removes ([`remove_moved_files`]).
+//! files beside `journal/`, which every open removes
+//! ([`remove_moved_files`]).
 
 use std::fs;
 use std::path::Path;
 
 use super::layout::{
     command_key, parse_u64, segment_key, Head as StoredHead, JOURNAL_HEAD, LAYOUT_DOCUMENTS_TREES,
-    LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, META_HEAD, META_LAYOUT, SLED_DATA_FILE,
-    TREE_COMMANDS, TREE_JOURNAL, TREE_LOG, TREE_META,
+    LAYOUT_LOG_DIR, LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, LOG_DIR, META_DOCUMENTS_GENERATION,
+    META_HEAD, META_LAYOUT, SLED_DATA_FILE, TREE_COMMANDS, TREE_JOURNAL, TREE_LOG, TREE_META,
 };
 use crate::encoding::{pack_record, segment_of, unframe};
 use crate::{Break, BreakKind, StoreError};
@@ -38,9 +45,10 @@ const UPGRADE_BATCH_SEGMENTS: usize = 64;
 /// Where the upgrade writes the new log's database before it is whole.
 const LOG_MOVING_DIR: &str = "log.moving";
 
-/// The files of the old database in the ledger directory: sled's data
-/// file, its configuration and its blobs; and its snapshots (`snap.*`).
-const MOVED_FILES: [&str; 3] = [SLED_DATA_FILE, "conf", "blobs"];
+/// The files of the old databases in the ledger directory: layouts 1 to
+/// 3's sled data file, its configuration and its blobs (and its snapshots,
+/// `snap.*`); layout 4's directory.
+const MOVED_FILES: [&str; 4] = [SLED_DATA_FILE, "conf", "blobs", LOG_DIR];
 
 fn backend(action: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |e| StoreError::backend(action, e)
@@ -54,11 +62,27 @@ fn io<'p>(action: &'static str, path: &'p Path) -> impl Fn(std::io::Error) -> St
     }
 }
 
-/// Moves the log of the layout-1, -2 or -3 database in `ledger` into a
-/// database of its own in `log` (see the module's doc).
-pub(super) fn move_log(ledger: &Path, log: &Path) -> Result<(), StoreError> {
-    super::unfinished::remove_unfinished_snapshots(ledger)?;
-    let old = super::sled_config(ledger)
+/// Copies an older layout's log into a database of its own in `log` where
+/// the ledger directory `ledger` holds one: layout 4's in `log/`, layouts 1
+/// to 3's in the directory itself (see the module's doc). Nothing where
+/// neither is there: a new ledger.
+pub(super) fn upgrade_if_older(ledger: &Path, log: &Path) -> Result<(), StoreError> {
+    let layout_4 = ledger.join(LOG_DIR);
+    if layout_4.join(SLED_DATA_FILE).is_file() {
+        move_log(&layout_4, ledger, log)
+    } else if ledger.join(SLED_DATA_FILE).is_file() {
+        move_log(ledger, ledger, log)
+    } else {
+        Ok(())
+    }
+}
+
+/// Moves the log of the layout-1 to -4 database in `old_dir` into a
+/// database of its own in `log`, inside the ledger directory `ledger`.
+fn move_log(old_dir: &Path, ledger: &Path, log: &Path) -> Result<(), StoreError> {
+    super::unfinished::remove_unfinished_snapshots(old_dir)?;
+    // Every older database was written with sled's default segments.
+    let old = super::sled_config(old_dir)
         .open()
         .map_err(|e| super::open_error(ledger, e))?;
     let old_meta = old
@@ -69,18 +93,23 @@ pub(super) fn move_log(ledger: &Path, log: &Path) -> Result<(), StoreError> {
     remove_dir(&moving)?;
     super::create_private_dir(&moving, "creating the new log's directory")?;
     {
-        let new = super::sled_config(&moving)
+        let new = super::log_config(&moving)
             .open()
             .map_err(backend("creating the new log"))?;
         let journal = new
             .open_tree(TREE_JOURNAL)
             .map_err(backend("creating the new log"))?;
         match version {
-            LAYOUT_DOCUMENTS_TREES => copy_journal(&old, &journal)?,
+            LAYOUT_DOCUMENTS_TREES | LAYOUT_LOG_DIR => copy_journal(&old, &journal)?,
             _ => copy_per_record_log(&old, &old_meta, &journal)?,
         }
-        new.open_tree(TREE_META)
-            .and_then(|meta| meta.insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes()))
+        let meta = new
+            .open_tree(TREE_META)
+            .map_err(backend("writing the layout version"))?;
+        if version == LAYOUT_LOG_DIR {
+            keep_documents_generation(&old_meta, &meta)?;
+        }
+        meta.insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
             .map_err(backend("writing the layout version"))?;
         super::flush_within_limit(&new, "writing the new log")?;
         let data = moving.join(SLED_DATA_FILE);
@@ -98,11 +127,26 @@ pub(super) fn move_log(ledger: &Path, log: &Path) -> Result<(), StoreError> {
     remove_moved_files(ledger)
 }
 
-/// The layout version of the old database: 1, 2 or 3. A newer one, or
-/// none, is refused.
+/// Names layout 4's documents generation in the new log's `meta`: its
+/// documents, derived from the same records, stay in use.
+fn keep_documents_generation(old: &sled::Tree, new: &sled::Tree) -> Result<(), StoreError> {
+    let generation = old
+        .get(META_DOCUMENTS_GENERATION)
+        .map_err(backend("reading the documents generation"))?;
+    match generation {
+        Some(generation) => new
+            .insert(META_DOCUMENTS_GENERATION, generation)
+            .map(drop)
+            .map_err(backend("writing the documents generation")),
+        None => Ok(()),
+    }
+}
+
+/// The layout version of the old database: 1 to 4. A newer one, or none,
+/// is refused.
 fn legacy_layout(meta: &sled::Tree, ledger: &Path) -> Result<u32, StoreError> {
     match super::stored_layout(meta)? {
-        Some(Ok(version @ LAYOUT_WITH_STREAM_HEADS..=LAYOUT_DOCUMENTS_TREES)) => Ok(version),
+        Some(Ok(version @ LAYOUT_WITH_STREAM_HEADS..=LAYOUT_LOG_DIR)) => Ok(version),
         None => Err(StoreError::NoLedger {
             path: ledger.to_path_buf(),
             reason: "the directory holds a database but no ledger",
@@ -111,8 +155,8 @@ fn legacy_layout(meta: &sled::Tree, ledger: &Path) -> Result<u32, StoreError> {
     }
 }
 
-/// Removes the old database's files from `ledger` where `log/` holds the
-/// log: what an upgrade that a crash interrupted after its rename left.
+/// Removes the old databases' files from `ledger` where `journal/` holds
+/// the log: what an upgrade that a crash interrupted after its rename left.
 pub(super) fn remove_moved_files(ledger: &Path) -> Result<(), StoreError> {
     for name in MOVED_FILES {
         let path = ledger.join(name);
