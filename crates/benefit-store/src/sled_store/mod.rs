@@ -625,6 +625,7 @@ impl SledStore {
         let mut last_command = None;
         for (expected, item) in (0u64..).zip(self.journal.scan_prefix([JOURNAL_SEGMENT])) {
             let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
+            reader::count_in_cache(&self.journal, &key)?;
             let next = verifier.next_seq();
             let n = parse_segment_key(&key)
                 .filter(|n| *n == expected && (next - 1) % SEGMENT_RECORDS == 0)

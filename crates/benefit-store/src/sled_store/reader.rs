@@ -3,6 +3,10 @@
 //! needs to check what it reads (the next sequence, the previous hash), so
 //! memory does not grow with the log. The first error ends the iteration: a
 //! reader never skips.
+//!
+//! Nor does sled's cache grow with the log: each segment read is counted
+//! in it ([`CACHE_TOUCHES_PER_SEGMENT`]), so that the log's leaves are
+//! evicted behind a long read.
 
 use std::collections::VecDeque;
 
@@ -12,6 +16,38 @@ use crate::verify::{check_link, check_position};
 use crate::{AsOf, Break, BreakKind, ChainHash, StoreError, StoredEvent, SEGMENT_RECORDS};
 
 type Item = Result<StoredEvent, StoreError>;
+
+/// How many times a long pass over the log reads each segment's key again once it has
+/// read the segment: a count for sled's cache, not a read of the data.
+///
+/// sled 0.34's cache (`lru.rs`) is 256 shards, a page's shard chosen by its
+/// id, and a shard weighs the accesses to its pages, and evicts, only once
+/// 64 of them have queued. A long read goes through the log once: each
+/// leaf is pulled once, and its shard sees a handful of accesses in the
+/// whole pass (1 502 leaves at 1 000 000 events, about 6 a shard). So no
+/// leaf was ever evicted, whatever the cache's capacity (256 bytes or
+/// 64 MiB: the same 682 MiB replay peak, measured), and a replay held the
+/// whole log. A `get` of a cached page counts one access; a leaf holds 8
+/// to 17 segments, so 8 gets a segment fill its shard's queue at least
+/// once while it is read. With segments of [`super::LOG_SEGMENT_BYTES`]
+/// (whose leaves the cache weighs at their size), a 1 000 000-event
+/// replay's peak went 680 → 428 MiB, for about 125 000 gets of pages in
+/// memory (`docs/performance.md`, the eleventh round). If sled stopped
+/// counting accesses this way, the gets would cost a little and free
+/// nothing.
+const CACHE_TOUCHES_PER_SEGMENT: usize = 8;
+
+/// Counts a segment just read under `key` in sled's cache, so that a long
+/// read of the log does not keep it all ([`CACHE_TOUCHES_PER_SEGMENT`]).
+/// Every long pass over the journal calls it after each segment.
+pub(super) fn count_in_cache(journal: &sled::Tree, key: &[u8]) -> Result<(), StoreError> {
+    for _ in 0..CACHE_TOUCHES_PER_SEGMENT {
+        journal
+            .get(key)
+            .map_err(|e| StoreError::backend("reading the log", e))?;
+    }
+    Ok(())
+}
 
 /// Decodes a record and checks its own hash, so that every read, not only
 /// `verify`, notices a changed byte.
@@ -31,6 +67,7 @@ pub(super) fn decode_checked(
 /// Reads the log in sequence order from a given sequence, up to an optional
 /// bound.
 pub(super) struct SegmentReader {
+    journal: sled::Tree,
     iter: sled::Iter,
     records: VecDeque<StoredEvent>,
     next: u64,
@@ -44,6 +81,7 @@ impl SegmentReader {
         let start = segment_key(segment_of(from));
         let end = [JOURNAL_SEGMENT + 1];
         Self {
+            journal: journal.clone(),
             iter: journal.range(start.as_slice()..end.as_slice()),
             records: VecDeque::new(),
             next: from,
@@ -59,6 +97,7 @@ impl SegmentReader {
             return Ok(false);
         };
         let (key, value) = item.map_err(|e| StoreError::backend("reading the log", e))?;
+        count_in_cache(&self.journal, &key)?;
         let expected = segment_of(self.next);
         let n = parse_segment_key(&key)
             .filter(|n| *n == expected)
