@@ -392,20 +392,13 @@ impl SledStore {
     }
 
     /// Writes a generation's database to disk before the log's `meta` names
-    /// it: sled's flush, an `fsync` of its data file and of its directory's
-    /// entry. Otherwise a power loss could keep the switch and lose part of
-    /// what was written before it, and a catch-up would fold over a part.
+    /// it: sled's flush, then its files `fsync`ed (`sync_database`) and the
+    /// ledger directory's entry. Otherwise a power loss could keep the
+    /// switch and lose part of what was written before it, and a catch-up
+    /// would fold over a part.
     fn sync_generation(&self, db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
         self.flush_bounded(db, "writing the next projections")?;
-        let data = dir.join(super::layout::SLED_DATA_FILE);
-        fs::File::open(&data)
-            .and_then(|file| file.sync_all())
-            .map_err(|source| StoreError::Io {
-                action: "syncing the next projections to disk",
-                path: data,
-                source,
-            })?;
-        super::sync_dir(dir)?;
+        super::sync_database(dir, "syncing the next projections to disk")?;
         super::sync_dir(&self.path)
     }
 }

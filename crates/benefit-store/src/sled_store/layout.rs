@@ -30,8 +30,9 @@ use crate::{Appended, ChainHash, Digest};
 ///   log is copied into `log/` on open and its files removed
 ///   (`upgrade.rs`); the documents are caught up again from the log.
 /// - 5: the log's database in [`JOURNAL_DIR`], written with sled segments
-///   of [`super::LOG_SEGMENT_BYTES`], so that no leaf of the journal is
-///   written as a blob file, which sled's cache counts as a few bytes and
+///   of [`super::LOG_SEGMENT_BYTES`], so that a leaf of the journal
+///   (segments up to about 30 KiB) is not written as a blob file, which
+///   sled's cache counts as a few bytes and
 ///   never evicts: a long read of a layout-4 log kept all of it in memory
 ///   (`docs/performance.md`, the eleventh round). sled refuses to open a
 ///   database with another segment size than it was created with, so a

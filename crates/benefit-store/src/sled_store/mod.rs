@@ -60,8 +60,9 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// within 10 s.
 pub const FLUSH_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// How the store configures sled for the database in `path` (the bench's
-/// raw-sled engine uses the same, so that it measures the same engine).
+/// How the store configures sled for the database in `path` (the log's
+/// adds larger segments, [`log_config`], which the bench's raw-sled engine
+/// uses, so that it measures the same engine).
 ///
 /// `HighThroughput`: on the 100 000-event bench it imported 21% faster than
 /// sled's default `LowSpace`, for the same bytes on disk. The mode is not
@@ -681,8 +682,9 @@ fn unsupported(path: &Path, found: Result<u32, usize>) -> StoreError {
 
 /// Checks the log's layout version before anything is written: answers
 /// whether the ledger is new (no version yet, and being created). Any
-/// other version is refused rather than misread: older layouts live in the
-/// ledger directory itself and are moved out before (`upgrade.rs`).
+/// other version is refused rather than misread: older layouts' logs live
+/// elsewhere (`log/`, or the ledger directory itself) and are copied into
+/// `journal/` before (`upgrade.rs`).
 fn check_layout(meta: &sled::Tree, path: &Path, create: bool) -> Result<bool, StoreError> {
     match stored_layout(meta)? {
         Some(Ok(LAYOUT_VERSION)) => Ok(false),
@@ -793,6 +795,34 @@ fn read_pid(path: &Path) -> Option<u32> {
 }
 
 /// An `fsync` of the directory `path`: its entries reach the disk.
+/// `fsync`s the files of the sled database in `dir` after sled's flush:
+/// its data file, every blob file (sled 0.34 writes blobs and never syncs
+/// them, `blob_io.rs`) and the directories' entries. What a database must
+/// be on disk before anything names it, or removes what it replaces.
+/// `action` names the database in an error.
+fn sync_database(dir: &Path, action: &'static str) -> Result<(), StoreError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let sync = |path: &Path| fs::File::open(path).and_then(|file| file.sync_all());
+    let data = dir.join(SLED_DATA_FILE);
+    sync(&data).map_err(io(&data))?;
+    let blobs = dir.join("blobs");
+    if blobs.is_dir() {
+        for entry in fs::read_dir(&blobs).map_err(io(&blobs))? {
+            let blob = entry.map_err(io(&blobs))?.path();
+            sync(&blob).map_err(io(&blob))?;
+        }
+        sync_dir(&blobs)?;
+    }
+    sync_dir(dir)
+}
+
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
     fs::File::open(path)
         .and_then(|dir| dir.sync_all())

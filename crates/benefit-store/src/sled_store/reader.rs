@@ -6,7 +6,8 @@
 //!
 //! Nor does sled's cache grow with the log: each segment read is counted
 //! in it ([`CACHE_TOUCHES_PER_SEGMENT`]), so that the log's leaves are
-//! evicted behind a long read.
+//! evicted behind a long read (leaves of segments up to about 30 KiB, which
+//! sled keeps out of blob files: [`super::LOG_SEGMENT_BYTES`]).
 
 use std::collections::VecDeque;
 
@@ -26,20 +27,23 @@ type Item = Result<StoredEvent, StoreError>;
 /// leaf is pulled once, and its shard sees a handful of accesses in the
 /// whole pass (1 502 leaves at 1 000 000 events, about 6 a shard). So no
 /// leaf was ever evicted, whatever the cache's capacity (256 bytes or
-/// 64 MiB: the same 682 MiB replay peak, measured), and a replay held the
-/// whole log. A `get` of a cached page counts one access; a leaf holds 8
-/// to 17 segments, so 8 gets a segment fill its shard's queue at least
-/// once while it is read. With segments of [`super::LOG_SEGMENT_BYTES`]
-/// (whose leaves the cache weighs at their size), a 1 000 000-event
-/// replay's peak went 680 → 428 MiB, for about 125 000 gets of pages in
-/// memory (`docs/performance.md`, the eleventh round). If sled stopped
-/// counting accesses this way, the gets would cost a little and free
-/// nothing.
+/// 64 MiB: the same 680-683 MiB replay peak, measured), and a replay held
+/// the whole log. A `get` of a cached page counts one access; a leaf holds
+/// 8 to 17 segments, so 8 gets a segment and the iterator's own access are
+/// at least 65 for a leaf: its shard's queue fills at least once while it
+/// is read. sled weighs a page at its size rounded up to a power of two,
+/// 256 or 512 KiB for a leaf of segments of [`super::LOG_SEGMENT_BYTES`]
+/// (a shard's share of a 64 MiB cache is 256 KiB, so a shard keeps about
+/// one leaf). Measured: a 1 000 000-event replay's peak went 680 → 428 MiB,
+/// for about 125 000 gets of pages in memory (`docs/performance.md`, the
+/// eleventh round). If sled stopped counting accesses this way, the gets
+/// would cost a little and free nothing.
 const CACHE_TOUCHES_PER_SEGMENT: usize = 8;
 
 /// Counts a segment just read under `key` in sled's cache, so that a long
 /// read of the log does not keep it all ([`CACHE_TOUCHES_PER_SEGMENT`]).
-/// Every long pass over the journal calls it after each segment.
+/// Every long pass over the journal calls it after each segment, the
+/// upgrade's copy too.
 pub(super) fn count_in_cache(journal: &sled::Tree, key: &[u8]) -> Result<(), StoreError> {
     for _ in 0..CACHE_TOUCHES_PER_SEGMENT {
         journal

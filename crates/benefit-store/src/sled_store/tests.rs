@@ -347,7 +347,7 @@ fn a_layout_2_ledger_is_upgraded_on_open_with_the_same_digest() {
 /// with the old file, and the new generation empty, to be caught up from
 /// the log. An upgrade interrupted before its rename (a partial
 /// `log.moving/`) starts again; one interrupted after it (the old files
-/// beside `log/`) is finished by the next open.
+/// beside `journal/`) is finished by the next open.
 #[test]
 fn a_layout_3_ledger_is_upgraded_on_open_its_documents_left_behind() {
     use crate::ProjectionStore;
@@ -395,7 +395,8 @@ fn rewrite_as_layout_4(path: &Path) {
 /// upgraded on open: the log copied into `journal/` as it is, and the
 /// documents kept, their generation and checkpoint the same, so nothing is
 /// folded again. An upgrade interrupted before its rename starts again; a
-/// `log/` left beside `journal/` after it is removed by the next open.
+/// `log/` left beside `journal/` after it is removed by the next open, and
+/// so is another process's unfinished copy in `log.moving/`.
 #[test]
 fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
     use crate::ProjectionStore;
@@ -412,10 +413,12 @@ fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
     fs::create_dir(path.join("log.moving")).expect("a partial upgrade");
     fs::write(path.join("log.moving").join("db"), b"partial").expect("written");
     assert_upgraded(&path, head, &records, records[0].command_id);
-    fs::create_dir(path.join(layout::LOG_DIR)).expect("an old directory left");
-    fs::write(path.join(layout::LOG_DIR).join("db"), b"left").expect("an old file left");
+    for left in [layout::LOG_DIR, "log.moving"] {
+        fs::create_dir(path.join(left)).expect("an old directory left");
+        fs::write(path.join(left).join("db"), b"left").expect("an old file left");
+    }
     let store = SledStore::open_existing(&path, clock()).expect("reopens");
-    assert!(!path.join(layout::LOG_DIR).exists());
+    assert!(!path.join(layout::LOG_DIR).exists() && !path.join("log.moving").exists());
     assert_eq!(store.head().expect("head").seq, head.seq + 1);
     assert_eq!(generation_dirs(&path), vec!["projections.1"]);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), head.seq);

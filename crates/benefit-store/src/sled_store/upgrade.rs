@@ -45,10 +45,18 @@ const UPGRADE_BATCH_SEGMENTS: usize = 64;
 /// Where the upgrade writes the new log's database before it is whole.
 const LOG_MOVING_DIR: &str = "log.moving";
 
+/// sled's cache for the old database the upgrade reads, in bytes: sled's
+/// least. Its log's leaves are mostly blob files, which sled's cache weighs
+/// at a few bytes (`LOG_SEGMENT_BYTES`), so under the usual 64 MiB it kept
+/// every leaf the copy read; at this bound each shard keeps one page, once
+/// the copy's count ([`super::reader::count_in_cache`]) has it weighed.
+const UPGRADE_OLD_CACHE_BYTES: u64 = 256;
+
 /// The files of the old databases in the ledger directory: layouts 1 to
 /// 3's sled data file, its configuration and its blobs (and its snapshots,
-/// `snap.*`); layout 4's directory.
-const MOVED_FILES: [&str; 4] = [SLED_DATA_FILE, "conf", "blobs", LOG_DIR];
+/// `snap.*`); layout 4's directory; and a copy an upgrade left unfinished
+/// (another process's, that lost the race to open `journal/`).
+const MOVED_FILES: [&str; 5] = [SLED_DATA_FILE, "conf", "blobs", LOG_DIR, LOG_MOVING_DIR];
 
 fn backend(action: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |e| StoreError::backend(action, e)
@@ -83,6 +91,7 @@ fn move_log(old_dir: &Path, ledger: &Path, log: &Path) -> Result<(), StoreError>
     super::unfinished::remove_unfinished_snapshots(old_dir)?;
     // Every older database was written with sled's default segments.
     let old = super::sled_config(old_dir)
+        .cache_capacity(UPGRADE_OLD_CACHE_BYTES)
         .open()
         .map_err(|e| super::open_error(ledger, e))?;
     let old_meta = old
@@ -112,11 +121,7 @@ fn move_log(old_dir: &Path, ledger: &Path, log: &Path) -> Result<(), StoreError>
         meta.insert(META_LAYOUT, &LAYOUT_VERSION.to_be_bytes())
             .map_err(backend("writing the layout version"))?;
         super::flush_within_limit(&new, "writing the new log")?;
-        let data = moving.join(SLED_DATA_FILE);
-        fs::File::open(&data)
-            .and_then(|file| file.sync_all())
-            .map_err(io("syncing the new log to disk", &data))?;
-        super::sync_dir(&moving)?;
+        super::sync_database(&moving, "syncing the new log to disk")?;
         // Closed here: sled names its files by path, so it must not be
         // open when its directory is renamed.
     }
@@ -244,6 +249,7 @@ fn copy_journal(old: &sled::Db, journal: &sled::Tree) -> Result<(), StoreError> 
     let mut writes = BatchedWrites::new(journal);
     for item in from.iter() {
         let (key, value) = item.map_err(backend("reading the old log"))?;
+        super::reader::count_in_cache(&from, &key)?;
         writes.insert(key, value)?;
     }
     writes.finish()
