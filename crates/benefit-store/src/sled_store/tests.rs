@@ -426,6 +426,67 @@ fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
     assert_eq!(document.as_deref(), Some(&b"kept"[..]));
 }
 
+/// A layout-4 ledger never reset (its `meta` names no generation: 0) keeps
+/// `projections.0` through the upgrade; a root `db` left beside its `log/`
+/// by an earlier upgrade is not read, and goes with the other old files.
+#[test]
+fn a_layout_4_ledger_keeps_generation_0_and_ignores_a_leftover_root_database() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("old");
+    let store = SledStore::open(&path, clock()).expect("open");
+    fill(&store, 3);
+    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
+    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
+    store.projection_commit(0, head.seq, kept).expect("commit");
+    drop(store);
+    rewrite_as_layout_4(&path);
+    fs::write(path.join(SLED_DATA_FILE), b"left").expect("an old file left");
+    assert_upgraded(&path, head, &records, records[0].command_id);
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert_eq!(generation_dirs(&path), vec!["projections.0"]);
+    let document = store.projection_get("Da/1").expect("read");
+    assert_eq!(document.as_deref(), Some(&b"kept"[..]));
+}
+
+/// A `log/` that holds sled's other files but no `db` is a damaged
+/// layout-4 ledger: refused by both opens, and left as it is.
+#[test]
+fn a_damaged_layout_4_log_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("damaged");
+    fs::create_dir_all(path.join(layout::LOG_DIR)).expect("log/");
+    fs::write(path.join(layout::LOG_DIR).join("conf"), "x").expect("write");
+    let refused = [
+        SledStore::open(&path, clock()).err(),
+        SledStore::open_existing(&path, clock()).err(),
+    ];
+    for error in refused {
+        assert!(
+            matches!(error, Some(StoreError::NoLedger { .. })),
+            "{error:?}"
+        );
+    }
+    assert!(path.join(layout::LOG_DIR).join("conf").is_file());
+    assert!(!path.join(JOURNAL_DIR).exists());
+}
+
+/// What layout 5 rests on: sled refuses to open the log's database with
+/// sled's default segment size (so a layout-4 log must be copied, never
+/// opened under the new size).
+#[test]
+fn the_logs_database_refuses_another_segment_size() {
+    let (store, dir) = new_store();
+    drop(store);
+    let journal = dir.path().join("ledger").join(JOURNAL_DIR);
+    match sled_config(&journal).open() {
+        Err(sled::Error::Unsupported(message)) => {
+            assert!(message.contains("io buffer size"), "{message}")
+        }
+        other => panic!("expected sled to refuse, got {:?}", other.map(drop)),
+    }
+}
+
 /// The number of files in a sled database's `blobs/` directory.
 fn blob_files(db_dir: &Path) -> usize {
     fs::read_dir(db_dir.join("blobs")).map_or(0, |entries| entries.count())
