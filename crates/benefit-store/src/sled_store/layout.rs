@@ -32,8 +32,8 @@ use crate::{Appended, ChainHash, Digest};
 /// - 5: the log's database in [`JOURNAL_DIR`], written with sled segments
 ///   of [`super::LOG_SEGMENT_BYTES`], so that a leaf of the journal
 ///   (segments up to about 30 KiB) is not written as a blob file, which
-///   sled's cache counts as a few bytes and
-///   never evicts: a long read of a layout-4 log kept all of it in memory
+///   sled's cache counts as a few bytes and never evicts: a long read of a
+///   layout-4 log kept all of it in memory
 ///   (`docs/performance.md`, the eleventh round). sled refuses to open a
 ///   database with another segment size than it was created with, so a
 ///   layout-4 log is copied into `journal/` on open, its bytes unchanged,

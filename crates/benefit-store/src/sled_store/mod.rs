@@ -794,43 +794,43 @@ fn read_pid(path: &Path) -> Option<u32> {
     }
 }
 
-/// An `fsync` of the directory `path`: its entries reach the disk.
+/// The error of the file operation `action` on `path`, for `map_err`.
+fn io<'p>(action: &'static str, path: &'p Path) -> impl Fn(std::io::Error) -> StoreError + 'p {
+    move |source| StoreError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// `fsync`s the files of the sled database in `dir` after sled's flush:
 /// its data file, every blob file (sled 0.34 writes blobs and never syncs
 /// them, `blob_io.rs`) and the directories' entries. What a database must
 /// be on disk before anything names it, or removes what it replaces.
 /// `action` names the database in an error.
 fn sync_database(dir: &Path, action: &'static str) -> Result<(), StoreError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| StoreError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    let sync = |path: &Path| fs::File::open(path).and_then(|file| file.sync_all());
-    let data = dir.join(SLED_DATA_FILE);
-    sync(&data).map_err(io(&data))?;
+    sync_path(&dir.join(SLED_DATA_FILE), action)?;
     let blobs = dir.join("blobs");
     if blobs.is_dir() {
-        for entry in fs::read_dir(&blobs).map_err(io(&blobs))? {
-            let blob = entry.map_err(io(&blobs))?.path();
-            sync(&blob).map_err(io(&blob))?;
+        for entry in fs::read_dir(&blobs).map_err(io(action, &blobs))? {
+            sync_path(&entry.map_err(io(action, &blobs))?.path(), action)?;
         }
         sync_dir(&blobs)?;
     }
     sync_dir(dir)
 }
 
+/// An `fsync` of the directory `path`: its entries reach the disk.
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    sync_path(path, "syncing a ledger directory to disk")
+}
+
+/// An `fsync` of the file or directory `path`; `action` names it in an
+/// error.
+fn sync_path(path: &Path, action: &'static str) -> Result<(), StoreError> {
     fs::File::open(path)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|source| StoreError::Io {
-            action: "syncing a ledger directory to disk",
-            path: path.to_path_buf(),
-            source,
-        })
+        .and_then(|file| file.sync_all())
+        .map_err(io(action, path))
 }
 
 fn is_empty_dir(path: &Path) -> Result<bool, StoreError> {

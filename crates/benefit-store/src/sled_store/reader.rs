@@ -18,8 +18,9 @@ use crate::{AsOf, Break, BreakKind, ChainHash, StoreError, StoredEvent, SEGMENT_
 
 type Item = Result<StoredEvent, StoreError>;
 
-/// How many times a long pass over the log reads each segment's key again once it has
-/// read the segment: a count for sled's cache, not a read of the data.
+/// How many times a long pass over the log reads each segment's key again,
+/// once it has read the segment: a count for sled's cache, not a read of
+/// the data.
 ///
 /// sled 0.34's cache (`lru.rs`) is 256 shards, a page's shard chosen by its
 /// id, and a shard weighs the accesses to its pages, and evicts, only once

@@ -391,6 +391,32 @@ fn rewrite_as_layout_4(path: &Path) {
     fs::remove_dir_all(path.join(JOURNAL_DIR)).expect("removed");
 }
 
+/// A layout-4 ledger of `batches` batches in `dir/old`, its documents one
+/// document (`Da/1`: "kept") committed at the head, in generation 1 after
+/// a reset or else in generation 0: its path, head and records.
+fn layout_4_ledger(dir: &Path, batches: u64, reset: bool) -> (PathBuf, Digest, Vec<StoredEvent>) {
+    use crate::ProjectionStore;
+    let path = dir.join("old");
+    let store = SledStore::open(&path, clock()).expect("open");
+    fill(&store, batches);
+    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
+    if reset {
+        store.projection_reset().expect("a reset: generation 1");
+    }
+    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
+    store.projection_commit(0, head.seq, kept).expect("commit");
+    drop(store);
+    rewrite_as_layout_4(&path);
+    (path, head, records)
+}
+
+/// The document [`layout_4_ledger`] wrote is there, unchanged.
+fn assert_kept_document(store: &SledStore) {
+    use crate::ProjectionStore;
+    let document = store.projection_get("Da/1").expect("read");
+    assert_eq!(document.as_deref(), Some(&b"kept"[..]));
+}
+
 /// A layout-4 ledger (the log in `log/`, sled's default segments) is
 /// upgraded on open: the log copied into `journal/` as it is, and the
 /// documents kept, their generation and checkpoint the same, so nothing is
@@ -401,15 +427,7 @@ fn rewrite_as_layout_4(path: &Path) {
 fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
     use crate::ProjectionStore;
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("old");
-    let store = SledStore::open(&path, clock()).expect("open");
-    fill(&store, 30);
-    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
-    store.projection_reset().expect("a reset: generation 1");
-    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
-    store.projection_commit(0, head.seq, kept).expect("commit");
-    drop(store);
-    rewrite_as_layout_4(&path);
+    let (path, head, records) = layout_4_ledger(dir.path(), 30, true);
     fs::create_dir(path.join("log.moving")).expect("a partial upgrade");
     fs::write(path.join("log.moving").join("db"), b"partial").expect("written");
     assert_upgraded(&path, head, &records, records[0].command_id);
@@ -422,8 +440,7 @@ fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
     assert_eq!(store.head().expect("head").seq, head.seq + 1);
     assert_eq!(generation_dirs(&path), vec!["projections.1"]);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), head.seq);
-    let document = store.projection_get("Da/1").expect("read");
-    assert_eq!(document.as_deref(), Some(&b"kept"[..]));
+    assert_kept_document(&store);
 }
 
 /// A layout-4 ledger never reset (its `meta` names no generation: 0) keeps
@@ -431,22 +448,13 @@ fn a_layout_4_ledger_is_upgraded_on_open_its_documents_kept() {
 /// by an earlier upgrade is not read, and goes with the other old files.
 #[test]
 fn a_layout_4_ledger_keeps_generation_0_and_ignores_a_leftover_root_database() {
-    use crate::ProjectionStore;
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let path = dir.path().join("old");
-    let store = SledStore::open(&path, clock()).expect("open");
-    fill(&store, 3);
-    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
-    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
-    store.projection_commit(0, head.seq, kept).expect("commit");
-    drop(store);
-    rewrite_as_layout_4(&path);
+    let (path, head, records) = layout_4_ledger(dir.path(), 3, false);
     fs::write(path.join(SLED_DATA_FILE), b"left").expect("an old file left");
     assert_upgraded(&path, head, &records, records[0].command_id);
     let store = SledStore::open_existing(&path, clock()).expect("reopens");
     assert_eq!(generation_dirs(&path), vec!["projections.0"]);
-    let document = store.projection_get("Da/1").expect("read");
-    assert_eq!(document.as_deref(), Some(&b"kept"[..]));
+    assert_kept_document(&store);
 }
 
 /// A `log/` that holds sled's other files but no `db` is a damaged

@@ -31,6 +31,7 @@
 use std::fs;
 use std::path::Path;
 
+use super::io;
 use super::layout::{
     command_key, parse_u64, segment_key, Head as StoredHead, JOURNAL_HEAD, LAYOUT_DOCUMENTS_TREES,
     LAYOUT_LOG_DIR, LAYOUT_VERSION, LAYOUT_WITH_STREAM_HEADS, LOG_DIR, META_DOCUMENTS_GENERATION,
@@ -60,14 +61,6 @@ const MOVED_FILES: [&str; 5] = [SLED_DATA_FILE, "conf", "blobs", LOG_DIR, LOG_MO
 
 fn backend(action: &'static str) -> impl Fn(sled::Error) -> StoreError {
     move |e| StoreError::backend(action, e)
-}
-
-fn io<'p>(action: &'static str, path: &'p Path) -> impl Fn(std::io::Error) -> StoreError + 'p {
-    move |source| StoreError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 /// Copies an older layout's log into a database of its own in `log` where
