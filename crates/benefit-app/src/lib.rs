@@ -6,8 +6,8 @@
 //! Decider's shell: load the state, [`decide`] every command in order
 //! against the state including the effects of the commands before it, and
 //! only if all are accepted append all their events under a command id in
-//! one atomic, flushed step that also writes what they change in the
-//! projections (`Projections::append`). A refused or
+//! one atomic, durable step, then write what they change in the
+//! projections with their checkpoint (`Projections::append`). A refused or
 //! malformed command appends nothing and names its index (R41). Reads
 //! delegate to `benefit-projections` (reports, current or as of a sequence)
 //! and `benefit-store` (log, export, verify).

@@ -117,7 +117,7 @@ where
 }
 
 /// A process killed between the log's commit and the documents' commit
-/// leaves a log ahead of the checkpoint; each commit is one atomic, flushed
+/// leaves a log ahead of the checkpoint; each commit is one atomic
 /// write, so that state is exactly what a log-only commit leaves. The next
 /// open catches up, and rebuild finds no difference (issue 11).
 #[test]

@@ -141,7 +141,10 @@ pub trait ProjectionStore {
     }
 
     /// Writes the documents and moves the checkpoint from `from` to `to`,
-    /// in one atomic, durable write. If the checkpoint is not `from`
+    /// in one atomic write. It need not be durable when this returns (sled's
+    /// is not flushed): the documents are derived, and a commit a crash
+    /// loses is lost with its checkpoint, so the next open catches up from
+    /// the log. If the checkpoint is not `from`
     /// (another writer caught up first), nothing is written and the answer
     /// is [`StoreError::Conflict`] with both positions.
     fn projection_commit(

@@ -1,9 +1,12 @@
 //! [`ProjectionStore`] for the sled backend: a sled database of its own
 //! for each generation of documents, `projections.{generation}` inside the
 //! ledger directory, whose default tree holds every document (under `D`)
-//! and the checkpoint. A commit is one `apply_batch` on that tree, then a
-//! flush; the log's database is never touched here, and its `fsync` never
-//! waits for the documents' bytes.
+//! and the checkpoint. A commit is one `apply_batch` on that tree, not
+//! flushed: sled writes it with its next buffer (when a buffer fills, or at
+//! the store's close), and a crash that loses it loses the checkpoint with
+//! it, so the next open catches up from the log. The log's database is
+//! never touched here, and its `fsync` never waits for the documents'
+//! bytes.
 //!
 //! A reset switches generations: it creates the next generation's
 //! database, empty, syncs it to disk, then writes the new generation number
@@ -164,6 +167,10 @@ impl SledStore {
     /// sled's flush of the documents, bounded in time like the log's
     /// (`flush_bounded`), never `fsync`ed: the documents are derived, and a
     /// crash that loses their last writes loses their checkpoint with them.
+    /// Called where the store closes, never by a commit (see the module's
+    /// doc): a flush waits for the disk (sled's `sync_file_range`), a third
+    /// of a single command's time (`docs/performance.md`, the twelfth
+    /// round).
     pub(super) fn documents_flush(&self) -> Result<(), StoreError> {
         self.flush_bounded(&self.documents(), "flushing projections")
     }
@@ -332,7 +339,6 @@ impl ProjectionStore for SledStore {
     ) -> Result<(), StoreError> {
         let written = writes.len();
         commit_in(&self.documents(), (from, to), writes, usize::MAX)?;
-        self.documents_flush()?;
         if written >= SETTLE_AFTER_DOCUMENTS {
             super::reclaim_replaced_pages(written);
         }
