@@ -14,6 +14,7 @@
 //! their checkpoint. The log's code never reads or writes it.
 
 mod documents;
+mod flusher;
 mod layout;
 mod pages;
 mod reader;
@@ -35,6 +36,7 @@ use crate::{
     AppendRequest, Appended, AsOf, Break, BreakKind, Clock, Digest, EventStore, Events,
     StagedAppend, Staging, StoreError, StoredCommand, StoredEvent, VerifyReport, SEGMENT_RECORDS,
 };
+use flusher::{flush_within_limit, Flusher};
 use layout::{
     command_key, parse_segment_key, segment_key, CommandEntry, Head as StoredHead, JOURNAL_COMMAND,
     JOURNAL_DIR, JOURNAL_HEAD, JOURNAL_SEGMENT, LAYOUT_VERSION, LOG_DIR, META_LAYOUT, PID_FILE,
@@ -101,8 +103,7 @@ pub fn log_config(path: &Path) -> sled::Config {
 /// in one directory.
 pub struct SledStore {
     path: PathBuf,
-    /// The log's database: the journal and `meta`.
-    db: sled::Db,
+    /// The log's trees (its database is held by them and by the flusher).
     journal: sled::Tree,
     /// The current generation's documents database (see `documents.rs`):
     /// a reset switches it for an empty one.
@@ -112,6 +113,8 @@ pub struct SledStore {
     append_lock: Mutex<()>,
     /// sled's data file, kept open to `fsync` it after every flush.
     data_file: fs::File,
+    /// The thread that runs the log's flushes.
+    log_flusher: Flusher,
     /// Set once a flush stalled: the thread waiting in it holds the
     /// database, so nothing may wait on sled again (see [`Drop`]).
     stalled: std::sync::atomic::AtomicBool,
@@ -126,7 +129,9 @@ impl Drop for SledStore {
     fn drop(&mut self) {
         // Refused at once if a flush stalled before.
         let _ = self.documents_flush();
-        let _ = self.flush_bounded(&self.db, "flushing to disk");
+        let _ = self.flush_log();
+        self.log_flusher
+            .stop(self.stalled.load(std::sync::atomic::Ordering::Relaxed));
         // The lock is still held here (the database closes after this), so
         // the file removed is ours. A failure leaves a stale file, which the
         // next open overwrites.
@@ -227,7 +232,7 @@ impl SledStore {
             journal: open(TREE_JOURNAL)?,
             documents: std::sync::RwLock::new(documents),
             meta,
-            db,
+            log_flusher: Flusher::start(db)?,
             clock,
             append_lock: Mutex::new(()),
             data_file,
@@ -373,7 +378,7 @@ impl SledStore {
     /// long-lived process calls it at the end of each command, where a
     /// process that exits calls [`SledStore::close_for_exit`].
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.flush_bounded(&self.db, "flushing to disk")?;
+        self.flush_log()?;
         self.data_file.sync_all().map_err(|source| StoreError::Io {
             action: "syncing the ledger's data file to disk",
             path: self.path.join(JOURNAL_DIR).join(SLED_DATA_FILE),
@@ -381,14 +386,31 @@ impl SledStore {
         })
     }
 
+    /// sled's flush of the log's database on its flusher's thread, bounded
+    /// as [`SledStore::flush_bounded`]; no `fsync`.
+    fn flush_log(&self) -> Result<(), StoreError> {
+        const ACTION: &str = "flushing to disk";
+        self.bounded(ACTION, || self.log_flusher.flush(ACTION))
+    }
+
     /// sled's flush of `db` on a thread of its own, waited for at most
     /// [`FLUSH_STALL_LIMIT`]; past it, this store takes no further flush.
-    /// Every flush of the ledger's databases goes through here (`action`
-    /// names it in an error): the log's, the documents', the drop's.
+    /// The documents' flushes go through here (`action` names it in an
+    /// error), the log's through [`SledStore::flush_log`].
     pub(super) fn flush_bounded(
         &self,
         db: &sled::Db,
         action: &'static str,
+    ) -> Result<(), StoreError> {
+        self.bounded(action, || flush_within_limit(db, action))
+    }
+
+    /// Runs `flush` unless a flush stalled before; marks the store stalled
+    /// if this one does.
+    fn bounded(
+        &self,
+        action: &'static str,
+        flush: impl FnOnce() -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         if self.stalled.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(StoreError::Stalled {
@@ -396,7 +418,7 @@ impl SledStore {
                 after: FLUSH_STALL_LIMIT,
             });
         }
-        let flushed = flush_within_limit(db, action);
+        let flushed = flush();
         if let Err(StoreError::Stalled { .. }) = &flushed {
             self.stalled
                 .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -912,38 +934,5 @@ const RECLAIMED_PER_ROUND: usize = 8;
 pub(super) fn reclaim_replaced_pages(written: usize) {
     for _ in 0..written / RECLAIMED_PER_ROUND + 64 {
         crossbeam_epoch::pin().flush();
-    }
-}
-
-/// sled's flush of `db` on a thread of its own, waited for at most
-/// [`FLUSH_STALL_LIMIT`]: sled 0.34's flush can wait for ever when the disk
-/// fails a write under it (`docs/storage.md`, *A flush never hangs*). Past
-/// the limit the answer is [`StoreError::Stalled`], and the thread is left
-/// to the process's exit. `action` names the flush in the error.
-pub(super) fn flush_within_limit(db: &sled::Db, action: &'static str) -> Result<(), StoreError> {
-    let db = db.clone();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("ledger-flush".into())
-        .spawn(move || {
-            let _ = sender.send(db.flush());
-        });
-    let thread = match spawned {
-        Ok(thread) => thread,
-        Err(source) => return Err(StoreError::backend("starting a flush", source)),
-    };
-    match receiver.recv_timeout(FLUSH_STALL_LIMIT) {
-        Ok(flushed) => {
-            // Its handle on the database is dropped before the caller's
-            // own, so that a drop releases sled's file lock at once.
-            let _ = thread.join();
-            flushed
-                .map(drop)
-                .map_err(|e| StoreError::backend(action, e))
-        }
-        Err(_) => Err(StoreError::Stalled {
-            action,
-            after: FLUSH_STALL_LIMIT,
-        }),
     }
 }
