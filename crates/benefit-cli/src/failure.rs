@@ -141,7 +141,7 @@ impl Failure {
                 "busy: try again when the other process has finished, or give `--wait SECONDS`",
             ),
             StoreError::Stalled { .. } => failure.detail(
-                "free some space (or check the disk), then run `benefit-ledger verify`; `benefit-ledger rebuild --repair` restores the reports from the log",
+                "free some space if the disk is full (a disk too busy to finish a flush in time stalls too); then run `benefit-ledger verify`, and before appending again look at the last events (`benefit-ledger log --recorded-since YYYY-MM-DD`): a stalled append may or may not have landed; `benefit-ledger rebuild --repair` restores the reports from the log",
             ),
             StoreError::Backend { .. } | StoreError::Io { .. } => failure.detail(
                 "the disk may be full or read-only, or the ledger's files damaged: fix that, then run `benefit-ledger verify`; if it fails, restore the ledger directory from a backup copy",

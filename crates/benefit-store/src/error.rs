@@ -62,11 +62,13 @@ pub enum StoreError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The disk did not take the ledger's writes in time: sled 0.34 waits
-    /// for ever for a write that a full disk failed (its flush misses the
-    /// error), so a flush is given [`FLUSH_STALL_LIMIT`](crate::FLUSH_STALL_LIMIT)
-    /// and then reported instead of hanging.
-    #[error("storage stalled while {action}: the disk took none of the ledger's writes for {} s (is it full?)", after.as_secs())]
+    /// A flush did not finish in time: sled 0.34 waits for ever for a
+    /// write that a full disk failed (its flush misses the error), so a
+    /// flush is given [`FLUSH_STALL_LIMIT`](crate::FLUSH_STALL_LIMIT) while
+    /// the process is idle (longer while it works) and then reported
+    /// instead of hanging. The message says only what was seen: a full
+    /// disk is the usual cause (`docs/storage.md`, *A flush never hangs*).
+    #[error("storage stalled while {action}: a flush did not finish within {} s (is the disk full, or too busy?)", after.as_secs())]
     Stalled {
         /// What the store was doing.
         action: &'static str,

@@ -53,8 +53,9 @@ pub use scratch::ScratchDocuments;
 /// single-command median by nine.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How long a flush may take before the disk is taken to have stalled
-/// ([`StoreError::Stalled`]). sled 0.34's flush waits for ever when the
+/// How long a flush may wait in an idle process before the disk is taken
+/// to have stalled ([`StoreError::Stalled`]; a process that keeps working
+/// waits longer, `flusher.rs`). sled 0.34's flush waits for ever when the
 /// disk fails a write under it (a full disk: its I/O thread records the
 /// error, the waiter never wakes; issue 13). 5 s is far above a flush of
 /// the largest batch measured here (a 100 000-event import flushes in well
