@@ -7,14 +7,15 @@
 //! (a hung flush leaves every thread waiting), is a stall: the answer is
 //! [`StoreError::Stalled`] and the flushing thread is left to the
 //! process's exit. A window in which sled worked is waited out again, up to
-//! [`FLUSH_BUSY_LIMIT`]: at 10 000 000 events sled spent 12.5 s of CPU in
+//! [`FLUSH_BUSY_LIMIT`]: at 10 000 000 events sled spent 11-14 s of CPU in
 //! the documents' segment accountant at the first segment it filled after
 //! an open, and the log's flush waited behind it (`docs/performance.md`,
 //! *10 000 000 events*, the twelfth round).
 //!
-//! Two shapes: [`flush_within_limit`] starts a thread for one flush (an
-//! upgrade's, a generation switch's, a scratch store's), and [`Flusher`]
-//! keeps one thread for a database that every append flushes (the log's).
+//! One mechanism, [`Flusher`]: a thread that flushes one database when
+//! asked. The store keeps one for as long as it is open for the log, which
+//! every append flushes; [`flush_within_limit`] starts one for a single
+//! flush (an upgrade's, a generation switch's, a scratch store's).
 //! Starting a thread for each append cost about a tenth of a single
 //! command (`docs/performance.md`, the twelfth round).
 
@@ -80,19 +81,15 @@ fn worked(before: Option<Duration>, after: Option<Duration>, window: Duration) -
 }
 
 /// The flushing thread's answer to `action`, waited for as the module's
-/// doc says.
-fn wait_for(answer: &Receiver<Flushed>, action: &'static str) -> Result<(), StoreError> {
-    wait_with(answer, action, WAITING)
-}
-
+/// doc says ([`WAITING`] in the store).
 fn wait_with(
     answer: &Receiver<Flushed>,
     action: &'static str,
     waiting: Waiting,
 ) -> Result<(), StoreError> {
     let started = Instant::now();
+    let mut cpu = process_cpu();
     loop {
-        let cpu = process_cpu();
         match answer.recv_timeout(waiting.window) {
             Ok(flushed) => {
                 return flushed
@@ -106,43 +103,31 @@ fn wait_with(
                 ))
             }
             Err(RecvTimeoutError::Timeout) => {
+                let now = process_cpu();
                 let waited = started.elapsed();
-                if !worked(cpu, process_cpu(), waiting.window) || waited >= waiting.busy_limit {
+                if !worked(cpu, now, waiting.window) || waited >= waiting.busy_limit {
                     return Err(StoreError::Stalled {
                         action,
                         after: waited,
                     });
                 }
+                // The next window's work is counted from this reading.
+                cpu = now;
             }
         }
     }
 }
 
-fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(work)
-        .map_err(|source| StoreError::backend("starting a flush", source))
-}
-
-/// sled's flush of `db` on a thread of its own, waited for at most
-/// [`FLUSH_STALL_LIMIT`] of idleness (see the module's doc). `action` names the flush in
-/// the error.
+/// sled's flush of `db` on a thread of its own, started for this one flush
+/// and waited for at most [`FLUSH_STALL_LIMIT`] of idleness (see the
+/// module's doc). `action` names the flush in the error.
 pub(in crate::sled_store) fn flush_within_limit(
     db: &sled::Db,
     action: &'static str,
 ) -> Result<(), StoreError> {
-    let db = db.clone();
-    let (sender, answer) = mpsc::channel();
-    let thread = spawn("ledger-flush", move || {
-        let _ = sender.send(db.flush());
-    })?;
-    let flushed = wait_for(&answer, action);
-    if !matches!(flushed, Err(StoreError::Stalled { .. })) {
-        // Its handle on the database is dropped before the caller's own, so
-        // that a drop releases sled's file lock at once.
-        let _ = thread.join();
-    }
+    let mut flusher = Flusher::start(db.clone())?;
+    let flushed = flusher.flush(action);
+    flusher.stop(matches!(flushed, Err(StoreError::Stalled { .. })));
     flushed
 }
 
@@ -159,11 +144,14 @@ impl Flusher {
     /// Starts the thread that flushes `db`.
     pub(in crate::sled_store) fn start(db: sled::Db) -> Result<Self, StoreError> {
         let (requests, asked) = mpsc::channel::<Sender<Flushed>>();
-        let thread = spawn("ledger-log-flush", move || {
-            for answer in asked {
-                let _ = answer.send(db.flush());
-            }
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("ledger-flush".into())
+            .spawn(move || {
+                for answer in asked {
+                    let _ = answer.send(db.flush());
+                }
+            })
+            .map_err(|source| StoreError::backend("starting a flush", source))?;
         Ok(Self {
             requests: Some(requests),
             thread: Some(thread),
@@ -185,7 +173,7 @@ impl Flusher {
                 std::io::Error::other("the flushing thread has ended"),
             ));
         }
-        wait_for(&answer, action)
+        wait_with(&answer, action, WAITING)
     }
 
     /// Ends the thread and waits for it, so that its handle on the
