@@ -222,13 +222,14 @@ fn differences(ledger: &TempLedger) -> Vec<String> {
     keys
 }
 
-/// A rebuild that replaces the projections (a reset, then a fold from 0) is
-/// killed at random moments (issue 11). A crash mid-reset once left
-/// documents behind a checkpoint of 0, and the next catch-up folded over
-/// them. Now, whenever the kill comes, the next open finishes the reset and
-/// catches up: `rebuild` then finds either nothing, or only the document
-/// tampered before the kill (the reset had not started), never anything
-/// else.
+/// A rebuild that replaces the projections (a fold from 0, written into a
+/// new documents generation that is switched to at the end; before the
+/// thirteenth round, a reset and a catch-up) is killed at random moments
+/// (issue 11). A crash mid-reset once left documents behind a checkpoint of
+/// 0, and the next catch-up folded over them. Now, whenever the kill comes,
+/// the next open finds the old generation or the new one and catches up:
+/// `rebuild` then finds either nothing, or only the document tampered
+/// before the kill (the switch had not happened), never anything else.
 #[test]
 fn a_reset_killed_at_any_moment_never_leaves_stale_documents_to_fold_over() {
     use benefit_store::{EventStore, ProjectionStore};
@@ -290,6 +291,6 @@ fn a_reset_killed_at_any_moment_never_leaves_stale_documents_to_fold_over() {
         assert_eq!(ledger.run(&["verify"]).code, 0, "round {round}");
     }
     println!(
-        "reset killed {rounds} times: {clean} caught up clean ({interrupted} of them killed mid-repair), {untouched} killed before the reset began"
+        "reset killed {rounds} times: {clean} caught up clean ({interrupted} of them killed mid-repair), {untouched} killed before the switch"
     );
 }

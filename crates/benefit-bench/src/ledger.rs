@@ -157,16 +157,16 @@ pub fn replay(dir: &Path) -> BenchResult<ReplayRun> {
     replay_over(&SledStore::open_existing(dir, SystemClock)?)
 }
 
-/// Rebuilds every projection from the log, as `rebuild` does after a
-/// reset: run in a process of its own, so its peak memory is its own. The
-/// same for every backend.
+/// Rebuilds every projection from the log and puts them in place
+/// (`Projections::replay`, what `rebuild --repair` writes): run in a
+/// process of its own, so its peak memory is its own. The same for every
+/// backend.
 pub fn replay_over<S>(store: &S) -> BenchResult<ReplayRun>
 where
     S: EventStore + ProjectionStore,
 {
     let start = Instant::now();
-    store.projection_reset()?;
-    let events = Projections::new(store).catch_up()?;
+    let events = Projections::new(store).replay()?;
     Ok(ReplayRun {
         seconds: start.elapsed().as_secs_f64(),
         events,

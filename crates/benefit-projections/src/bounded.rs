@@ -75,6 +75,29 @@ impl Folded {
     }
 }
 
+impl Folded {
+    /// Puts these documents in place of every document of `store`, with
+    /// the checkpoint `to`, in one [`ProjectionStore::projection_replace`]:
+    /// read in key order from memory or from the scratch store, never
+    /// collected again.
+    pub fn replace_in<S: ProjectionStore + ?Sized>(
+        self,
+        store: &S,
+        to: u64,
+    ) -> Result<(), ProjectionError> {
+        match self {
+            Folded::InMemory(overlay) => {
+                let mut documents = overlay.into_sorted_writes().map(Ok);
+                Ok(store.projection_replace(to, &mut documents)?)
+            }
+            Folded::OnDisk(scratch) => {
+                let mut documents = benefit_store::pages(&scratch, "");
+                Ok(store.projection_replace(to, &mut documents)?)
+            }
+        }
+    }
+}
+
 impl Docs for Folded {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ProjectionError> {
         self.with(|docs| docs.get(key))
@@ -127,8 +150,7 @@ pub fn fold_bounded(
     // The first move writes the documents as pages, in one pass in key
     // order (`ProjectionStore::projection_replace`); later ones are commits
     // over them.
-    let mut documents = overlay.into_writes().into_iter().map(Ok);
-    scratch.projection_replace(seq, &mut documents)?;
+    Folded::InMemory(overlay).replace_in(&scratch, seq)?;
     fold_on_disk(&scratch, events, fold, kept, limit)?;
     Ok(Folded::OnDisk(scratch))
 }

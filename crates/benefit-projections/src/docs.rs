@@ -252,6 +252,17 @@ impl<'a> Overlay<'a> {
             .map(|(key, pending)| (key, pending.encode()))
             .collect()
     }
+
+    /// The documents written, in key order, each encoded as it is taken
+    /// and its value dropped then: a whole fold handed over without a
+    /// second copy of it in bytes.
+    pub fn into_sorted_writes(self) -> impl Iterator<Item = (String, Vec<u8>)> {
+        let mut writes: Vec<(String, Box<dyn Pending>)> = self.writes.into_iter().collect();
+        writes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        writes
+            .into_iter()
+            .map(|(key, pending)| (key, pending.encode()))
+    }
 }
 
 /// An overlay is read as its writes over its base: an as-of view is an

@@ -402,17 +402,10 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
         let (documents, differences) = differences(&rebuilt, self.store)?;
         let replaced = mode == RebuildMode::Replace && (stuck || !differences.is_empty());
         if replaced {
-            // The fold is not handed over in one commit: sled frees nothing
-            // an `apply_batch` replaces until it ends, and a commit of a
-            // whole log's documents is one batch. After the reset, the
-            // documents are caught up from the log again, a batch at a
-            // time, as a replay is. Handing the fold over in one
-            // `projection_replace` was measured and not kept: on sled it
-            // left the ledger slower to open (`docs/performance.md`,
-            // *Packed documents*).
-            drop(rebuilt);
-            self.store.projection_reset()?;
-            self.catch_up()?;
+            // The fold is the documents a replay would write: they replace
+            // the persisted ones as they are, in one replace (on sled,
+            // pages in a new generation).
+            rebuilt.replace_in(self.store, seq)?;
         }
         Ok(RebuildReport {
             seq,
@@ -420,6 +413,22 @@ impl<'s, S: EventStore + ProjectionStore + ?Sized> Projections<'s, S> {
             differences,
             replaced,
         })
+    }
+
+    /// A replay: folds the whole log to its head with bounded memory
+    /// ([`fold_bounded`]) and puts the documents in place of the persisted
+    /// ones, with their checkpoint, in one replace
+    /// ([`ProjectionStore::projection_replace`]). Unlike a reset and a
+    /// catch-up, no document is written twice or read back from the store,
+    /// and a backend writes the whole set at once (sled: pages in a new
+    /// generation). Returns the checkpoint, the head it folded to.
+    pub fn replay(&self) -> Result<u64, ProjectionError> {
+        let seq = self.store.head()?.seq;
+        let folded = read_ahead(self.store.read_as_of(AsOf::Sequence(seq)), |records| {
+            fold_bounded(records, apply, WrittenOnce::AsBytes, self.fold_limit)
+        })?;
+        folded.replace_in(self.store, seq)?;
+        Ok(seq)
     }
 
     /// R40: every end-date event whose stored outcome its stored inputs do

@@ -24,7 +24,17 @@ pub fn record_workload<S: EventStore + ProjectionStore + Sync>(
     events: u64,
     batch: u64,
 ) {
-    let mut workload = Workload::new(seed);
+    record_from(ledger, &mut Workload::new(seed), events, batch);
+}
+
+/// Records the next `events` commands of `workload` into `ledger`, `batch`
+/// commands at a time: see [`record_workload`].
+pub fn record_from<S: EventStore + ProjectionStore + Sync>(
+    ledger: &mut Ledger<S>,
+    workload: &mut Workload,
+    events: u64,
+    batch: u64,
+) {
     let mut left = events;
     while left > 0 {
         let size = left.min(batch);

@@ -29,12 +29,12 @@ use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 
 use super::layout::{
-    document_key, parse_u64, DOCUMENTS_CHECKPOINT, META_DOCUMENTS_GENERATION,
+    document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_PACKED, META_DOCUMENTS_GENERATION,
     PROJECTIONS_DIR_PREFIX,
 };
-use super::pages::{paged_get, paged_last, Merged, PagedScan};
+use super::pages::{paged_get, paged_last, write_pages, Merged, PagedScan};
 use super::SledStore;
-use crate::projection_store::{check_checkpoint, DocumentSource, KeyOrdered};
+use crate::projection_store::{check_checkpoint, DocumentSource};
 use crate::{Document, ProjectionStore, StoreError};
 
 fn damaged(message: String) -> StoreError {
@@ -66,6 +66,29 @@ pub(super) fn open_generation(ledger: &Path, n: u64) -> Result<sled::Db, StoreEr
         .map_err(|e| super::open_error(&dir, e))
 }
 
+/// A documents generation in use: its database, and how it holds its
+/// documents (read once, when it is opened or written).
+#[derive(Clone)]
+pub(super) struct Generation {
+    pub(super) db: sled::Db,
+    pub(super) packing: Packing,
+}
+
+impl Generation {
+    /// `db`, holding pages if a replace marked it so ([`DOCUMENTS_PACKED`]).
+    fn of(db: sled::Db) -> Result<Self, StoreError> {
+        let packed = db
+            .contains_key(DOCUMENTS_PACKED)
+            .map_err(|e| StoreError::backend("reading how the projections are kept", e))?;
+        let packing = if packed {
+            Packing::Pages
+        } else {
+            Packing::Singles
+        };
+        Ok(Self { db, packing })
+    }
+}
+
 /// Opens the documents generation `meta` names, in the ledger directory
 /// `ledger` whose log's database is `db`. Where sled cannot open that
 /// generation (its files damaged), an empty next generation is switched to
@@ -76,9 +99,9 @@ pub(super) fn open_current(
     ledger: &Path,
     db: &sled::Db,
     meta: &sled::Tree,
-) -> Result<(u64, sled::Db), StoreError> {
+) -> Result<(u64, Generation), StoreError> {
     let current = generation(meta)?;
-    match open_generation(ledger, current) {
+    match open_generation(ledger, current).and_then(Generation::of) {
         Err(StoreError::Backend { .. }) => {
             let next = current + 1;
             remove_generation(&generation_dir(ledger, next))?;
@@ -86,7 +109,7 @@ pub(super) fn open_current(
             meta.insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
                 .map_err(|e| StoreError::backend("switching to the next projections", e))?;
             super::flush_within_limit(db, "switching to the next projections")?;
-            Ok((next, fresh))
+            Ok((next, Generation::of(fresh)?))
         }
         opened => opened.map(|fresh| (current, fresh)),
     }
@@ -155,9 +178,9 @@ fn stored_u64(tree: &sled::Tree, key: &[u8], what: &'static str) -> Result<u64, 
 const SETTLE_AFTER_DOCUMENTS: usize = 1_000;
 
 impl SledStore {
-    /// The current generation's documents database (a handle: sled's are
-    /// shared).
-    fn documents(&self) -> sled::Db {
+    /// The current generation's documents database and its packing (a
+    /// handle: sled's are shared).
+    pub(super) fn documents(&self) -> Generation {
         self.documents
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -172,7 +195,7 @@ impl SledStore {
     /// of a single command's time (`docs/performance.md`, the twelfth
     /// round).
     pub(super) fn documents_flush(&self) -> Result<(), StoreError> {
-        self.flush_bounded(&self.documents(), "flushing projections")
+        self.flush_bounded(&self.documents().db, "flushing projections")
     }
 }
 
@@ -184,12 +207,11 @@ pub(super) fn checkpoint_in(tree: &sled::Tree) -> Result<u64, StoreError> {
 /// How a documents tree holds its documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Packing {
-    /// One sled key each: the ledger's own trees. A replace writes single
-    /// keys too: pages there were measured in layout 3 and not kept
-    /// (`pages.rs`).
+    /// One sled key each: a generation that a reset started and commits
+    /// filled.
     Singles,
     /// Pages written by a replace, single keys committed over them: a
-    /// scratch store, which no later process opens.
+    /// scratch store, and a generation that a replay or a repair wrote.
     Pages,
 }
 
@@ -282,9 +304,9 @@ pub(super) fn commit_in(
 /// Writes `documents` (in key order, each key once) and the checkpoint `to`
 /// into a documents tree, one sled key each, in `apply_batch`es of at most
 /// `keys_per_write`, the checkpoint in the last; not flushed here. An error
-/// of the source ends it with that error. The order is the caller's: a
-/// commit's map is sorted, a replace's source is checked ([`KeyOrdered`]).
-pub(super) fn write_singles(
+/// of the source ends it with that error. The order is the caller's (a
+/// commit's map is sorted).
+fn write_singles(
     tree: &sled::Tree,
     to: u64,
     documents: &mut DocumentSource<'_>,
@@ -311,11 +333,12 @@ pub(super) fn write_singles(
 
 impl ProjectionStore for SledStore {
     fn projection_checkpoint(&self) -> Result<u64, StoreError> {
-        checkpoint_in(&self.documents())
+        checkpoint_in(&self.documents().db)
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        get_in(&self.documents(), Packing::Singles, key)
+        let Generation { db, packing } = self.documents();
+        get_in(&db, packing, key)
     }
 
     fn projection_scan_page(
@@ -324,11 +347,13 @@ impl ProjectionStore for SledStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        scan_page_in(&self.documents(), Packing::Singles, prefix, after, limit)
+        let Generation { db, packing } = self.documents();
+        scan_page_in(&db, packing, prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        last_in(&self.documents(), Packing::Singles, prefix)
+        let Generation { db, packing } = self.documents();
+        last_in(&db, packing, prefix)
     }
 
     fn projection_commit(
@@ -338,7 +363,7 @@ impl ProjectionStore for SledStore {
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
         let written = writes.len();
-        commit_in(&self.documents(), (from, to), writes, usize::MAX)?;
+        commit_in(&self.documents().db, (from, to), writes, usize::MAX)?;
         if written >= SETTLE_AFTER_DOCUMENTS {
             super::reclaim_replaced_pages(written);
         }
@@ -346,31 +371,34 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
-        self.switch_generation(|_| Ok(()))
+        self.switch_generation(Packing::Singles, |_| Ok(()))
     }
 
-    /// The documents written into the next generation's database, one key
-    /// each (`Packing::Singles`), and switched to: a crash leaves the old
-    /// documents, none, or the new ones, never a part.
+    /// The documents written into the next generation's database in pages
+    /// ([`Packing::Pages`], `pages.rs`), and switched to: a crash leaves
+    /// the old documents or the new ones, never a part. The old
+    /// generation's directory is removed after the switch, so its space is
+    /// given back whole, and the new database holds no free space for sled
+    /// to zero at each open (what kept pages out of layout 3's ledgers).
     fn projection_replace(
         &self,
         to: u64,
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
-        let mut ordered = KeyOrdered::new(documents);
-        self.switch_generation(|fresh| write_singles(fresh, to, &mut ordered, REPLACE_WRITE_KEYS))
+        self.switch_generation(Packing::Pages, |fresh| write_pages(fresh, to, documents))
     }
 }
 
 impl SledStore {
     /// A reset or a replace: creates the next generation's database, empty
     /// (removing what an interrupted switch left there), has `fill` write
-    /// it, syncs it to disk, then writes the new generation number in
+    /// it (holding its documents as `packing` says), syncs it to disk, then writes the new generation number in
     /// `meta` (synced) and only then removes the old generation's
     /// directory. If `fill` fails, the current generation stays and the
     /// part written is removed (or, if that fails too, by the next open).
     fn switch_generation(
         &self,
+        packing: Packing,
         fill: impl FnOnce(&sled::Tree) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut current = self
@@ -391,7 +419,7 @@ impl SledStore {
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
             .map_err(|e| StoreError::backend("switching to the next projections", e))?;
         self.flush()?;
-        let stale = std::mem::replace(&mut *current, fresh);
+        let stale = std::mem::replace(&mut *current, Generation { db: fresh, packing });
         drop(current);
         drop(stale);
         remove_generation(&generation_dir(&self.path, old))
@@ -408,11 +436,6 @@ impl SledStore {
         super::sync_dir(&self.path)
     }
 }
-
-/// How many documents one write of a replace holds: sled frees nothing a
-/// write replaces until it ends, and the scratch store measured 1 000 a
-/// write faster and far leaner than 10 000 (`scratch.rs`).
-const REPLACE_WRITE_KEYS: usize = 1_000;
 
 /// How many keys one write removes from a documents tree: a layout-3
 /// ledger's, dropped by the upgrade (`upgrade.rs`), or a scratch store's.

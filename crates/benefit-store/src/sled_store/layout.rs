@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::{Appended, ChainHash, Digest};
 
 /// The version of this layout, stored under [`META_LAYOUT`]. A ledger with
-/// a newer layout is refused rather than misread; layouts 1 to 4 are
-/// upgraded on open (`upgrade.rs`).
+/// a newer layout is refused rather than misread; layouts 1 to 5 are
+/// upgraded on open (`upgrade.rs`, and a layout-5 version rewritten).
 ///
 /// - 1: as 2, plus `stream_heads`, stream name → last version.
 /// - 2: no stream-heads tree: a stream's last version is the last key of
@@ -38,7 +38,17 @@ use crate::{Appended, ChainHash, Digest};
 ///   database with another segment size than it was created with, so a
 ///   layout-4 log is copied into `journal/` on open, its bytes unchanged,
 ///   and its documents generation kept (`upgrade.rs`).
-pub(super) const LAYOUT_VERSION: u32 = 5;
+/// - 6: as 5, and a documents generation that a replay or a repair wrote
+///   holds its documents in pages ([`PAGE_PREFIX`], `pages.rs`), marked by
+///   [`DOCUMENTS_PACKED`]; later commits are single keys read over them. A
+///   program of layout 5 would not see the paged documents, and would
+///   decide on a decision state it took as absent, so it must refuse such
+///   a ledger. A layout-5 ledger is a layout-6 one without pages: its
+///   version is rewritten on open, nothing else.
+pub(super) const LAYOUT_VERSION: u32 = 6;
+
+/// Layout 5: the log in [`JOURNAL_DIR`], every document one sled key.
+pub(super) const LAYOUT_UNPAGED_DOCUMENTS: u32 = 5;
 
 /// Layout 4: the log's database in [`LOG_DIR`], sled's default segments.
 pub(super) const LAYOUT_LOG_DIR: u32 = 4;
@@ -83,10 +93,13 @@ pub(super) const JOURNAL_COMMAND: u8 = b'C';
 
 /// A documents tree: the prefix of every document's key.
 pub(super) const DOCUMENT_PREFIX: u8 = b'D';
-/// A scratch store's documents tree: the prefix of a page of documents
-/// (then the key of its first document; see `pages.rs`). The ledger's own
-/// documents trees hold none.
+/// A documents tree: the prefix of a page of documents (then the key of
+/// its first document; see `pages.rs`): in a scratch store, and in a
+/// ledger's generation that a replace wrote ([`DOCUMENTS_PACKED`]).
 pub(super) const PAGE_PREFIX: u8 = b'P';
+/// A documents tree whose documents a replace wrote in pages: present
+/// (empty) in it, absent where every document is a key of its own.
+pub(super) const DOCUMENTS_PACKED: &[u8] = b"Mpacked";
 /// A documents tree: the checkpoint (u64).
 pub(super) const DOCUMENTS_CHECKPOINT: &[u8] = b"Mcheckpoint";
 

@@ -106,9 +106,10 @@ pub struct SledStore {
     path: PathBuf,
     /// The log's trees (its database is held by them and by the flusher).
     journal: sled::Tree,
-    /// The current generation's documents database (see `documents.rs`):
-    /// a reset switches it for an empty one.
-    documents: std::sync::RwLock<sled::Db>,
+    /// The current generation's documents database and how it holds them
+    /// (see `documents.rs`): a reset switches it for an empty one, a
+    /// replace for one in pages.
+    documents: std::sync::RwLock<documents::Generation>,
     meta: sled::Tree,
     clock: Box<dyn Clock>,
     append_lock: Mutex<()>,
@@ -214,7 +215,7 @@ impl SledStore {
                 .map_err(|e| StoreError::backend("opening the ledger's trees", e))
         };
         let meta = open(TREE_META)?;
-        let new = check_layout(&meta, path, create)?;
+        let write_layout = check_layout(&meta, path, create)?;
         let (generation, documents) = documents::open_current(path, &db, &meta)?;
         let data_path = log.join(SLED_DATA_FILE);
         let data_file = fs::File::open(&data_path).map_err(|source| StoreError::Io {
@@ -239,7 +240,7 @@ impl SledStore {
             data_file,
             stalled: std::sync::atomic::AtomicBool::new(false),
         };
-        if new {
+        if write_layout {
             store.set_layout()?;
         }
         documents::remove_stale_generations(path, generation)?;
@@ -704,13 +705,15 @@ fn unsupported(path: &Path, found: Result<u32, usize>) -> StoreError {
 }
 
 /// Checks the log's layout version before anything is written: answers
-/// whether the ledger is new (no version yet, and being created). Any
-/// other version is refused rather than misread: older layouts' logs live
-/// elsewhere (`log/`, or the ledger directory itself) and are copied into
-/// `journal/` before (`upgrade.rs`).
+/// whether [`LAYOUT_VERSION`] is to be written, because the ledger is new
+/// (no version yet, and being created) or of layout 5, which is layout 6
+/// without pages. Any other version is refused rather than misread: older
+/// layouts' logs live elsewhere (`log/`, or the ledger directory itself)
+/// and are copied into `journal/` before (`upgrade.rs`).
 fn check_layout(meta: &sled::Tree, path: &Path, create: bool) -> Result<bool, StoreError> {
     match stored_layout(meta)? {
         Some(Ok(LAYOUT_VERSION)) => Ok(false),
+        Some(Ok(layout::LAYOUT_UNPAGED_DOCUMENTS)) => Ok(true),
         Some(found) => Err(unsupported(path, found)),
         None if create => Ok(true),
         None => Err(StoreError::NoLedger {

@@ -1,30 +1,30 @@
-//! Documents packed into pages, in a scratch store's documents tree.
+//! Documents packed into pages: in a scratch store's documents tree, and
+//! in a ledger's documents generation that a replay or a repair wrote.
 //!
-//! A long fold's first move to its scratch store writes every document it
-//! holds at once ([`crate::ProjectionStore::projection_replace`]): in pages
-//! of at most [`PAGE_DOCUMENTS`] and [`PAGE_BYTES`], one sled value each,
-//! under the key of the page's first document ([`super::layout::page_key`]).
-//! A document committed after it (`projection_commit`) is a sled key of its
-//! own and is read over the pages: where a key is in both, the single one
-//! is the newer. No commit removes a document, so nothing in a page is ever
-//! hidden by an absence.
+//! A replace ([`crate::ProjectionStore::projection_replace`]: a long fold's
+//! first move to its scratch store, a replay's or a repair's whole set of
+//! documents) writes every document at once, in pages of at most
+//! [`PAGE_DOCUMENTS`] and [`PAGE_BYTES`], one sled value each, under the key
+//! of the page's first document ([`super::layout::page_key`]), and marks
+//! the tree ([`super::layout::DOCUMENTS_PACKED`]). A document committed
+//! after it (`projection_commit`) is a sled key of its own and is read over
+//! the pages: where a key is in both, the single one is the newer. No
+//! commit removes a document, so nothing in a page is ever hidden by an
+//! absence.
 //!
 //! Why: sled writes small keys at 40 000-65 000 a second on this machine,
 //! and a page of 64 documents in about the time of one (2 000 000 documents
 //! of 150 bytes: 30-50 s one key each, 2.8 s in pages; `docs/performance.md`,
-//! *Packed documents*).
+//! *Packed documents*). Fewer keys also mean fewer of sled's nodes, which
+//! its open and its page table pay for.
 //!
-//! Why not the ledger's own documents: a replay written as pages shrank
-//! them, and sled 0.34 neither gives the freed space back nor forgets it:
-//! it zeroes every free segment of its file at each open. After a
-//! 1 000 000-event replay in pages, every CLI call took 2.2-2.7 s to open
-//! the ledger, against 0.67 s after a replay in single keys; the replay
-//! itself was only 1.3x faster, because removing the old documents key by
-//! key was 62% of it. A scratch store is opened once and removed. (Both
-//! were measured in layout 3, one database for the log and the documents;
-//! layout 4 gives each generation a database of its own and removes the
-//! old one's directory, so neither cost stands in a replay's way now: see
-//! `docs/performance.md`, *What would move the figures next*.)
+//! Pages were kept out of layout 3's ledgers (`docs/performance.md`,
+//! *Packed documents*): there a replay's pages shrank the documents inside
+//! the one database the log shared, and sled 0.34 zeroes every free
+//! segment of its file at each open; and removing the old documents key by
+//! key was 62% of that replay. Since layout 4 a replace writes a new
+//! generation's database and removes the old one's directory, so neither
+//! cost stands (the thirteenth round).
 //!
 //! A page is `PAGE_FORMAT_1` then the postcard encoding of its entries,
 //! `[(key, bytes)]`, in key order. Pages cover disjoint ranges of keys in
@@ -36,7 +36,7 @@ use std::ops::Bound;
 
 use serde::{Serialize, Serializer};
 
-use super::layout::{page_key, DOCUMENTS_CHECKPOINT, PAGE_PREFIX};
+use super::layout::{page_key, DOCUMENTS_CHECKPOINT, DOCUMENTS_PACKED, PAGE_PREFIX};
 use crate::projection_store::{DocumentSource, KeyOrdered};
 use crate::{Document, StoreError};
 
@@ -334,6 +334,7 @@ pub(super) fn write_pages(
         batch.insert(page_key(first), encode_page(&page)?);
     }
     batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
+    batch.insert(DOCUMENTS_PACKED, &[]);
     write(batch)
 }
 

@@ -624,6 +624,7 @@ fn a_reset_clears_an_old_generation_of_several_batches() {
             .documents
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .db
             .clone()
     };
     let old = tree(&store);
@@ -642,4 +643,65 @@ fn a_reset_clears_an_old_generation_of_several_batches() {
     );
     assert_eq!(store.projection_scan("").expect("scan"), vec![]);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 0);
+}
+
+/// A layout-5 ledger (every document a key of its own) is a layout-6 one
+/// without pages: its version is rewritten on open, and its documents and
+/// checkpoint are read as they were.
+#[test]
+fn a_layout_5_ledger_opens_as_layout_6_its_documents_kept() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("five");
+    let store = SledStore::open(&path, clock()).expect("open");
+    fill(&store, 3);
+    let (head, records) = (store.head().expect("head"), collect(store.read_from(1)));
+    let kept = BTreeMap::from([("Da/1".to_string(), b"kept".to_vec())]);
+    store.projection_commit(0, head.seq, kept).expect("commit");
+    store
+        .meta
+        .insert(META_LAYOUT, &layout::LAYOUT_UNPAGED_DOCUMENTS.to_be_bytes())
+        .expect("written as layout 5");
+    drop(store);
+    assert_upgraded(&path, head, &records, records[0].command_id);
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert_eq!(store.documents().packing, documents::Packing::Singles);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), head.seq);
+    assert_kept_document(&store);
+}
+
+/// A replace writes its documents in pages into a new generation, marked
+/// so: the next process to open the ledger reads them as pages, with the
+/// documents committed over them, and a reset goes back to single keys.
+#[test]
+fn a_replaced_generation_is_read_as_pages_after_a_reopen() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("ledger");
+    let store = SledStore::open(&path, clock()).expect("open");
+    let set: Vec<crate::Document> = (0..500)
+        .map(|n| (format!("a/{n:04}"), format!("v{n}").into_bytes()))
+        .collect();
+    let mut source = set.clone().into_iter().map(Ok);
+    store.projection_replace(7, &mut source).expect("replaced");
+    assert_eq!(store.documents().packing, documents::Packing::Pages);
+    let over = BTreeMap::from([("a/0100".to_string(), b"newer".to_vec())]);
+    store
+        .projection_commit(7, 8, over)
+        .expect("a commit over the pages");
+    drop(store);
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    assert_eq!(store.documents().packing, documents::Packing::Pages);
+    assert_eq!(store.projection_checkpoint().expect("checkpoint"), 8);
+    let mut expected = set;
+    expected[100].1 = b"newer".to_vec();
+    assert_eq!(store.projection_scan("").expect("scan"), expected);
+    let got = store.projection_get("a/0499").expect("read");
+    assert_eq!(got.as_deref(), Some(&b"v499"[..]));
+    assert_eq!(store.projection_get("a/0500").expect("read"), None);
+    let last = store.projection_last("a/").expect("last").map(|(k, _)| k);
+    assert_eq!(last.as_deref(), Some("a/0499"));
+    store.projection_reset().expect("reset");
+    assert_eq!(store.documents().packing, documents::Packing::Singles);
+    assert_eq!(store.projection_scan("").expect("scan"), Vec::new());
 }
