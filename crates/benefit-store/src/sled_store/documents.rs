@@ -25,12 +25,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::PoisonError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use super::layout::{
-    document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_PACKED, META_DOCUMENTS_GENERATION,
-    PROJECTIONS_DIR_PREFIX,
+    document_key, parse_u64, DOCUMENTS_CHECKPOINT, DOCUMENTS_PACKED, DOCUMENTS_SINGLES,
+    META_DOCUMENTS_GENERATION, PROJECTIONS_DIR_PREFIX,
 };
 use super::pages::{paged_get, paged_last, write_pages, Merged, PagedScan};
 use super::SledStore;
@@ -66,27 +68,60 @@ pub(super) fn open_generation(ledger: &Path, n: u64) -> Result<sled::Db, StoreEr
         .map_err(|e| super::open_error(&dir, e))
 }
 
-/// A documents generation in use: its database, and how it holds its
-/// documents (read once, when it is opened or written).
+/// A documents generation in use: its database, how it holds its
+/// documents, how many its pages hold, and how many single documents its
+/// commits have written (read once, when it is opened or written).
 #[derive(Clone)]
 pub(super) struct Generation {
     pub(super) db: sled::Db,
     pub(super) packing: Packing,
+    /// Documents in its pages ([`DOCUMENTS_PACKED`]; 0 without pages).
+    pub(super) packed: u64,
+    /// Single documents written since it began ([`DOCUMENTS_SINGLES`]),
+    /// shared by every handle of it.
+    pub(super) singles: Arc<AtomicU64>,
 }
 
 impl Generation {
     /// `db`, holding pages if a replace marked it so ([`DOCUMENTS_PACKED`]).
     fn of(db: sled::Db) -> Result<Self, StoreError> {
-        let packed = db
-            .contains_key(DOCUMENTS_PACKED)
-            .map_err(|e| StoreError::backend("reading how the projections are kept", e))?;
-        let packing = if packed {
-            Packing::Pages
-        } else {
-            Packing::Singles
+        let read = |key| {
+            db.get(key)
+                .map_err(|e| StoreError::backend("reading how the projections are kept", e))
+                .map(|bytes| bytes.map(|b| parse_u64(&b).unwrap_or(0)))
         };
-        Ok(Self { db, packing })
+        let (packed, singles) = (read(DOCUMENTS_PACKED)?, read(DOCUMENTS_SINGLES)?);
+        Ok(Self::new(
+            db,
+            packed.map_or(Packing::Singles, |_| Packing::Pages),
+            packed.unwrap_or(0),
+            singles.unwrap_or(0),
+        ))
     }
+
+    fn new(db: sled::Db, packing: Packing, packed: u64, singles: u64) -> Self {
+        Self {
+            db,
+            packing,
+            packed,
+            singles: Arc::new(AtomicU64::new(singles)),
+        }
+    }
+}
+
+/// How many single documents a ledger's generation takes before it is
+/// packed at all: below it, the keys cost less than packing them.
+const PACK_AFTER_SINGLES: u64 = 100_000;
+
+/// Whether a generation whose commits have written `singles` documents
+/// over `packed` paged ones is packed again ([`SledStore::pack`]): once
+/// they are as many, and at least [`PACK_AFTER_SINGLES`]. Each packing
+/// rewrites what the last one wrote plus what was written since, so a
+/// document is rewritten about twice over the ledger's life, whatever its
+/// length, while sled's keys (which its open, its page table and its
+/// segment accounting pay for) stay within twice the packed set's.
+fn packing_due(singles: u64, packed: u64) -> bool {
+    singles >= packed.max(PACK_AFTER_SINGLES)
 }
 
 /// Opens the documents generation `meta` names, in the ledger directory
@@ -241,12 +276,24 @@ pub(super) fn scan_page_in(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Vec<Document>, StoreError> {
-    use std::ops::Bound;
     let start = crate::table::page_start(prefix, after);
+    documents_from(tree, packing, prefix, start)?
+        .take(limit)
+        .collect()
+}
+
+/// The documents of a documents tree under `prefix` from `start` on, in key
+/// order: its single keys merged over its pages.
+fn documents_from<'t>(
+    tree: &'t sled::Tree,
+    packing: Packing,
+    prefix: &str,
+    start: Bound<&str>,
+) -> Result<impl Iterator<Item = Result<Document, StoreError>> + 't, StoreError> {
     let tagged = document_key(prefix);
     let singles = tree
         .range::<Vec<u8>, _>((start.map(document_key), Bound::Unbounded))
-        .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&tagged)))
+        .take_while(move |item| item.as_ref().map_or(true, |(k, _)| k.starts_with(&tagged)))
         .map(|item| {
             let (k, v) = item.map_err(|e| StoreError::backend("scanning projections", e))?;
             Ok((document_name(&k)?, v.to_vec()))
@@ -255,9 +302,7 @@ pub(super) fn scan_page_in(
         Packing::Pages => Some(PagedScan::new(tree, prefix, start)?),
         Packing::Singles => None,
     };
-    Merged::new(singles, paged.into_iter().flatten())
-        .take(limit)
-        .collect()
+    Ok(Merged::new(singles, paged.into_iter().flatten()))
 }
 
 /// The last document under `prefix` in a documents tree: the later of its
@@ -291,14 +336,19 @@ pub(super) fn last_in(
 /// in memory: sled pins one epoch for a whole batch, so nothing a batch
 /// replaces is freed before it ends (one batch of 500 000 documents of
 /// 250 bytes held 4 GiB, measured).
+///
+/// `singles`, where given, is written with the checkpoint as the count of
+/// single documents the tree's commits have written ([`DOCUMENTS_SINGLES`]).
 pub(super) fn commit_in(
     tree: &sled::Tree,
     (from, to): (u64, u64),
     writes: BTreeMap<String, Vec<u8>>,
     keys_per_write: usize,
+    singles: Option<u64>,
 ) -> Result<(), StoreError> {
     check_checkpoint(from, checkpoint_in(tree)?)?;
-    write_singles(tree, to, &mut writes.into_iter().map(Ok), keys_per_write)
+    let mut documents = writes.into_iter().map(Ok);
+    write_singles(tree, (to, singles), &mut documents, keys_per_write)
 }
 
 /// Writes `documents` (in key order, each key once) and the checkpoint `to`
@@ -308,7 +358,7 @@ pub(super) fn commit_in(
 /// commit's map is sorted).
 fn write_singles(
     tree: &sled::Tree,
-    to: u64,
+    (to, singles): (u64, Option<u64>),
     documents: &mut DocumentSource<'_>,
     keys_per_write: usize,
 ) -> Result<(), StoreError> {
@@ -322,6 +372,9 @@ fn write_singles(
         let last = documents.peek().is_none();
         if last {
             batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
+            if let Some(singles) = singles {
+                batch.insert(DOCUMENTS_SINGLES, &singles.to_be_bytes());
+            }
         }
         tree.apply_batch(batch)
             .map_err(|e| StoreError::backend("writing projections", e))?;
@@ -337,7 +390,7 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Generation { db, packing } = self.documents();
+        let Generation { db, packing, .. } = self.documents();
         get_in(&db, packing, key)
     }
 
@@ -347,12 +400,12 @@ impl ProjectionStore for SledStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        let Generation { db, packing } = self.documents();
+        let Generation { db, packing, .. } = self.documents();
         scan_page_in(&db, packing, prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let Generation { db, packing } = self.documents();
+        let Generation { db, packing, .. } = self.documents();
         last_in(&db, packing, prefix)
     }
 
@@ -363,15 +416,34 @@ impl ProjectionStore for SledStore {
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
         let written = writes.len();
-        commit_in(&self.documents().db, (from, to), writes, usize::MAX)?;
+        let generation = self.documents();
+        let singles = generation.singles.load(Ordering::Relaxed) + written as u64;
+        commit_in(
+            &generation.db,
+            (from, to),
+            writes,
+            usize::MAX,
+            Some(singles),
+        )?;
+        generation.singles.store(singles, Ordering::Relaxed);
         if written >= SETTLE_AFTER_DOCUMENTS {
             super::reclaim_replaced_pages(written);
+        }
+        if packing_due(singles, generation.packed) && !self.packing_failed.load(Ordering::Relaxed) {
+            drop(generation);
+            // The commit stands whatever the packing does: a packing that
+            // fails leaves the generation as it was, and is not tried
+            // again by this process (a full disk would fail it at every
+            // commit); the next process tries again.
+            if self.pack().is_err() {
+                self.packing_failed.store(true, Ordering::Relaxed);
+            }
         }
         Ok(())
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
-        self.switch_generation(Packing::Singles, |_| Ok(()))
+        self.switch_generation(Packing::Singles, |_, _| Ok(0))
     }
 
     /// The documents written into the next generation's database in pages
@@ -385,21 +457,37 @@ impl ProjectionStore for SledStore {
         to: u64,
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
-        self.switch_generation(Packing::Pages, |fresh| write_pages(fresh, to, documents))
+        self.switch_generation(Packing::Pages, |_, fresh| write_pages(fresh, to, documents))
+    }
+}
+
+impl SledStore {
+    /// Packs the current generation: its documents (single keys merged
+    /// over its pages), read in key order, written as pages into the next
+    /// generation with the same checkpoint, and switched to, as a replace
+    /// is. A crash leaves the one or the other, holding the same
+    /// documents.
+    pub(super) fn pack(&self) -> Result<(), StoreError> {
+        self.switch_generation(Packing::Pages, |old, fresh| {
+            let checkpoint = checkpoint_in(&old.db)?;
+            let mut documents = documents_from(&old.db, old.packing, "", Bound::Included(""))?;
+            write_pages(fresh, checkpoint, &mut documents)
+        })
     }
 }
 
 impl SledStore {
     /// A reset or a replace: creates the next generation's database, empty
     /// (removing what an interrupted switch left there), has `fill` write
-    /// it (holding its documents as `packing` says), syncs it to disk, then writes the new generation number in
+    /// it from the current one (holding its documents as `packing` says,
+    /// and answering how many its pages hold), syncs it to disk, then writes the new generation number in
     /// `meta` (synced) and only then removes the old generation's
     /// directory. If `fill` fails, the current generation stays and the
     /// part written is removed (or, if that fails too, by the next open).
     fn switch_generation(
         &self,
         packing: Packing,
-        fill: impl FnOnce(&sled::Tree) -> Result<(), StoreError>,
+        fill: impl FnOnce(&Generation, &sled::Tree) -> Result<u64, StoreError>,
     ) -> Result<(), StoreError> {
         let mut current = self
             .documents
@@ -410,16 +498,21 @@ impl SledStore {
         let next_dir = generation_dir(&self.path, next);
         remove_generation(&next_dir)?;
         let fresh = open_generation(&self.path, next)?;
-        if let Err(error) = fill(&fresh).and_then(|()| self.sync_generation(&fresh, &next_dir)) {
-            drop(fresh);
-            let _ = remove_generation(&next_dir);
-            return Err(error);
-        }
+        let filled = fill(&current, &fresh)
+            .and_then(|packed| self.sync_generation(&fresh, &next_dir).map(|()| packed));
+        let packed = match filled {
+            Ok(packed) => packed,
+            Err(error) => {
+                drop(fresh);
+                let _ = remove_generation(&next_dir);
+                return Err(error);
+            }
+        };
         self.meta
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
             .map_err(|e| StoreError::backend("switching to the next projections", e))?;
         self.flush()?;
-        let stale = std::mem::replace(&mut *current, Generation { db: fresh, packing });
+        let stale = std::mem::replace(&mut *current, Generation::new(fresh, packing, packed, 0));
         drop(current);
         drop(stale);
         remove_generation(&generation_dir(&self.path, old))

@@ -97,9 +97,14 @@ pub(super) const DOCUMENT_PREFIX: u8 = b'D';
 /// its first document; see `pages.rs`): in a scratch store, and in a
 /// ledger's generation that a replace wrote ([`DOCUMENTS_PACKED`]).
 pub(super) const PAGE_PREFIX: u8 = b'P';
-/// A documents tree whose documents a replace wrote in pages: present
-/// (empty) in it, absent where every document is a key of its own.
+/// A documents tree whose documents a replace wrote in pages: how many
+/// documents the pages hold (u64); absent where every document is a key of
+/// its own.
 pub(super) const DOCUMENTS_PACKED: &[u8] = b"Mpacked";
+/// A ledger's documents tree: how many single documents its commits have
+/// written since it was started or packed (u64; absent: 0), what decides
+/// when it is packed again (`documents.rs`).
+pub(super) const DOCUMENTS_SINGLES: &[u8] = b"Msingles";
 /// A documents tree: the checkpoint (u64).
 pub(super) const DOCUMENTS_CHECKPOINT: &[u8] = b"Mcheckpoint";
 

@@ -120,6 +120,9 @@ pub struct SledStore {
     /// Set once a flush stalled: the thread waiting in it holds the
     /// database, so nothing may wait on sled again (see [`Drop`]).
     stalled: std::sync::atomic::AtomicBool,
+    /// Set once packing the documents failed (`documents.rs`): this process
+    /// does not try again.
+    packing_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for SledStore {
@@ -239,6 +242,7 @@ impl SledStore {
             append_lock: Mutex::new(()),
             data_file,
             stalled: std::sync::atomic::AtomicBool::new(false),
+            packing_failed: std::sync::atomic::AtomicBool::new(false),
         };
         if write_layout {
             store.set_layout()?;

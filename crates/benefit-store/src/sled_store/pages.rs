@@ -298,15 +298,17 @@ where
 }
 
 /// Writes `documents` (in key order, each key once) into an empty
-/// documents tree as pages, and the checkpoint `to` in the last write; not
-/// flushed here. An error in the source or a key out of order ends it with
-/// that error, and the tree holds a part: the caller writes into a tree
-/// nothing reads until this has answered.
+/// documents tree as pages, and the checkpoint `to` and the mark
+/// [`DOCUMENTS_PACKED`] (how many documents the pages hold) in the last
+/// write; not flushed here. Answers how many it wrote. An error in the
+/// source or a key out of order ends it with that error, and the tree holds
+/// a part: the caller writes into a tree nothing reads until this has
+/// answered.
 pub(super) fn write_pages(
     tree: &sled::Tree,
     to: u64,
     documents: &mut DocumentSource<'_>,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let write = |batch: sled::Batch| {
         tree.apply_batch(batch)
             .map_err(|e| StoreError::backend("writing pages of projections", e))
@@ -315,8 +317,10 @@ pub(super) fn write_pages(
     let mut batch = sled::Batch::default();
     let mut pages_in_batch = 0;
     let mut page_bytes = 0;
+    let mut written = 0u64;
     for document in KeyOrdered::new(documents) {
         let document = document?;
+        written += 1;
         page_bytes += document.0.len() + document.1.len();
         page.push(document);
         if page.len() == PAGE_DOCUMENTS || page_bytes >= PAGE_BYTES {
@@ -334,8 +338,8 @@ pub(super) fn write_pages(
         batch.insert(page_key(first), encode_page(&page)?);
     }
     batch.insert(DOCUMENTS_CHECKPOINT, &to.to_be_bytes());
-    batch.insert(DOCUMENTS_PACKED, &[]);
-    write(batch)
+    batch.insert(DOCUMENTS_PACKED, &written.to_be_bytes());
+    write(batch).map(|()| written)
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ impl ProjectionStore for ScratchDocuments {
         to: u64,
         writes: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError> {
-        commit_in(&self.db, (from, to), writes, SCRATCH_WRITE_DOCUMENTS)?;
+        commit_in(&self.db, (from, to), writes, SCRATCH_WRITE_DOCUMENTS, None)?;
         super::flush_within_limit(&self.db, "writing out a scratch store")
     }
 
@@ -125,7 +125,7 @@ impl ProjectionStore for ScratchDocuments {
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
         clear_in_batches(&self.db, CLEAR_BATCH_KEYS)?;
-        write_pages(&self.db, to, documents)?;
+        write_pages(&self.db, to, documents).map(drop)?;
         super::flush_within_limit(&self.db, "writing out a scratch store")
     }
 }

@@ -628,7 +628,11 @@ fn a_reset_clears_an_old_generation_of_several_batches() {
             .clone()
     };
     let old = tree(&store);
-    assert_eq!(old.len(), count + 1, "the documents and the checkpoint");
+    assert_eq!(
+        old.len(),
+        count + 2,
+        "the documents, the checkpoint and the count of singles"
+    );
     documents::clear_in_batches(&old, 10).expect("clear");
     assert_eq!(old.len(), 0, "the old generation is empty");
     store
@@ -704,4 +708,51 @@ fn a_replaced_generation_is_read_as_pages_after_a_reopen() {
     store.projection_reset().expect("reset");
     assert_eq!(store.documents().packing, documents::Packing::Singles);
     assert_eq!(store.projection_scan("").expect("scan"), Vec::new());
+}
+
+/// A generation whose commits have written as many single documents as it
+/// holds in pages (and at least `PACK_AFTER_SINGLES`) is packed: the same
+/// documents and checkpoint, in pages of the next generation, and the count
+/// of singles starts again, also for the next process.
+#[test]
+fn a_generation_is_packed_once_its_single_documents_are_many() {
+    use crate::ProjectionStore;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("ledger");
+    let store = SledStore::open(&path, clock()).expect("open");
+    let (batches, each) = (10u64, 10_000u64);
+    for b in 0..batches {
+        let writes = (0..each)
+            .map(|n| (format!("a/{:07}", b * each + n), vec![b as u8]))
+            .collect();
+        assert_eq!(generation_dirs(&path), vec!["projections.0"], "batch {b}");
+        store.projection_commit(b, b + 1, writes).expect("commit");
+    }
+    assert_eq!(generation_dirs(&path), vec!["projections.1"]);
+    let packed = store.documents();
+    assert_eq!(
+        (packed.packing, packed.packed),
+        (documents::Packing::Pages, batches * each)
+    );
+    let over = BTreeMap::from([("a/0000005".to_string(), b"newer".to_vec())]);
+    store
+        .projection_commit(batches, batches + 1, over)
+        .expect("a commit over the pages");
+    drop((packed, store));
+    let store = SledStore::open_existing(&path, clock()).expect("reopens");
+    let generation = store.documents();
+    assert_eq!(
+        generation
+            .singles
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert_eq!(
+        store.projection_checkpoint().expect("checkpoint"),
+        batches + 1
+    );
+    let all = store.projection_scan("a/").expect("scan");
+    assert_eq!(all.len() as u64, batches * each);
+    assert_eq!(all[5], ("a/0000005".to_string(), b"newer".to_vec()));
+    assert_eq!(all[99_999], ("a/0099999".to_string(), vec![9]));
 }
