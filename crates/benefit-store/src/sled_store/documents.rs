@@ -447,7 +447,7 @@ impl ProjectionStore for SledStore {
     }
 
     /// The documents written into the next generation's database in pages
-    /// ([`Packing::Pages`], `pages.rs`), and switched to: a crash leaves
+    /// (`Packing::Pages`, `pages.rs`), and switched to: a crash leaves
     /// the old documents or the new ones, never a part. The old
     /// generation's directory is removed after the switch, so its space is
     /// given back whole, and the new database holds no free space for sled
