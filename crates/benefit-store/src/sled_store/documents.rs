@@ -68,15 +68,15 @@ pub(super) fn open_generation(ledger: &Path, n: u64) -> Result<sled::Db, StoreEr
         .map_err(|e| super::open_error(&dir, e))
 }
 
-/// A documents generation in use: its database, how it holds its
-/// documents, how many its pages hold, and how many single documents its
-/// commits have written (read once, when it is opened or written).
+/// A documents generation in use: its database, how many documents its
+/// pages hold, and how many single documents its commits have written
+/// (read once, when it is opened or written).
 #[derive(Clone)]
 pub(super) struct Generation {
     pub(super) db: sled::Db,
-    pub(super) packing: Packing,
-    /// Documents in its pages ([`DOCUMENTS_PACKED`]; 0 without pages).
-    pub(super) packed: u64,
+    /// Documents in its pages ([`DOCUMENTS_PACKED`]); `None` where a reset
+    /// started it and it has no pages.
+    pub(super) packed: Option<u64>,
     /// Single documents written since it began ([`DOCUMENTS_SINGLES`]),
     /// shared by every handle of it.
     pub(super) singles: Arc<AtomicU64>,
@@ -91,20 +91,23 @@ impl Generation {
                 .map(|bytes| bytes.map(|b| parse_u64(&b).unwrap_or(0)))
         };
         let (packed, singles) = (read(DOCUMENTS_PACKED)?, read(DOCUMENTS_SINGLES)?);
-        Ok(Self::new(
-            db,
-            packed.map_or(Packing::Singles, |_| Packing::Pages),
-            packed.unwrap_or(0),
-            singles.unwrap_or(0),
-        ))
+        Ok(Self::new(db, packed, singles.unwrap_or(0)))
     }
 
-    fn new(db: sled::Db, packing: Packing, packed: u64, singles: u64) -> Self {
+    fn new(db: sled::Db, packed: Option<u64>, singles: u64) -> Self {
         Self {
             db,
-            packing,
             packed,
             singles: Arc::new(AtomicU64::new(singles)),
+        }
+    }
+
+    /// How it holds its documents: in pages once a replace or a packing
+    /// wrote it.
+    pub(super) fn packing(&self) -> Packing {
+        match self.packed {
+            Some(_) => Packing::Pages,
+            None => Packing::Singles,
         }
     }
 }
@@ -390,8 +393,8 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Generation { db, packing, .. } = self.documents();
-        get_in(&db, packing, key)
+        let generation = self.documents();
+        get_in(&generation.db, generation.packing(), key)
     }
 
     fn projection_scan_page(
@@ -400,13 +403,13 @@ impl ProjectionStore for SledStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Document>, StoreError> {
-        let Generation { db, packing, .. } = self.documents();
-        scan_page_in(&db, packing, prefix, after, limit)
+        let generation = self.documents();
+        scan_page_in(&generation.db, generation.packing(), prefix, after, limit)
     }
 
     fn projection_last(&self, prefix: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        let Generation { db, packing, .. } = self.documents();
-        last_in(&db, packing, prefix)
+        let generation = self.documents();
+        last_in(&generation.db, generation.packing(), prefix)
     }
 
     fn projection_commit(
@@ -429,7 +432,9 @@ impl ProjectionStore for SledStore {
         if written >= SETTLE_AFTER_DOCUMENTS {
             super::reclaim_replaced_pages(written);
         }
-        if packing_due(singles, generation.packed) && !self.packing_failed.load(Ordering::Relaxed) {
+        if packing_due(singles, generation.packed.unwrap_or(0))
+            && !self.packing_failed.load(Ordering::Relaxed)
+        {
             drop(generation);
             // The commit stands whatever the packing does: a packing that
             // fails leaves the generation as it was, and is not tried
@@ -443,7 +448,7 @@ impl ProjectionStore for SledStore {
     }
 
     fn projection_reset(&self) -> Result<(), StoreError> {
-        self.switch_generation(Packing::Singles, |_, _| Ok(0))
+        self.switch_generation(|_, _| Ok(None))
     }
 
     /// The documents written into the next generation's database in pages
@@ -457,7 +462,7 @@ impl ProjectionStore for SledStore {
         to: u64,
         documents: &mut DocumentSource<'_>,
     ) -> Result<(), StoreError> {
-        self.switch_generation(Packing::Pages, |_, fresh| write_pages(fresh, to, documents))
+        self.switch_generation(|_, fresh| write_pages(fresh, to, documents).map(Some))
     }
 }
 
@@ -468,10 +473,10 @@ impl SledStore {
     /// is. A crash leaves the one or the other, holding the same
     /// documents.
     pub(super) fn pack(&self) -> Result<(), StoreError> {
-        self.switch_generation(Packing::Pages, |old, fresh| {
+        self.switch_generation(|old, fresh| {
             let checkpoint = checkpoint_in(&old.db)?;
-            let mut documents = documents_from(&old.db, old.packing, "", Bound::Included(""))?;
-            write_pages(fresh, checkpoint, &mut documents)
+            let mut documents = documents_from(&old.db, old.packing(), "", Bound::Included(""))?;
+            write_pages(fresh, checkpoint, &mut documents).map(Some)
         })
     }
 }
@@ -479,15 +484,15 @@ impl SledStore {
 impl SledStore {
     /// A reset or a replace: creates the next generation's database, empty
     /// (removing what an interrupted switch left there), has `fill` write
-    /// it from the current one (holding its documents as `packing` says,
-    /// and answering how many its pages hold), syncs it to disk, then writes the new generation number in
+    /// it from the current one (answering how many documents it wrote in
+    /// pages, or `None` where it wrote none), syncs it to disk, then writes
+    /// the new generation number in
     /// `meta` (synced) and only then removes the old generation's
     /// directory. If `fill` fails, the current generation stays and the
     /// part written is removed (or, if that fails too, by the next open).
     fn switch_generation(
         &self,
-        packing: Packing,
-        fill: impl FnOnce(&Generation, &sled::Tree) -> Result<u64, StoreError>,
+        fill: impl FnOnce(&Generation, &sled::Tree) -> Result<Option<u64>, StoreError>,
     ) -> Result<(), StoreError> {
         let mut current = self
             .documents
@@ -512,7 +517,7 @@ impl SledStore {
             .insert(META_DOCUMENTS_GENERATION, &next.to_be_bytes())
             .map_err(|e| StoreError::backend("switching to the next projections", e))?;
         self.flush()?;
-        let stale = std::mem::replace(&mut *current, Generation::new(fresh, packing, packed, 0));
+        let stale = std::mem::replace(&mut *current, Generation::new(fresh, packed, 0));
         drop(current);
         drop(stale);
         remove_generation(&generation_dir(&self.path, old))

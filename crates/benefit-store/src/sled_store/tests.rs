@@ -669,7 +669,7 @@ fn a_layout_5_ledger_opens_as_layout_6_its_documents_kept() {
     drop(store);
     assert_upgraded(&path, head, &records, records[0].command_id);
     let store = SledStore::open_existing(&path, clock()).expect("reopens");
-    assert_eq!(store.documents().packing, documents::Packing::Singles);
+    assert_eq!(store.documents().packing(), documents::Packing::Singles);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), head.seq);
     assert_kept_document(&store);
 }
@@ -688,14 +688,14 @@ fn a_replaced_generation_is_read_as_pages_after_a_reopen() {
         .collect();
     let mut source = set.clone().into_iter().map(Ok);
     store.projection_replace(7, &mut source).expect("replaced");
-    assert_eq!(store.documents().packing, documents::Packing::Pages);
+    assert_eq!(store.documents().packing(), documents::Packing::Pages);
     let over = BTreeMap::from([("a/0100".to_string(), b"newer".to_vec())]);
     store
         .projection_commit(7, 8, over)
         .expect("a commit over the pages");
     drop(store);
     let store = SledStore::open_existing(&path, clock()).expect("reopens");
-    assert_eq!(store.documents().packing, documents::Packing::Pages);
+    assert_eq!(store.documents().packing(), documents::Packing::Pages);
     assert_eq!(store.projection_checkpoint().expect("checkpoint"), 8);
     let mut expected = set;
     expected[100].1 = b"newer".to_vec();
@@ -706,7 +706,7 @@ fn a_replaced_generation_is_read_as_pages_after_a_reopen() {
     let last = store.projection_last("a/").expect("last").map(|(k, _)| k);
     assert_eq!(last.as_deref(), Some("a/0499"));
     store.projection_reset().expect("reset");
-    assert_eq!(store.documents().packing, documents::Packing::Singles);
+    assert_eq!(store.documents().packing(), documents::Packing::Singles);
     assert_eq!(store.projection_scan("").expect("scan"), Vec::new());
 }
 
@@ -730,10 +730,7 @@ fn a_generation_is_packed_once_its_single_documents_are_many() {
     }
     assert_eq!(generation_dirs(&path), vec!["projections.1"]);
     let packed = store.documents();
-    assert_eq!(
-        (packed.packing, packed.packed),
-        (documents::Packing::Pages, batches * each)
-    );
+    assert_eq!(packed.packed, Some(batches * each));
     let over = BTreeMap::from([("a/0000005".to_string(), b"newer".to_vec())]);
     store
         .projection_commit(batches, batches + 1, over)
